@@ -1,0 +1,3 @@
+from pipfleet.cli import main
+
+main()

@@ -1,0 +1,128 @@
+"""The ``pipfleet`` command line: parse arguments, call one function, render, exit.
+
+This is the only module that prints or exits. Every PipfleetError becomes one
+line on stderr and its exit code; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pipfleet import __version__
+from pipfleet.engine.audit import DEFAULT_INDEX_NAME, AuditOptions
+from pipfleet.engine.listing import Listing, parse_listing
+from pipfleet.errors import ListingError, PipfleetError, UsageError
+from pipfleet.jobs.check import Mode, check_paths
+from pipfleet.render import check_json, print_check
+
+app = typer.Typer(
+    name="pipfleet",
+    help="Audit and fix Pipfiles so private packages resolve from AWS CodeArtifact.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
+DEMO_SOURCE_URL = (
+    "https://aws:${CODEARTIFACT_AUTH_TOKEN}@acme-111122223333.d.codeartifact."
+    "eu-west-1.amazonaws.com/pypi/private/simple/"
+)
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def _load_listing(path: Path) -> Listing:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ListingError(f"cannot read listing {path}: {reason}") from None
+    return parse_listing(text, str(path))
+
+
+@app.command()
+def check(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Pipfiles, or folders searched for Pipfiles (default: .)."),
+    ] = None,
+    listing: Annotated[
+        Path,
+        typer.Option(
+            "--listing",
+            envvar="PIPFLEET_LISTING",
+            help="Private package listing: one name a line, optional versions after it.",
+        ),
+    ] = Path("private-packages.txt"),
+    index_name: Annotated[
+        str, typer.Option("--index-name", help="Name of the private [[source]].")
+    ] = DEFAULT_INDEX_NAME,
+    source_url: Annotated[
+        str | None,
+        typer.Option(
+            "--source-url",
+            envvar="PIPFLEET_SOURCE_URL",
+            help="URL of the private source to add where a Pipfile has none "
+            "(use ${CODEARTIFACT_AUTH_TOKEN}, never a literal token).",
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.TEXT,
+    fix: Annotated[bool, typer.Option("--fix", help="Rewrite the Pipfiles in place.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print the fix as a diff.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also list compliant and info findings.")
+    ] = False,
+) -> None:
+    """Audit Pipfiles: exit 0 when compliant, 1 when findings need action, 2 on bad input."""
+    if fix and diff:
+        raise UsageError("--fix and --diff cannot be used together")
+    mode = Mode.FIX if fix else Mode.DIFF if diff else Mode.AUDIT
+    private = _load_listing(listing)
+    options = AuditOptions(index_name=index_name, source_url=source_url)
+    result = check_paths(paths or [Path(".")], private, options, mode)
+    if output_format is OutputFormat.JSON:
+        sys.stdout.write(check_json(result, private, index_name))
+    else:
+        print_check(Console(highlight=False), result, verbose=verbose)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def demo() -> None:
+    """Show the audit and the fix on the example Pipfiles in config/examples/."""
+    console = Console(highlight=False)
+    console.rule("pipfleet demo: auditing config/examples/ against config/examples/listing.txt")
+    if not EXAMPLES.is_dir():
+        raise UsageError(f"the examples folder {EXAMPLES} is missing; run from a source checkout")
+    private = _load_listing(EXAMPLES / "listing.txt")
+    options = AuditOptions(source_url=DEMO_SOURCE_URL)
+    result = check_paths([Path(os.path.relpath(EXAMPLES))], private, options, Mode.DIFF)
+    print_check(console, result, verbose=True)
+    console.rule("nothing was written; `pipfleet check --fix` applies these diffs")
+
+
+@app.command()
+def version() -> None:
+    """Print pipfleet's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except PipfleetError as exc:
+        typer.echo(f"pipfleet: error: {exc}", err=True)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,109 @@
+"""Typed findings: what the audit says about one Pipfile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import assert_never
+
+
+class Severity(IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class FindingKind(StrEnum):
+    COMPLIANT = "compliant"
+    MISSING_INDEX = "missing-index"
+    WRONG_INDEX = "wrong-index"
+    UNDEFINED_INDEX = "undefined-index"
+    MISSING_SOURCE = "missing-source"
+    VERSION_NOT_FOUND = "version-not-found"
+    NON_REGISTRY = "non-registry"
+    PARSE_ERROR = "parse-error"
+
+    @property
+    def severity(self) -> Severity:
+        match self:
+            case FindingKind.COMPLIANT | FindingKind.NON_REGISTRY:
+                return Severity.INFO
+            case FindingKind.VERSION_NOT_FOUND:
+                return Severity.MEDIUM
+            case (
+                FindingKind.MISSING_INDEX
+                | FindingKind.WRONG_INDEX
+                | FindingKind.UNDEFINED_INDEX
+                | FindingKind.MISSING_SOURCE
+                | FindingKind.PARSE_ERROR
+            ):
+                return Severity.HIGH
+            case _:
+                assert_never(self)
+
+    @property
+    def needs_action(self) -> bool:
+        """Whether someone has to change the file (a fix or a human decision)."""
+        return self.severity > Severity.INFO
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observation about one entry (or the whole file, when ``package`` is None)."""
+
+    kind: FindingKind
+    file: str
+    message: str
+    category: str | None = None
+    package: str | None = None  # the key as written in the Pipfile
+    current: str | None = None  # the entry's value as written
+    expected: str | None = None  # the value the fix writes; None when no fix applies
+    line: int | None = None
+    column: int | None = None
+    source: str | None = None  # the private source's name that was used, if any
+
+    @property
+    def severity(self) -> Severity:
+        return self.kind.severity
+
+    @property
+    def fixable(self) -> bool:
+        return self.expected is not None and self.kind in FIXABLE_KINDS
+
+
+FIXABLE_KINDS = frozenset(
+    {
+        FindingKind.MISSING_INDEX,
+        FindingKind.WRONG_INDEX,
+        FindingKind.UNDEFINED_INDEX,
+        FindingKind.MISSING_SOURCE,
+    }
+)
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """Everything the audit found in one Pipfile."""
+
+    path: str
+    findings: tuple[Finding, ...]
+    private_source: str | None = None  # the [[source]] name the private packages belong to
+    private_source_match: str | None = None  # "name" or "url-host": how it was recognised
+
+    @property
+    def needs_action(self) -> bool:
+        return any(finding.kind.needs_action for finding in self.findings)
+
+    @property
+    def parse_error(self) -> Finding | None:
+        return next((f for f in self.findings if f.kind is FindingKind.PARSE_ERROR), None)
+
+    @property
+    def fixable(self) -> tuple[Finding, ...]:
+        return tuple(finding for finding in self.findings if finding.fixable)

@@ -1,0 +1,227 @@
+"""Where things are in a TOML text: the byte spans tomllib does not give.
+
+tomllib tells what a Pipfile means; this scanner tells where each table header
+and key/value statement sits, so findings can name a line and rewrites can touch
+exactly the characters they change. It runs only on text tomllib has already
+accepted, so it can trust the grammar instead of re-validating it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_SPACE = re.compile(r"[ \t]*")
+_SPACE_NL_COMMENT = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
+_TO_EOL = re.compile(r"[^\r\n]*")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_BASIC = re.compile(r'"(?:[^"\\\r\n]|\\.)*"')
+_LITERAL = re.compile(r"'[^'\r\n]*'")
+_ML_BASIC = re.compile(r'"""(?:[^\\"]|\\[\s\S]|"(?!""))*"""(?:"{1,2})?')
+_ML_LITERAL = re.compile(r"'''[\s\S]*?'''(?:'{1,2})?")
+# Numbers, booleans, dates; a date-time may hold one space before its time part.
+_ATOM = re.compile(r"[0-9A-Za-z_+\-.:]+(?: [0-9][0-9:.+\-Z]*)?")
+_BRACKET_EVENT = re.compile(r"[\[\]{}\"'#]")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Header:
+    """A ``[table]`` or ``[[array.of.tables]]`` line."""
+
+    path: tuple[str, ...]
+    is_array: bool
+    line: int
+    line_start: int
+    line_end: int  # offset of the line terminator (or end of text)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A ``key = value`` statement and the table it belongs to."""
+
+    table: tuple[str, ...]
+    array_index: int | None  # which [[table]] element, for arrays of tables
+    key: tuple[str, ...]
+    key_span: Span
+    value: Span
+    line: int
+    line_start: int
+    line_end: int  # offset of the terminator of the statement's last line
+
+
+@dataclass(frozen=True)
+class InlinePair:
+    key: tuple[str, ...]
+    key_span: Span
+    value: Span
+
+
+@dataclass(frozen=True)
+class InlineTable:
+    pairs: tuple[InlinePair, ...]
+    open_brace: int
+    close_brace: int
+
+
+def _decode_basic(raw: str) -> str:
+    if "\\" not in raw:
+        return raw[1:-1]
+    decoded = tomllib.loads(f"k = {raw}")["k"]
+    assert isinstance(decoded, str)
+    return decoded
+
+
+class _Lines:
+    def __init__(self, text: str):
+        self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def number(self, offset: int) -> int:
+        return bisect_right(self._starts, offset)
+
+
+def _string_end(text: str, pos: int) -> int:
+    if text.startswith('"""', pos):
+        match = _ML_BASIC.match(text, pos)
+    elif text.startswith("'''", pos):
+        match = _ML_LITERAL.match(text, pos)
+    elif text[pos] == '"':
+        match = _BASIC.match(text, pos)
+    else:
+        match = _LITERAL.match(text, pos)
+    assert match is not None, f"unterminated string at offset {pos}"
+    return match.end()
+
+
+def _bracketed_end(text: str, pos: int) -> int:
+    depth = 0
+    while True:
+        event = _BRACKET_EVENT.search(text, pos)
+        assert event is not None, "unbalanced brackets"
+        char, pos = event.group(), event.start()
+        if char in "\"'":
+            pos = _string_end(text, pos)
+        elif char == "#":
+            pos = _TO_EOL.match(text, pos).end()  # type: ignore[union-attr]
+        elif char in "[{":
+            depth += 1
+            pos += 1
+        else:
+            depth -= 1
+            pos += 1
+            if depth == 0:
+                return pos
+
+
+def value_end(text: str, pos: int) -> int:
+    """Offset just past the TOML value that starts at ``pos``."""
+    char = text[pos]
+    if char in "\"'":
+        return _string_end(text, pos)
+    if char in "[{":
+        return _bracketed_end(text, pos)
+    match = _ATOM.match(text, pos)
+    assert match is not None and match.end() > pos, f"no value at offset {pos}"
+    return match.end()
+
+
+def _key(text: str, pos: int) -> tuple[tuple[str, ...], int]:
+    parts: list[str] = []
+    while True:
+        char = text[pos]
+        if char == '"':
+            end = _BASIC.match(text, pos).end()  # type: ignore[union-attr]
+            parts.append(_decode_basic(text[pos:end]))
+        elif char == "'":
+            end = _LITERAL.match(text, pos).end()  # type: ignore[union-attr]
+            parts.append(text[pos + 1 : end - 1])
+        else:
+            end = _BARE_KEY.match(text, pos).end()  # type: ignore[union-attr]
+            parts.append(text[pos:end])
+        after = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+        if after < len(text) and text[after] == ".":
+            pos = _SPACE.match(text, after + 1).end()  # type: ignore[union-attr]
+            continue
+        return tuple(parts), end
+
+
+def _line_end(text: str, pos: int) -> int:
+    """Offset of the terminator of the line holding ``pos`` (the '\\r' of CRLF) or len(text)."""
+    return _TO_EOL.match(text, pos).end()  # type: ignore[union-attr]
+
+
+def scan(text: str) -> Iterator[Header | Statement]:
+    """Yield every header and key/value statement of a valid TOML text, in order."""
+    lines = _Lines(text)
+    table: tuple[str, ...] = ()
+    array_index: int | None = None
+    array_counts: dict[tuple[str, ...], int] = {}
+    pos, size = 0, len(text)
+    while pos < size:
+        pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if pos >= size:
+            break
+        char = text[pos]
+        if char in "\r\n":
+            pos += 1
+            continue
+        if char == "#":
+            pos = _TO_EOL.match(text, pos).end()  # type: ignore[union-attr]
+            continue
+        line_start = text.rfind("\n", 0, pos) + 1
+        if char == "[":
+            is_array = text.startswith("[[", pos)
+            key_pos = _SPACE.match(text, pos + (2 if is_array else 1)).end()  # type: ignore[union-attr]
+            path, key_stop = _key(text, key_pos)
+            close = text.index("]", key_stop) + (2 if is_array else 1)
+            end = _line_end(text, close)
+            table = path
+            if is_array:
+                array_index = array_counts.get(path, -1) + 1
+                array_counts[path] = array_index
+            else:
+                array_index = None
+            yield Header(path, is_array, lines.number(pos), line_start, end)
+            pos = end
+            continue
+        key, key_stop = _key(text, pos)
+        eq = _SPACE.match(text, key_stop).end()  # type: ignore[union-attr]
+        start = _SPACE.match(text, eq + 1).end()  # type: ignore[union-attr]
+        stop = value_end(text, start)
+        end = _line_end(text, stop)
+        yield Statement(
+            table=table,
+            array_index=array_index,
+            key=key,
+            key_span=Span(pos, key_stop),
+            value=Span(start, stop),
+            line=lines.number(pos),
+            line_start=line_start,
+            line_end=end,
+        )
+        pos = end
+
+
+def inline_table(text: str, start: int) -> InlineTable:
+    """The key/value pairs of the inline table whose ``{`` is at ``start``."""
+    assert text[start] == "{", f"no inline table at offset {start}"
+    pairs: list[InlinePair] = []
+    pos = _SPACE_NL_COMMENT.match(text, start + 1).end()  # type: ignore[union-attr]
+    while text[pos] != "}":
+        key, key_stop = _key(text, pos)
+        eq = _SPACE.match(text, key_stop).end()  # type: ignore[union-attr]
+        value_start = _SPACE.match(text, eq + 1).end()  # type: ignore[union-attr]
+        stop = value_end(text, value_start)
+        pairs.append(InlinePair(key, Span(pos, key_stop), Span(value_start, stop)))
+        pos = _SPACE_NL_COMMENT.match(text, stop).end()  # type: ignore[union-attr]
+        if text[pos] == ",":
+            pos = _SPACE_NL_COMMENT.match(text, pos + 1).end()  # type: ignore[union-attr]
+    return InlineTable(tuple(pairs), start, pos)

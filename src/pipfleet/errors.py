@@ -1,0 +1,45 @@
+"""One error type per failure class, each with a message a user can act on.
+
+The CLI maps every ``PipfleetError`` to a one-line message and a non-zero exit;
+anything else reaching the top is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class PipfleetError(Exception):
+    """Base of every error pipfleet reports to a user."""
+
+    exit_code = 2
+
+
+class UsageError(PipfleetError):
+    """A command was called with arguments that cannot work."""
+
+
+class PipfileError(PipfleetError):
+    """A Pipfile could not be read or is not valid TOML / not a valid Pipfile."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.message
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{self.message} ({where})"
+
+
+class ListingError(PipfleetError):
+    """The private-package listing file is unreadable or malformed."""
+
+
+class FixError(PipfleetError):
+    """A Pipfile needs a fix that cannot be made with the information given."""
+
+
+class RewriteError(PipfleetError):
+    """A rewrite produced text that does not mean what it should; nothing was written."""

@@ -1,0 +1,68 @@
+"""Local files: finding Pipfiles under a folder, reading them as-is, writing atomically."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pipfleet.errors import PipfileError, UsageError
+
+PIPFILE_NAME = "Pipfile"
+_SKIPPED_DIRS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv",
+     ".mypy_cache", ".pytest_cache", "site-packages"}
+)
+
+
+def _is_virtualenv(folder: Path) -> bool:
+    return (folder / "pyvenv.cfg").is_file()
+
+
+def find_pipfiles(paths: Iterable[Path]) -> Iterator[Path]:
+    """Each given Pipfile, and every Pipfile under each given folder, in a stable order.
+
+    Version-control folders, virtualenvs and node_modules are not searched.
+    """
+    for path in paths:
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(
+                    d for d in dirs if d not in _SKIPPED_DIRS and not _is_virtualenv(Path(root, d))
+                )
+                if PIPFILE_NAME in files:
+                    yield Path(root, PIPFILE_NAME)
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+
+
+def read_text(path: Path) -> str:
+    """The file's text with its line endings untouched."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PipfileError(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PipfileError(f"not UTF-8 text (byte {exc.start})") from None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` via a temporary file and a rename, keeping its mode."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8"))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

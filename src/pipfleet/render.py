@@ -1,0 +1,121 @@
+"""Render ``pipfleet check`` results: readable text (Rich) or the stable JSON schema.
+
+The JSON schema is documented in docs/check-json.md; bump ``CHECK_SCHEMA`` on
+any change that is not a pure addition.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from pipfleet.engine.findings import Finding, FindingKind, Severity
+from pipfleet.engine.listing import Listing
+from pipfleet.jobs.check import CheckResult, FileResult, FileStatus, Mode
+
+CHECK_SCHEMA = "pipfleet.check/1"
+
+_SEVERITY_STYLE = {
+    Severity.INFO: "dim",
+    Severity.LOW: "cyan",
+    Severity.MEDIUM: "yellow",
+    Severity.HIGH: "bold red",
+    Severity.CRITICAL: "bold white on red",
+}
+_STATUS_STYLE = {
+    FileStatus.COMPLIANT: "green",
+    FileStatus.FIXED: "green",
+    FileStatus.NEEDS_ACTION: "red",
+    FileStatus.INVALID: "bold red",
+}
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "kind": finding.kind.value,
+        "severity": finding.severity.label,
+        "fixable": finding.fixable,
+        "category": finding.category,
+        "package": finding.package,
+        "current": finding.current,
+        "expected": finding.expected,
+        "line": finding.line,
+        "column": finding.column,
+        "source": finding.source,
+        "message": finding.message,
+    }
+
+
+def check_json(result: CheckResult, listing: Listing, index_name: str) -> str:
+    files = []
+    for item in result.files:
+        files.append(
+            {
+                "path": item.path,
+                "status": item.status.value,
+                "private_source": item.report.private_source,
+                "private_source_match": item.report.private_source_match,
+                "changed": item.new_text is not None,
+                "written": item.written,
+                "fix_error": item.fix_error,
+                "findings": [finding_json(f) for f in item.report.findings],
+                "remaining": [finding_json(f) for f in item.remaining],
+                "diff": item.diff if result.mode is not Mode.AUDIT else None,
+            }
+        )
+    statuses = [item.status for item in result.files]
+    document = {
+        "schema": CHECK_SCHEMA,
+        "mode": result.mode.value,
+        "index_name": index_name,
+        "listing": {"packages": len(listing), "digest": listing.digest()},
+        "files": files,
+        "summary": {
+            "files": len(files),
+            **{status.value: statuses.count(status) for status in FileStatus},
+            "findings": dict(sorted(result.counts().items())),
+        },
+        "exit_code": result.exit_code,
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _finding_line(item: FileResult, finding: Finding) -> Text:
+    where = f"{item.path}:{finding.line}" if finding.line else item.path
+    if finding.column:
+        where += f":{finding.column}"
+    line = Text.assemble(
+        (where, "bold"),
+        ": ",
+        (finding.kind.value, _SEVERITY_STYLE[finding.severity]),
+        " ",
+    )
+    if finding.category and finding.package:
+        line.append(f"[{finding.category}] {finding.package}: ")
+    line.append(finding.message)
+    if finding.fixable and finding.kind is not FindingKind.MISSING_SOURCE:
+        line.append(f"\n    {finding.current} -> {finding.expected}", style="dim")
+    return line
+
+
+def print_check(console: Console, result: CheckResult, *, verbose: bool = False) -> None:
+    """Lint-style lines per finding, diffs in diff mode, then a one-line summary."""
+    for item in result.files:
+        for finding in item.report.findings:
+            if verbose or finding.kind.needs_action:
+                console.print(_finding_line(item, finding), soft_wrap=True)
+        if item.fix_error:
+            console.print(Text(f"{item.path}: not fixed: {item.fix_error}", style="yellow"))
+        if result.mode is Mode.DIFF and item.diff:
+            console.print(Text(item.diff.rstrip("\n")), soft_wrap=True, highlight=False)
+        if result.mode is Mode.FIX and item.written:
+            console.print(Text(f"{item.path}: fixed", style="green"))
+    statuses = [item.status for item in result.files]
+    parts = [f"{len(statuses)} Pipfile(s)"]
+    for status in FileStatus:
+        if count := statuses.count(status):
+            parts.append(Text(f"{count} {status.value}", style=_STATUS_STYLE[status]).markup)
+    console.print(", ".join(parts))
