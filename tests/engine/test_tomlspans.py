@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pipfleet.engine.tomlspans import Header, Statement, inline_table, scan, value_end
+
+
+def test_scan_reports_headers_and_statements_with_lines() -> None:
+    text = '# top\n[[source]]\nname = "pypi"\n\n[packages]\n"a.b" = "*"  # c\n[packages.x]\nv = 1\n'
+    items = list(scan(text))
+    assert [type(item) for item in items] == [Header, Statement, Header, Statement, Header, Statement]
+    source, name, packages, quoted, sub, member = items
+    assert isinstance(source, Header) and source.is_array and source.line == 2
+    assert isinstance(name, Statement) and name.table == ("source",) and name.array_index == 0
+    assert isinstance(quoted, Statement) and quoted.key == ("a.b",) and quoted.line == 6
+    assert text[quoted.value.start : quoted.value.end] == '"*"'
+    assert text[quoted.line_end] == "\n" and text[quoted.line_start : quoted.line_end].endswith("# c")
+    assert isinstance(sub, Header) and sub.path == ("packages", "x")
+    assert isinstance(member, Statement) and member.table == ("packages", "x")
+
+
+def test_multiline_values_and_strings_are_skipped_whole() -> None:
+    text = (
+        'a = [\n  "x", # comment ]\n  "y",\n]\n'
+        'b = """multi\nline ] { \\""" """\n'
+        "c = '''lit'''\n"
+        'd = {e = ["[", "}"], f = "\\"q\\""}\n'
+        "g = 1979-05-27 07:32:00Z\n"
+    )
+    items = [item for item in scan(text) if isinstance(item, Statement)]
+    assert [item.key for item in items] == [("a",), ("b",), ("c",), ("d",), ("g",)]
+    assert [item.line for item in items] == [1, 5, 7, 8, 9]
+    assert text[items[4].value.start : items[4].value.end] == "1979-05-27 07:32:00Z"
+
+
+def test_crlf_line_end_points_at_carriage_return() -> None:
+    text = 'a = "1"  # x\r\nb = "2"\r\n'
+    first = next(item for item in scan(text) if isinstance(item, Statement))
+    assert text[first.line_end : first.line_end + 2] == "\r\n"
+
+
+def test_dotted_and_quoted_keys_are_decoded() -> None:
+    text = "[packages]\nfoo . version = '1'\n\"b\\u0061r\" = \"*\"\n'lit' = \"*\"\n"
+    keys = [item.key for item in scan(text) if isinstance(item, Statement)]
+    assert keys == [("foo", "version"), ("bar",), ("lit",)]
+
+
+def test_inline_table_pairs_and_braces() -> None:
+    text = 'x = {  version="*" ,extras = ["a", "b"],index="pypi"  }'
+    start = text.index("{")
+    table = inline_table(text, start)
+    assert [pair.key for pair in table.pairs] == [("version",), ("extras",), ("index",)]
+    assert text[table.pairs[2].value.start : table.pairs[2].value.end] == '"pypi"'
+    assert text[table.close_brace] == "}"
+    assert value_end(text, start) == len(text)
