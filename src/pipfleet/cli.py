@@ -96,14 +96,14 @@ def check(
     if output_format is OutputFormat.JSON:
         sys.stdout.write(check_json(result, private, index_name))
     else:
-        print_check(Console(highlight=False), result, verbose=verbose)
+        print_check(Console(highlight=False, soft_wrap=True), result, verbose=verbose)
     raise typer.Exit(result.exit_code)
 
 
 @app.command()
 def demo() -> None:
     """Show the audit and the fix on the example Pipfiles in config/examples/."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.rule("pipfleet demo: auditing config/examples/ against config/examples/listing.txt")
     if not EXAMPLES.is_dir():
         raise UsageError(f"the examples folder {EXAMPLES} is missing; run from a source checkout")

@@ -114,7 +114,6 @@ def check_paths(
     paths: Iterable[Path], listing: Listing, options: AuditOptions, mode: Mode
 ) -> CheckResult:
     """Check every Pipfile named by or found under ``paths``."""
-    results = tuple(
-        check_file(path, listing, options, mode) for path in find_pipfiles(paths)
-    )
+    pipfiles = list(find_pipfiles(paths))  # a bad path fails before any file is written
+    results = tuple(check_file(path, listing, options, mode) for path in pipfiles)
     return CheckResult(results, mode)

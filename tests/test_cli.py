@@ -1,0 +1,154 @@
+"""The command line as a user runs it: a real process, exit codes, output, files on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, ROOT, SOURCE_URL, corpus_features
+
+PIPFLEET = Path(sys.executable).with_name("pipfleet")
+BEFORE = (
+    '[[source]]\r\nname = "pypi"\r\nurl = "https://pypi.org/simple"\r\nverify_ssl = true\r\n\r\n'
+    f'[[source]]\r\nname = "codeartifact"\r\nurl = "{SOURCE_URL}"\r\nverify_ssl = true\r\n\r\n'
+    '[packages]\r\norb-common = "==2.1.0"  # shared\r\nrequests = "*"'
+)
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PIPFLEET), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "listing.txt").write_text("orb-common 2.0.0 2.1.0\n")
+    (tmp_path / "Pipfile").write_bytes(BEFORE.encode())
+    (tmp_path / "Pipfile").chmod(0o640)
+    for skipped in (".git", "node_modules", "venv-x"):
+        (tmp_path / skipped).mkdir()
+        (tmp_path / skipped / "Pipfile").write_text('[packages]\norb-common = "*"\n')
+    (tmp_path / "venv-x" / "pyvenv.cfg").write_text("home = /usr\n")
+    return tmp_path
+
+
+def test_audit_exits_1_and_names_the_finding(project: Path) -> None:
+    result = run("check", project, "--listing", project / "listing.txt")
+    assert result.returncode == 1, result.stderr
+    assert f"{project / 'Pipfile'}:12: missing-index [packages] orb-common" in result.stdout
+    assert "1 Pipfile(s), 1 needs-action" in result.stdout
+    assert "\x1b[" not in result.stdout  # no colour when not on a terminal
+
+
+def test_diff_prints_the_fix_and_writes_nothing(project: Path) -> None:
+    result = run("check", "Pipfile", "--listing", "listing.txt", "--diff", cwd=project)
+    assert result.returncode == 1
+    assert '-orb-common = "==2.1.0"  # shared' in result.stdout
+    assert '+orb-common = {version = "==2.1.0", index = "codeartifact"}  # shared' in result.stdout
+    assert (project / "Pipfile").read_bytes() == BEFORE.encode()
+
+
+def test_fix_rewrites_in_place_keeping_bytes_and_mode(project: Path) -> None:
+    result = run("check", project, "--listing", project / "listing.txt", "--fix")
+    assert result.returncode == 0, result.stdout
+    after = (project / "Pipfile").read_bytes()
+    assert after == BEFORE.replace(
+        '"==2.1.0"', '{version = "==2.1.0", index = "codeartifact"}'
+    ).encode()
+    assert stat.S_IMODE((project / "Pipfile").stat().st_mode) == 0o640
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".Pipfile")) == []
+    assert run("check", project, "--listing", project / "listing.txt").returncode == 0
+
+
+def test_fix_adds_the_missing_source_when_given_its_url(tmp_path: Path) -> None:
+    (tmp_path / "Pipfile").write_text('[packages]\norb-common = "*"\n')
+    (tmp_path / "listing.txt").write_text("orb-common\n")
+    without = run("check", tmp_path, "--listing", tmp_path / "listing.txt", "--fix")
+    assert without.returncode == 1 and "--source-url" in without.stdout
+    with_url = run(
+        "check", tmp_path, "--listing", tmp_path / "listing.txt", "--fix", "--source-url", SOURCE_URL
+    )
+    assert with_url.returncode == 0, with_url.stdout
+    assert (tmp_path / "Pipfile").read_text().startswith(
+        f'[[source]]\nname = "codeartifact"\nurl = "{SOURCE_URL}"\nverify_ssl = true\n\n[packages]\n'
+    )
+
+
+def test_json_output_follows_the_schema(project: Path) -> None:
+    result = run("check", project, "--listing", project / "listing.txt", "--format", "json")
+    document = json.loads(result.stdout)
+    assert document["schema"] == "pipfleet.check/1" and document["exit_code"] == 1 == result.returncode
+    (file,) = document["files"]
+    assert file["status"] == "needs-action" and file["private_source"] == "codeartifact"
+    assert [f["kind"] for f in file["findings"]] == ["missing-index"]
+    assert file["findings"][0] | {"message": ""} == {
+        "kind": "missing-index", "severity": "high", "fixable": True, "category": "packages",
+        "package": "orb-common", "current": '"==2.1.0"',
+        "expected": '{version = "==2.1.0", index = "codeartifact"}', "line": 12, "column": None,
+        "source": "codeartifact", "message": "",
+    }
+    assert document["summary"]["findings"] == {"missing-index": 1}
+
+
+@pytest.mark.parametrize(
+    "folder", [d for d, f in corpus_features().items() if "NEGATIVE-CASE" in f]
+)
+def test_invalid_corpus_files_exit_2_without_traceback(folder: str, tmp_path: Path) -> None:
+    (tmp_path / "listing.txt").write_text("")
+    result = run("check", CORPUS / folder / "Pipfile", "--listing", tmp_path / "listing.txt")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "parse-error" in result.stdout
+
+
+def test_one_bad_file_does_not_stop_the_others(project: Path) -> None:
+    (project / "sub").mkdir()
+    (project / "sub" / "Pipfile").write_text("[packages\n")
+    result = run("check", project, "--listing", project / "listing.txt", "--fix")
+    assert result.returncode == 2
+    assert "sub/Pipfile:1:10: parse-error" in result.stdout
+    assert b"index = " in (project / "Pipfile").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("check", "missing-dir", "--listing", "listing.txt"), "missing-dir: no such file or folder"),
+        (("check", ".", "--listing", "nope.txt"), "cannot read listing nope.txt"),
+        (("check", ".", "--listing", "listing.txt", "--fix", "--diff"), "cannot be used together"),
+        (("check", ".", "--listing", "bad-listing.txt"), "bad-listing.txt:1: 'a/b' is not a valid"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(project: Path, args: tuple[str, ...], message: str) -> None:
+    (project / "bad-listing.txt").write_text("a/b\n")
+    result = run(*args, cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"pipfleet: error: {result.stderr.split('error: ', 1)[1].strip()}"]
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreadable_file_is_reported_not_raised(project: Path) -> None:
+    if os.geteuid() == 0:
+        (project / "Pipfile").write_bytes(b"\xff\xfe not utf-8")
+    else:
+        (project / "Pipfile").chmod(0)
+    result = run("check", project / "Pipfile", "--listing", project / "listing.txt")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_demo_shows_findings_and_diffs_from_the_examples(tmp_path: Path) -> None:
+    result = run("demo", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "missing-index [packages] orb-common" in result.stdout
+    assert "+[[source]]" in result.stdout and "nothing was written" in result.stdout
+    assert shutil.which("git") is None or subprocess.run(
+        ["git", "status", "--porcelain", "config/examples"], cwd=ROOT, capture_output=True, text=True
+    ).stdout == ""
