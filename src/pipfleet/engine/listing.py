@@ -32,12 +32,16 @@ class Listing:
     packages: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and canonicalize_name(name) in self.packages
+        if not isinstance(name, str):
+            return False
+        return name in self.packages or canonicalize_name(name) in self.packages
 
     def __len__(self) -> int:
         return len(self.packages)
 
     def versions(self, name: str) -> frozenset[str] | None:
+        if name in self.packages:
+            return self.packages[name]
         return self.packages.get(canonicalize_name(name))
 
     def has_version(self, name: str, spec: str) -> bool | None:

@@ -92,6 +92,7 @@ class Source:
 class Pipfile:
     path: str
     text: str
+    data: Mapping[str, Any]  # what tomllib made of the text
     sources: tuple[Source, ...]
     categories: Mapping[str, tuple[Entry, ...]]
     requires: Mapping[str, Any] = field(default_factory=dict)
@@ -163,6 +164,7 @@ def parse(text: str, path: str = "Pipfile") -> Pipfile:
     return Pipfile(
         path=path,
         text=text,
+        data=data,
         sources=sources,
         categories=categories,
         requires=_table_of(data.get("requires", {}), "[requires]"),

@@ -11,6 +11,7 @@ is re-parsed and compared with the original before it is returned.
 from __future__ import annotations
 
 import difflib
+import functools
 import tomllib
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +31,9 @@ class _Edit:
     text: str
 
 
+@functools.lru_cache(maxsize=256)
 def quote(value: str) -> str:
-    """A TOML string literal for ``value``."""
+    """A TOML string literal for ``value`` (cached: nearly always the same index name)."""
     return tomlkit.string(value).as_string()
 
 
@@ -151,7 +153,7 @@ def _verify(
     pipfile: Pipfile, report: FileReport, new_text: str, added_source: tuple[str, str] | None
 ) -> None:
     """Check that the new text means the old one plus the intended pins, nothing else."""
-    old = tomllib.loads(pipfile.text)
+    old = pipfile.data
     try:
         new = tomllib.loads(new_text)
     except tomllib.TOMLDecodeError as exc:
