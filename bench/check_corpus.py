@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipfleet.engine.audit import AuditOptions, audit_text
-from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import parse
 from pipfleet.engine.rewrite import rewrite
@@ -239,7 +238,7 @@ def render_section(
         lines.append(f"- {timing.name} >= {target:,.0f} Pipfiles/s: **{verdict}** ({rate:,.0f}/s)")
     lines += [
         "",
-        "\"audit\" is `audit_text` per file; \"fix\" is `audit_text` then `rewrite` for files "
+        '"audit" is `audit_text` per file; "fix" is `audit_text` then `rewrite` for files '
         "with fixable findings (no re-audit, no diff, no disk write: "
         "`pipfleet check --fix` does more per file than this).",
     ]
@@ -283,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--corpus",
         default=DEFAULT_CORPUS,
-        help=f"folder of */Pipfile (relative paths are from the repo root; default {DEFAULT_CORPUS})",
+        help=f"folder of */Pipfile (relative to the repo root; default {DEFAULT_CORPUS})",
     )
     parser.add_argument("--files", type=int, default=1000, help="about this many files a round")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per measure")

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import CORPUS, ROOT, SOURCE_URL, corpus_features
 
 PIPFLEET = Path(sys.executable).with_name("pipfleet")
@@ -60,9 +59,10 @@ def test_fix_rewrites_in_place_keeping_bytes_and_mode(project: Path) -> None:
     result = run("check", project, "--listing", project / "listing.txt", "--fix")
     assert result.returncode == 0, result.stdout
     after = (project / "Pipfile").read_bytes()
-    assert after == BEFORE.replace(
-        '"==2.1.0"', '{version = "==2.1.0", index = "codeartifact"}'
-    ).encode()
+    assert (
+        after
+        == BEFORE.replace('"==2.1.0"', '{version = "==2.1.0", index = "codeartifact"}').encode()
+    )
     assert stat.S_IMODE((project / "Pipfile").stat().st_mode) == 0o640
     assert sorted(p.name for p in project.iterdir() if p.name.startswith(".Pipfile")) == []
     assert run("check", project, "--listing", project / "listing.txt").returncode == 0
@@ -74,26 +74,45 @@ def test_fix_adds_the_missing_source_when_given_its_url(tmp_path: Path) -> None:
     without = run("check", tmp_path, "--listing", tmp_path / "listing.txt", "--fix")
     assert without.returncode == 1 and "--source-url" in without.stdout
     with_url = run(
-        "check", tmp_path, "--listing", tmp_path / "listing.txt", "--fix", "--source-url", SOURCE_URL
+        "check",
+        tmp_path,
+        "--listing",
+        tmp_path / "listing.txt",
+        "--fix",
+        "--source-url",
+        SOURCE_URL,
     )
     assert with_url.returncode == 0, with_url.stdout
-    assert (tmp_path / "Pipfile").read_text().startswith(
-        f'[[source]]\nname = "codeartifact"\nurl = "{SOURCE_URL}"\nverify_ssl = true\n\n[packages]\n'
+    assert (
+        (tmp_path / "Pipfile")
+        .read_text()
+        .startswith(
+            f'[[source]]\nname = "codeartifact"\nurl = "{SOURCE_URL}"\nverify_ssl = true\n\n[packages]\n'
+        )
     )
 
 
 def test_json_output_follows_the_schema(project: Path) -> None:
     result = run("check", project, "--listing", project / "listing.txt", "--format", "json")
     document = json.loads(result.stdout)
-    assert document["schema"] == "pipfleet.check/1" and document["exit_code"] == 1 == result.returncode
+    assert (
+        document["schema"] == "pipfleet.check/1" and document["exit_code"] == 1 == result.returncode
+    )
     (file,) = document["files"]
     assert file["status"] == "needs-action" and file["private_source"] == "codeartifact"
     assert [f["kind"] for f in file["findings"]] == ["missing-index"]
     assert file["findings"][0] | {"message": ""} == {
-        "kind": "missing-index", "severity": "high", "fixable": True, "category": "packages",
-        "package": "orb-common", "current": '"==2.1.0"',
-        "expected": '{version = "==2.1.0", index = "codeartifact"}', "line": 12, "column": None,
-        "source": "codeartifact", "message": "",
+        "kind": "missing-index",
+        "severity": "high",
+        "fixable": True,
+        "category": "packages",
+        "package": "orb-common",
+        "current": '"==2.1.0"',
+        "expected": '{version = "==2.1.0", index = "codeartifact"}',
+        "line": 12,
+        "column": None,
+        "source": "codeartifact",
+        "message": "",
     }
     assert document["summary"]["findings"] == {"missing-index": 1}
 
@@ -121,17 +140,24 @@ def test_one_bad_file_does_not_stop_the_others(project: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("check", "missing-dir", "--listing", "listing.txt"), "missing-dir: no such file or folder"),
+        (
+            ("check", "missing-dir", "--listing", "listing.txt"),
+            "missing-dir: no such file or folder",
+        ),
         (("check", ".", "--listing", "nope.txt"), "cannot read listing nope.txt"),
         (("check", ".", "--listing", "listing.txt", "--fix", "--diff"), "cannot be used together"),
         (("check", ".", "--listing", "bad-listing.txt"), "bad-listing.txt:1: 'a/b' is not a valid"),
     ],
 )
-def test_usage_errors_are_one_line_and_exit_2(project: Path, args: tuple[str, ...], message: str) -> None:
+def test_usage_errors_are_one_line_and_exit_2(
+    project: Path, args: tuple[str, ...], message: str
+) -> None:
     (project / "bad-listing.txt").write_text("a/b\n")
     result = run(*args, cwd=project)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"pipfleet: error: {result.stderr.split('error: ', 1)[1].strip()}"]
+    assert result.stderr.strip().splitlines() == [
+        f"pipfleet: error: {result.stderr.split('error: ', 1)[1].strip()}"
+    ]
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
@@ -149,6 +175,13 @@ def test_demo_shows_findings_and_diffs_from_the_examples(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert "missing-index [packages] orb-common" in result.stdout
     assert "+[[source]]" in result.stdout and "nothing was written" in result.stdout
-    assert shutil.which("git") is None or subprocess.run(
-        ["git", "status", "--porcelain", "config/examples"], cwd=ROOT, capture_output=True, text=True
-    ).stdout == ""
+    assert (
+        shutil.which("git") is None
+        or subprocess.run(
+            ["git", "status", "--porcelain", "config/examples"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
+        == ""
+    )

@@ -58,9 +58,9 @@ def write_wheel(dest: Path, name: str, version: str) -> Path:
         f"{dist}/__init__.py": f'__version__ = "{version}"\n'.encode(),
         f"{info}/METADATA": _metadata(name, version).encode(),
         f"{info}/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: pipfleet-tests\n"
-            "Root-Is-Purelib: true\nTag: py3-none-any\n"
-        ).encode(),
+            b"Wheel-Version: 1.0\nGenerator: pipfleet-tests\n"
+            b"Root-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
     record = [_record_line(path, data) for path, data in files.items()]
     record.append(f"{info}/RECORD,,")
@@ -146,8 +146,14 @@ def pypiserver(
     port = free_port()
     auth = ["-P", str(htpasswd), "-a", "download,list,update"] if htpasswd else []
     cmd = [
-        sys.executable, "-m", "pypiserver", "run",
-        "-p", str(port), "-i", "127.0.0.1",
+        sys.executable,
+        "-m",
+        "pypiserver",
+        "run",
+        "-p",
+        str(port),
+        "-i",
+        "127.0.0.1",
         # Without this a miss redirects to pypi.org, which would hide the very
         # "not on this index" failure the tests rely on.
         "--disable-fallback",
@@ -279,9 +285,7 @@ def _output(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.mark.slow
-def test_fix_makes_pipenv_lock_resolve_private_package(
-    indexes: Indexes, tmp_path: Path
-) -> None:
+def test_fix_makes_pipenv_lock_resolve_private_package(indexes: Indexes, tmp_path: Path) -> None:
     project = tmp_path / "project"
     home = tmp_path / "home"
     project.mkdir()

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import ROOT
 
 PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
@@ -36,7 +35,11 @@ def test_hooks_run_from_a_consumer_repository(tmp_path: Path) -> None:
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
     result = subprocess.run(
         [str(PRE_COMMIT), "run", "--all-files"],
-        cwd=consumer, env=env, capture_output=True, text=True, timeout=300,
+        cwd=consumer,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "svc/Pipfile:2: missing-index [packages] orb-common" in result.stdout

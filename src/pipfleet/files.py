@@ -12,8 +12,20 @@ from pipfleet.errors import PipfileError, UsageError
 
 PIPFILE_NAME = "Pipfile"
 _SKIPPED_DIRS = frozenset(
-    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv",
-     ".mypy_cache", ".pytest_cache", "site-packages"}
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        ".mypy_cache",
+        ".pytest_cache",
+        "site-packages",
+    }
 )
 
 

@@ -29,14 +29,18 @@ def test_private_entry_without_index_is_missing_index() -> None:
 
 
 def test_compliant_wrong_and_undefined_index() -> None:
-    text = PYPI + PRIVATE + (
-        '[packages]\n'
-        'orb-common = {version = "*", index = "codeartifact"}\n'
-        '"Orb.Utils" = {version = "*", index = "pypi"}\n'
-        '[dev-packages]\n'
-        'orb_utils = {version = "*", index = "nexus"}\n'
-        'requests = {version = "*", index = "nexus"}\n'
-        'flask = "*"\n'
+    text = (
+        PYPI
+        + PRIVATE
+        + (
+            "[packages]\n"
+            'orb-common = {version = "*", index = "codeartifact"}\n'
+            '"Orb.Utils" = {version = "*", index = "pypi"}\n'
+            "[dev-packages]\n"
+            'orb_utils = {version = "*", index = "nexus"}\n'
+            'requests = {version = "*", index = "nexus"}\n'
+            'flask = "*"\n'
+        )
     )
     assert kinds(text) == [
         ("compliant", "orb-common"),
@@ -58,24 +62,33 @@ def test_missing_source_needs_a_url_to_be_fixable() -> None:
 
 
 def test_private_source_is_recognised_by_codeartifact_host() -> None:
-    text = PYPI + f'[[source]]\nname = "private"\nurl = "{CA_URL}"\n\n[packages]\norb-common = "*"\n'
+    text = (
+        PYPI + f'[[source]]\nname = "private"\nurl = "{CA_URL}"\n\n[packages]\norb-common = "*"\n'
+    )
     report = audit(parse(text), LISTING)
     assert report.private_source == "private" and report.private_source_match == "url-host"
     assert report.findings[0].expected == '{version = "*", index = "private"}'
 
 
 def test_configured_index_name_is_used() -> None:
-    text = PYPI + '[[source]]\nname = "ca"\nurl = "https://mirror.example/simple"\n\n[packages]\norb-common = {version = "*", index = "ca"}\n'
+    text = (
+        PYPI
+        + '[[source]]\nname = "ca"\nurl = "https://mirror.example/simple"\n\n[packages]\norb-common = {version = "*", index = "ca"}\n'
+    )
     assert kinds(text, index_name="ca") == [("compliant", "orb-common")]
 
 
 def test_version_not_found_only_for_exact_pins_with_known_versions() -> None:
-    text = PYPI + PRIVATE + (
-        '[packages]\n'
-        'orb-common = {version = "==3.0.0", index = "codeartifact"}\n'
-        'orb-utils = {version = "==9.9", index = "codeartifact"}\n'
-        '[dev-packages]\n'
-        'orb-common = {version = ">=3", index = "codeartifact"}\n'
+    text = (
+        PYPI
+        + PRIVATE
+        + (
+            "[packages]\n"
+            'orb-common = {version = "==3.0.0", index = "codeartifact"}\n'
+            'orb-utils = {version = "==9.9", index = "codeartifact"}\n'
+            "[dev-packages]\n"
+            'orb-common = {version = ">=3", index = "codeartifact"}\n'
+        )
     )
     assert kinds(text) == [
         ("compliant", "orb-common"),

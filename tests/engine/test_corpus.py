@@ -11,14 +11,14 @@ from typing import Any
 
 import plette
 import pytest
+from tests.conftest import SOURCE_URL, corpus_dirs, corpus_features
 
 from pipfleet.engine.audit import AuditOptions, audit
 from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing
-from pipfleet.engine.pipfile import EntryForm, Pipfile, RESERVED_TABLES, parse
+from pipfleet.engine.pipfile import RESERVED_TABLES, EntryForm, Pipfile, parse
 from pipfleet.engine.rewrite import rewrite
 from pipfleet.errors import PipfileError
-from tests.conftest import SOURCE_URL, corpus_dirs, corpus_features
 
 FEATURES = corpus_features()
 DIRS = corpus_dirs()
@@ -68,7 +68,9 @@ def test_valid_file_parses(folder: Path) -> None:
         assert entry.line is not None, entry
         if entry.form is not EntryForm.TABLE:
             assert entry.span is not None
-            assert tomllib.loads(f"v = {text[entry.span.start:entry.span.end]}")["v"] == entry.value
+            assert (
+                tomllib.loads(f"v = {text[entry.span.start : entry.span.end]}")["v"] == entry.value
+            )
 
 
 @pytest.mark.parametrize("folder", VALID, ids=lambda d: d.name[:40])
@@ -88,7 +90,9 @@ def test_full_listing_rewrite_is_minimal_faithful_and_idempotent(folder: Path) -
     new = rewrite(pipfile, report, SOURCE_URL)
     fixed = {(f.category, f.package) for f in report.fixable if f.package}
     entries = {(e.category, e.key): e for e in pipfile.entries()}
-    assert fixed == {k for k, e in entries.items() if e.non_registry_key is None and e.index != "codeartifact"}
+    assert fixed == {
+        k for k, e in entries.items() if e.non_registry_key is None and e.index != "codeartifact"
+    }
 
     # (a) the same meaning plus the pins, for tomllib and for pipenv's own model
     old_data, new_data = tomllib.loads(text), tomllib.loads(new)
@@ -100,7 +104,7 @@ def test_full_listing_rewrite_is_minimal_faithful_and_idempotent(folder: Path) -
             {"name": "codeartifact", "url": SOURCE_URL, "verify_ssl": True},
         ]
     assert new_data == expected
-    if (old_plette := _plette(text)) is not None:
+    if _plette(text) is not None:
         new_plette = _plette(new)
         assert new_plette is not None, "plette accepted the original but not the rewrite"
         for category in pipfile.categories:
@@ -113,7 +117,9 @@ def test_full_listing_rewrite_is_minimal_faithful_and_idempotent(folder: Path) -
     }
     changed_lines: set[int] = set()
     inserted: list[str] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        a=old_lines, b=new_lines, autojunk=False
+    ).get_opcodes():
         assert op != "delete", old_lines[i1:i2]
         if op == "replace":
             changed_lines.update(range(i1 + 1, i2 + 1))
@@ -123,7 +129,13 @@ def test_full_listing_rewrite_is_minimal_faithful_and_idempotent(folder: Path) -
     if not last.endswith("\n") and last + pipfile.newline in new_lines:
         changed_lines.discard(len(old_lines))  # only terminated, for a line added after it
     assert changed_lines <= rewritten_lines
-    source_lines = {"[[source]]", 'name = "codeartifact"', f'url = "{SOURCE_URL}"', "verify_ssl = true", ""}
+    source_lines = {
+        "[[source]]",
+        'name = "codeartifact"',
+        f'url = "{SOURCE_URL}"',
+        "verify_ssl = true",
+        "",
+    }
     for line in inserted:
         assert _INSERTED_INDEX.match(line) or line.rstrip("\r\n") in source_lines, line
 

@@ -21,8 +21,10 @@ def test_repeated_names_merge_their_versions() -> None:
 
 @pytest.mark.parametrize(
     ("text", "error"),
-    [("bad/name 1.0\n", "line.txt:1: 'bad/name' is not a valid package name"),
-     ("ok\nok2 not-a-version\n", "line.txt:2: 'not-a-version' is not a valid version of ok2")],
+    [
+        ("bad/name 1.0\n", "line.txt:1: 'bad/name' is not a valid package name"),
+        ("ok\nok2 not-a-version\n", "line.txt:2: 'not-a-version' is not a valid version of ok2"),
+    ],
 )
 def test_bad_lines_name_file_and_line(text: str, error: str) -> None:
     with pytest.raises(ListingError, match=error.replace(".", r"\.")):
@@ -31,9 +33,18 @@ def test_bad_lines_name_file_and_line(text: str, error: str) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "answer"),
-    [("==2.1.0", True), ("==2.1", True), ("== 2.1.0", True), ("==9.9", False),
-     ("===2.1.0", True), ("==2.*", None), (">=2", None), ("*", None), ("==2.1,<3", None),
-     ("garbage", None)],
+    [
+        ("==2.1.0", True),
+        ("==2.1", True),
+        ("== 2.1.0", True),
+        ("==9.9", False),
+        ("===2.1.0", True),
+        ("==2.*", None),
+        (">=2", None),
+        ("*", None),
+        ("==2.1,<3", None),
+        ("garbage", None),
+    ],
 )
 def test_has_version_only_judges_exact_pins(spec: str, answer: bool | None) -> None:
     assert parse_listing("orb-common 2.0.0 2.1.0\n").has_version("orb-common", spec) is answer

@@ -61,7 +61,12 @@ def test_entries_in_all_forms() -> None:
     entries = {(e.category, e.key): e for e in parse(FULL).entries()}
     common = entries[("packages", "Orb_Common")]
     assert (common.name, common.form, common.version, common.index, common.line) == (
-        "orb-common", EntryForm.STRING, "==2.1.0", None, 21)
+        "orb-common",
+        EntryForm.STRING,
+        "==2.1.0",
+        None,
+        21,
+    )
     requests = entries[("packages", "requests")]
     assert requests.form is EntryForm.INLINE and requests.version == ">=2"
     assert entries[("packages", "tool")].non_registry_key == "git"
@@ -88,7 +93,7 @@ def test_invalid_toml_is_a_parse_error_with_line_and_column() -> None:
 
 def test_entry_that_is_neither_string_nor_table_is_rejected_with_its_line() -> None:
     with pytest.raises(PipfileError, match=r"package 'x' in \[packages\] must be.*line 2"):
-        parse('[packages]\nx = 3\n')
+        parse("[packages]\nx = 3\n")
 
 
 def test_unnamed_source_is_accepted_and_cannot_be_referenced() -> None:

@@ -16,20 +16,37 @@ LISTING = parse_listing("orb-common\norb-utils\norb-x\n")
 
 def fix(text: str, source_url: str | None = CA_URL) -> str:
     pipfile = parse(text)
-    return rewrite(pipfile, audit(pipfile, LISTING, AuditOptions(source_url=source_url)), source_url)
+    return rewrite(
+        pipfile, audit(pipfile, LISTING, AuditOptions(source_url=source_url)), source_url
+    )
 
 
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ('orb-common = "==2.1.0"   # keep me', 'orb-common = {version = "==2.1.0", index = "codeartifact"}   # keep me'),
+        (
+            'orb-common = "==2.1.0"   # keep me',
+            'orb-common = {version = "==2.1.0", index = "codeartifact"}   # keep me',
+        ),
         ("orb-common='*'", "orb-common={version = '*', index = \"codeartifact\"}"),
         ('"Orb_Common" = ">=1,<2"', '"Orb_Common" = {version = ">=1,<2", index = "codeartifact"}'),
-        ('orb-common = {version = ">=1", extras = ["a", "b"]}  # c', 'orb-common = {version = ">=1", extras = ["a", "b"], index = "codeartifact"}  # c'),
-        ("orb-common = {  version='*',markers=\"os_name=='nt'\"  }", "orb-common = {  version='*',markers=\"os_name=='nt'\",index=\"codeartifact\"  }"),
+        (
+            'orb-common = {version = ">=1", extras = ["a", "b"]}  # c',
+            'orb-common = {version = ">=1", extras = ["a", "b"], index = "codeartifact"}  # c',
+        ),
+        (
+            "orb-common = {  version='*',markers=\"os_name=='nt'\"  }",
+            "orb-common = {  version='*',markers=\"os_name=='nt'\",index=\"codeartifact\"  }",
+        ),
         ('orb-common={version="*"}', 'orb-common={version="*", index="codeartifact"}'),
-        ('orb-common = {version = "*", index = "pypi", extras = ["x"]}', 'orb-common = {version = "*", index = "codeartifact", extras = ["x"]}'),
-        ('orb-common = {version = "*", index = "nowhere"}', 'orb-common = {version = "*", index = "codeartifact"}'),
+        (
+            'orb-common = {version = "*", index = "pypi", extras = ["x"]}',
+            'orb-common = {version = "*", index = "codeartifact", extras = ["x"]}',
+        ),
+        (
+            'orb-common = {version = "*", index = "nowhere"}',
+            'orb-common = {version = "*", index = "codeartifact"}',
+        ),
     ],
 )
 def test_entry_rewrites_keep_style(line: str, expected: str) -> None:
@@ -38,8 +55,16 @@ def test_entry_rewrites_keep_style(line: str, expected: str) -> None:
 
 
 def test_sub_table_gets_an_index_line_after_its_last_key() -> None:
-    before = PYPI + PRIVATE + '[packages.orb-common]\nversion = "==1"\nextras = ["x"]  # e\n\n\n[dev-packages]\n'
-    after = PYPI + PRIVATE + '[packages.orb-common]\nversion = "==1"\nextras = ["x"]  # e\nindex = "codeartifact"\n\n\n[dev-packages]\n'
+    before = (
+        PYPI
+        + PRIVATE
+        + '[packages.orb-common]\nversion = "==1"\nextras = ["x"]  # e\n\n\n[dev-packages]\n'
+    )
+    after = (
+        PYPI
+        + PRIVATE
+        + '[packages.orb-common]\nversion = "==1"\nextras = ["x"]  # e\nindex = "codeartifact"\n\n\n[dev-packages]\n'
+    )
     assert fix(before) == after
 
 
@@ -50,12 +75,16 @@ def test_sub_table_with_wrong_index_has_its_value_replaced() -> None:
 
 def test_dotted_key_entry_gets_a_dotted_index_line() -> None:
     before = PYPI + PRIVATE + '[packages]\n  orb-common.version = "*"\nz = "*"\n'
-    after = PYPI + PRIVATE + '[packages]\n  orb-common.version = "*"\n  orb-common.index = "codeartifact"\nz = "*"\n'
+    after = (
+        PYPI
+        + PRIVATE
+        + '[packages]\n  orb-common.version = "*"\n  orb-common.index = "codeartifact"\nz = "*"\n'
+    )
     assert fix(before) == after
 
 
 def test_missing_source_goes_after_the_last_source_block() -> None:
-    before = PYPI + "[packages]\norb-x = \"*\"\n"
+    before = PYPI + '[packages]\norb-x = "*"\n'
     after = fix(before)
     assert after == (
         PYPI.rstrip("\n") + "\n\n"
@@ -78,10 +107,10 @@ def test_missing_source_without_url_is_not_fixed() -> None:
 
 
 def test_crlf_and_missing_final_newline_are_kept() -> None:
-    before = PYPI.replace("\n", "\r\n") + "[packages.orb-x]\r\nversion = \"*\""
+    before = PYPI.replace("\n", "\r\n") + '[packages.orb-x]\r\nversion = "*"'
     after = fix(before)
     assert after.endswith('version = "*"\r\nindex = "codeartifact"')
-    assert "\r\n[[source]]\r\nname = \"codeartifact\"\r\n" in after
+    assert '\r\n[[source]]\r\nname = "codeartifact"\r\n' in after
     assert after.count("\n") == after.count("\r\n")
 
 
@@ -92,7 +121,10 @@ def test_unicode_and_other_bytes_survive() -> None:
 
 
 def test_second_rewrite_changes_nothing() -> None:
-    before = PYPI + '[packages]\norb-x = "*"\norb-utils = {version = "*"}\n[packages.orb-common]\nversion = "*"\n'
+    before = (
+        PYPI
+        + '[packages]\norb-x = "*"\norb-utils = {version = "*"}\n[packages.orb-common]\nversion = "*"\n'
+    )
     once = fix(before)
     assert once != before and fix(once) == once
 
@@ -105,4 +137,6 @@ def test_files_needing_nothing_come_back_identical() -> None:
 def test_unified_diff_marks_missing_final_newline() -> None:
     diff = unified_diff('a = "1"\nb = "2"', 'a = "1"\nb = "3"', "dir/Pipfile")
     assert diff.startswith("--- a/dir/Pipfile\n+++ b/dir/Pipfile\n")
-    assert '-b = "2"\n\\ No newline at end of file\n+b = "3"\n\\ No newline at end of file\n' in diff
+    assert (
+        '-b = "2"\n\\ No newline at end of file\n+b = "3"\n\\ No newline at end of file\n' in diff
+    )

@@ -6,13 +6,22 @@ from pipfleet.engine.tomlspans import Header, Statement, inline_table, scan, val
 def test_scan_reports_headers_and_statements_with_lines() -> None:
     text = '# top\n[[source]]\nname = "pypi"\n\n[packages]\n"a.b" = "*"  # c\n[packages.x]\nv = 1\n'
     items = list(scan(text))
-    assert [type(item) for item in items] == [Header, Statement, Header, Statement, Header, Statement]
+    assert [type(item) for item in items] == [
+        Header,
+        Statement,
+        Header,
+        Statement,
+        Header,
+        Statement,
+    ]
     source, name, packages, quoted, sub, member = items
     assert isinstance(source, Header) and source.is_array and source.line == 2
     assert isinstance(name, Statement) and name.table == ("source",) and name.array_index == 0
     assert isinstance(quoted, Statement) and quoted.key == ("a.b",) and quoted.line == 6
     assert text[quoted.value.start : quoted.value.end] == '"*"'
-    assert text[quoted.line_end] == "\n" and text[quoted.line_start : quoted.line_end].endswith("# c")
+    assert text[quoted.line_end] == "\n" and text[quoted.line_start : quoted.line_end].endswith(
+        "# c"
+    )
     assert isinstance(sub, Header) and sub.path == ("packages", "x")
     assert isinstance(member, Statement) and member.table == ("packages", "x")
 
@@ -38,7 +47,7 @@ def test_crlf_line_end_points_at_carriage_return() -> None:
 
 
 def test_dotted_and_quoted_keys_are_decoded() -> None:
-    text = "[packages]\nfoo . version = '1'\n\"b\\u0061r\" = \"*\"\n'lit' = \"*\"\n"
+    text = '[packages]\nfoo . version = \'1\'\n"b\\u0061r" = "*"\n\'lit\' = "*"\n'
     keys = [item.key for item in scan(text) if isinstance(item, Statement)]
     assert keys == [("foo", "version"), ("bar",), ("lit",)]
 

@@ -39,7 +39,7 @@ def test_fix_mode_writes_and_what_remains_decides_the_status(tmp_path: Path) -> 
     result = check_paths([tmp_path], LISTING, options, Mode.FIX)
     assert [r.status for r in result.files] == [FileStatus.FIXED, FileStatus.NEEDS_ACTION]
     assert result.exit_code == 1
-    assert "index = \"codeartifact\"" in fixable.read_text()
+    assert 'index = "codeartifact"' in fixable.read_text()
     assert check_paths([fixable], LISTING, options, Mode.AUDIT).exit_code == 0
 
 

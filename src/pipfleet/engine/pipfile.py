@@ -227,7 +227,9 @@ class _Locations:
                 )
             return Entry(category, key, name, value, form, pair.line, span=pair.value)
         if not isinstance(value, dict):
-            raise PipfileError(f"package {key!r} in [{category}] must be a version string or a table")
+            raise PipfileError(
+                f"package {key!r} in [{category}] must be a version string or a table"
+            )
         header = self._headers.get((category, key))
         members = tuple(self._member(p) for p in self._tables.get((category, key), ()))
         line = header.line if header else (members[0].line if members else None)

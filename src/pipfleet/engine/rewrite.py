@@ -162,18 +162,21 @@ def _verify(
     for finding in report.fixable:
         if finding.kind is FindingKind.MISSING_SOURCE:
             continue
+        assert finding.category is not None and finding.package is not None
         category = dict(expected[finding.category])
         value = category[finding.package]
         value = {"version": value} if isinstance(value, str) else dict(value)
         value["index"] = finding.source
         category[finding.package] = value
-        expected[finding.category] = category  # type: ignore[index]
+        expected[finding.category] = category
     if added_source is not None:
         name, url = added_source
         sources = old.get("source", [])
         expected["source"] = [*sources, {"name": name, "url": url, "verify_ssl": True}]
     if new != expected:
-        raise RewriteError(f"{pipfile.path}: the rewrite would change more than the fix; not written")
+        raise RewriteError(
+            f"{pipfile.path}: the rewrite would change more than the fix; nothing written"
+        )
 
 
 def unified_diff(old: str, new: str, path: str) -> str:
