@@ -1,0 +1,245 @@
+"""The sandbox's mutable state: repositories, pull requests, packages, counters, faults.
+
+Every handler reads and changes the world under its one lock, so a test or a
+benchmark driving the server from several threads sees GitHub-like atomicity.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import re
+import secrets
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from packaging.utils import canonicalize_name
+
+from pipfleet.sandbox.gitstore import Commit, ObjectStore, Signature, TreeEntry, now
+
+BOT_LOGIN = "pipfleet-sandbox-bot"
+HUMAN = Signature("Sandbox Maintainer", "maintainer@sandbox.invalid", datetime(2026, 1, 5))
+DEFAULT_TOKEN = "sandbox-token"
+CORE_LIMIT = 5000
+GRAPHQL_LIMIT = 5000
+
+
+def node_id(kind: str, number: int) -> str:
+    """A GitHub-style opaque global node id."""
+    return base64.b64encode(f"0:{kind}{number}".encode()).decode().rstrip("=")
+
+
+@dataclass
+class Comment:
+    id: int
+    body: str
+    user: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class PullRequest:
+    id: int
+    number: int
+    title: str
+    body: str
+    head: str  # branch name in the same repository
+    base: str
+    user: str
+    created_at: datetime
+    updated_at: datetime
+    state: str = "open"  # "open" or "closed"
+    merged: bool = False
+    merged_at: datetime | None = None
+    closed_at: datetime | None = None
+    merge_commit_sha: str | None = None
+    head_sha: str = ""  # the head branch's commit when last seen (kept after deletion)
+
+
+@dataclass
+class Repository:
+    id: int
+    owner: str
+    name: str
+    default_branch: str
+    created_at: datetime
+    archived: bool = False
+    fork: bool = False
+    disabled: bool = False
+    topics: list[str] = field(default_factory=list)
+    visibility: str = "private"
+    refs: dict[str, str] = field(default_factory=dict)  # "heads/main" -> commit sha
+    pulls: dict[int, PullRequest] = field(default_factory=dict)
+    comments: dict[int, list[Comment]] = field(default_factory=dict)  # issue number -> comments
+    labels: dict[int, list[str]] = field(default_factory=dict)  # issue number -> label names
+    next_number: int = 1
+    pushed_at: datetime | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    def branch(self, name: str) -> str | None:
+        return self.refs.get(f"heads/{name}")
+
+    @property
+    def head(self) -> str | None:
+        return self.branch(self.default_branch)
+
+
+@dataclass
+class PackageOrigin:
+    publish: str  # "ALLOW" or "BLOCK"
+    upstream: str
+
+
+@dataclass
+class CodeArtifactPackage:
+    name: str  # as published (CodeArtifact keeps the normalised PyPI name)
+    versions: dict[str, str]  # version -> origin type, "INTERNAL" or "EXTERNAL"
+    origin: PackageOrigin
+
+
+@dataclass
+class CodeArtifactRepository:
+    domain: str = "acme"
+    domain_owner: str = "111122223333"
+    region: str = "us-east-1"
+    repository: str = "private"
+    packages: dict[str, CodeArtifactPackage] = field(default_factory=dict)  # by PEP 503 name
+
+
+@dataclass
+class Fault:
+    """An injected failure: the next ``count`` requests matching it get it instead."""
+
+    route: str  # regular expression searched in the request path
+    status: int = 500
+    count: int = 1
+    method: str | None = None
+    retry_after: int | None = None
+    delay: float = 0.0
+    drop: bool = False  # close the connection without an answer
+    body: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return re.search(self.route, path) is not None
+
+
+@dataclass
+class GitHubApp:
+    """A GitHub App installed on every org of the sandbox, verified by its public key."""
+
+    app_id: int
+    public_key_pem: str  # RS256 JWTs signed with the matching private key are accepted
+    installation_id: int = 4242
+    slug: str = "pipfleet"
+
+
+@dataclass
+class World:
+    store: ObjectStore = field(default_factory=ObjectStore)
+    orgs: dict[str, dict[str, Repository]] = field(default_factory=dict)
+    codeartifact: CodeArtifactRepository = field(default_factory=CodeArtifactRepository)
+    pypi: dict[str, list[str]] = field(default_factory=dict)  # PEP 503 name -> versions
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # PEP 503 name -> files
+    github_tokens: set[str] = field(default_factory=lambda: {DEFAULT_TOKEN})
+    github_app: GitHubApp | None = None  # installation tokens it issues join github_tokens
+    codeartifact_tokens: dict[str, datetime] = field(default_factory=dict)  # token -> expiry
+    counters: Counter[tuple[str, str]] = field(default_factory=Counter)
+    faults: list[Fault] = field(default_factory=list)
+    rate_used: Counter[str] = field(default_factory=Counter)  # resource -> requests this hour
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    def repository(self, owner: str, name: str) -> Repository | None:
+        repos = self.orgs.get(owner) or self.orgs.get(owner.lower()) or {}
+        return repos.get(name) or next(
+            (repo for repo in repos.values() if repo.name.lower() == name.lower()), None
+        )
+
+    def add_repository(
+        self, owner: str, name: str, files: dict[str, bytes], default_branch: str = "main"
+    ) -> Repository:
+        created = now() - timedelta(days=30)
+        repo = Repository(self.new_id(), owner, name, default_branch, created, pushed_at=created)
+        self.orgs.setdefault(owner, {})[name] = repo
+        if files:  # an empty repository has no commit and no branch, as on GitHub
+            tree = self.store.tree_from_files(files)
+            author = Signature(HUMAN.name, HUMAN.email, created)
+            sha = self.store.put_commit(Commit(tree, (), "Initial commit\n", author, author))
+            repo.refs[f"heads/{default_branch}"] = sha
+        return repo
+
+    def commit_changes(
+        self,
+        repo: Repository,
+        branch: str,
+        changes: dict[str, bytes | None],
+        message: str,
+        author: Signature = HUMAN,
+    ) -> str:
+        """Commit file changes (None deletes) on top of ``branch`` and move the branch."""
+        parent = repo.branch(branch)
+        base_tree = None
+        if parent is not None:
+            parent_commit = self.store.commit(parent)
+            base_tree = parent_commit.tree if parent_commit else None
+        entries: dict[str, TreeEntry | None] = {
+            path: None if data is None else TreeEntry(path, "100644", self.store.put_blob(data))
+            for path, data in changes.items()
+        }
+        tree = self.store.with_changes(base_tree, entries)
+        signature = Signature(author.name, author.email, now())
+        sha = self.store.put_commit(
+            Commit(tree, (parent,) if parent else (), message, signature, signature)
+        )
+        repo.refs[f"heads/{branch}"] = sha
+        repo.pushed_at = signature.date
+        return sha
+
+    def file_at(self, repo: Repository, ref: str, path: str) -> bytes | None:
+        commit = self.store.commit(self.resolve(repo, ref) or "")
+        if commit is None:
+            return None
+        entry = self.store.entry_at(commit.tree, path)
+        blob = self.store.blob(entry.sha) if entry else None
+        return blob.data if blob else None
+
+    def resolve(self, repo: Repository, ref: str) -> str | None:
+        """A branch name, "heads/x", "refs/heads/x" or a commit sha, to a commit sha."""
+        name = ref.removeprefix("refs/")
+        for candidate in (name, f"heads/{name}", f"tags/{name}"):
+            if candidate in repo.refs:
+                return repo.refs[candidate]
+        return ref if self.store.commit(ref) else None
+
+    def issue_codeartifact_token(self, duration_seconds: int = 43200) -> tuple[str, datetime]:
+        token = "sandbox-ca-" + secrets.token_urlsafe(24)
+        expiry = now() + timedelta(seconds=duration_seconds)
+        self.codeartifact_tokens[token] = expiry
+        return token, expiry
+
+    def codeartifact_token_valid(self, token: str) -> bool:
+        expiry = self.codeartifact_tokens.get(token)
+        return expiry is not None and expiry > now()
+
+    def internal_names(self) -> list[str]:
+        return sorted(
+            name
+            for name, package in self.codeartifact.packages.items()
+            if "INTERNAL" in package.versions.values()
+        )
+
+    def add_file(self, filename: str, data: bytes) -> None:
+        """Serve a wheel or sdist from every index that lists its project."""
+        project = canonicalize_name(re.split(r"-\d", filename, maxsplit=1)[0])
+        self.files.setdefault(project, {})[filename] = data
