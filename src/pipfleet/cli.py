@@ -114,6 +114,57 @@ def demo() -> None:
     console.rule("nothing was written; `pipfleet check --fix` applies these diffs")
 
 
+sandbox_app = typer.Typer(
+    help="The loopback GitHub / CodeArtifact / PyPI stand-in.", no_args_is_help=True
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    fleet: Annotated[Path, typer.Option("--fleet", help="The fleet folder to serve.")],
+    host: Annotated[str, typer.Option(help="Loopback address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 0,
+    token: Annotated[str, typer.Option(help="The GitHub token the sandbox accepts.")] = (
+        "sandbox-token"
+    ),
+    write_config: Annotated[
+        Path | None,
+        typer.Option("--write-config", help="Write a pipfleet config pointing at the sandbox."),
+    ] = None,
+    org: Annotated[
+        str | None, typer.Option(help="The org the written config names (default: first).")
+    ] = None,
+) -> None:
+    """Serve a fleet folder as GitHub, CodeArtifact and PyPI until interrupted."""
+    from pipfleet.sandbox.clientconfig import config_text, default_org, environment
+    from pipfleet.sandbox.fleet import load_fleet
+    from pipfleet.sandbox.server import SandboxServer
+
+    world = load_fleet(fleet)
+    world.github_tokens = {token}
+    server = SandboxServer(world, host=host, port=port)
+    urls = server.urls
+    chosen_org = org or default_org(world)
+    if write_config is not None:
+        write_config.write_text(config_text(urls, world, chosen_org), encoding="utf-8")
+    repositories = sum(len(repos) for repos in world.orgs.values())
+    lines = [
+        f"pipfleet sandbox: {repositories} repositories from {fleet} on {urls.base}",
+        f"  GitHub REST      {urls.github_api}",
+        f"  GitHub GraphQL   {urls.graphql}",
+        f"  CodeArtifact API {urls.codeartifact_endpoint}",
+        f"  private index    {urls.private_index_with_auth()}",
+        f"  public index     {urls.public_index}",
+        f"  control          {urls.control}/counters",
+    ]
+    if write_config is not None:
+        lines.append(f"  config written   {write_config}")
+    lines += [f"export {name}={value}" for name, value in environment(urls, world, token).items()]
+    typer.echo("\n".join(lines), nl=True)
+    server.serve_forever()
+
+
 @app.command()
 def version() -> None:
     """Print pipfleet's version."""

@@ -13,6 +13,10 @@ class PipfleetError(Exception):
     exit_code = 2
 
 
+class ConfigError(PipfleetError):
+    """The configuration file or the environment is missing a key or has a bad value."""
+
+
 class UsageError(PipfleetError):
     """A command was called with arguments that cannot work."""
 

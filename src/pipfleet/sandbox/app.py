@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -27,6 +28,8 @@ PRIVATE_INDEX = "/ca"
 PUBLIC_INDEX = "/pypi"
 CONTROL = "/_sandbox"
 DOCS = "https://docs.github.com/rest"
+# Routes a GitHub App calls with its JWT; their handlers verify it.
+_APP_JWT_ROUTES = re.compile(rf"^{GITHUB}/(app(/|$)|orgs/[^/]+/installation$)")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -67,9 +70,9 @@ class SandboxMiddleware:
             if fault is not None:
                 await self._play(fault, scope, receive, send)
                 return
-        if path.startswith(GITHUB + "/") and not path.startswith(GITHUB + "/app"):
-            request = Request(scope)
-            if github_token(request) not in self.world.github_tokens:
+        if path.startswith(GITHUB + "/") and not _APP_JWT_ROUTES.match(path):
+            token = github_token(Request(scope))
+            if token not in self.world.github_tokens:
                 self._count(scope, method)
                 await github_error(401, "Bad credentials")(scope, receive, send)
                 return
@@ -80,6 +83,8 @@ class SandboxMiddleware:
         self._count(scope, method)
 
     def _count(self, scope: Scope, method: str) -> None:
+        if scope["path"].startswith(CONTROL):  # the observer must not show in what it observes
+            return
         route = scope.get("route")
         template = getattr(route, "path", None) or scope["path"]
         with self.world.lock:
@@ -100,7 +105,11 @@ class SandboxMiddleware:
         if fault.drop:
             # Promise a body and break off: the client sees the connection die mid-answer.
             await send(
-                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]}
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"100")],
+                }
             )
             await send({"type": "http.response.body", "body": b"{", "more_body": True})
             raise ConnectionAbortedError("sandbox fault: dropped connection")

@@ -1,0 +1,326 @@
+"""Load and validate pipfleet's TOML configuration and its secrets from the environment.
+
+The file holds no secret. Tokens and keys come only from the environment and are
+wrapped in ``Secret`` so that no repr, log line or exception can show them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pipfleet.errors import ConfigError
+
+DEFAULT_CONFIG = Path("pipfleet.toml")
+TOKEN_PLACEHOLDER = "${CODEARTIFACT_AUTH_TOKEN}"
+T = TypeVar("T")
+
+
+class Secret:
+    """A secret value: readable through ``.reveal()`` only, never through str() or repr()."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    org: str
+    api_url: str = "https://api.github.com"
+    include: tuple[str, ...] = ("orb-*",)
+    exclude: tuple[str, ...] = ()
+    skip_archived: bool = True
+    skip_forks: bool = True
+    skip_disabled: bool = True
+    pipfiles: str | tuple[str, ...] = "auto"  # "auto", or the paths to read
+    discovery_depth: int = 3  # folders below the root that auto discovery looks into
+    graphql_batch: int = 25  # repositories per GraphQL request
+    opt_out_topic: str = "pipfleet-ignore"
+
+
+@dataclass(frozen=True)
+class CodeArtifactSettings:
+    domain: str
+    domain_owner: str
+    region: str
+    repository: str
+    endpoint_url: str | None = None
+    source_name: str = "codeartifact"
+    source_url: str = ""
+
+    @property
+    def default_source_url(self) -> str:
+        return (
+            f"https://aws:{TOKEN_PLACEHOLDER}@{self.domain}-{self.domain_owner}.d.codeartifact."
+            f"{self.region}.amazonaws.com/pypi/{self.repository}/simple/"
+        )
+
+
+@dataclass(frozen=True)
+class PyPISettings:
+    index_url: str = "https://pypi.org/simple/"
+    concurrency: int = 16
+    timeout: float = 20.0
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    private: str = "internal"  # "internal": has INTERNAL versions; "listed": anything listed
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///pipfleet.db"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    github_token: Secret | None = None
+    app_id: str | None = None
+    app_private_key: Secret | None = None
+    app_installation_id: int | None = None
+    codeartifact_token: Secret | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    github: GitHubSettings
+    codeartifact: CodeArtifactSettings
+    pypi: PyPISettings = field(default_factory=PyPISettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    secrets: Secrets = field(default_factory=Secrets)
+    path: Path | None = None
+
+
+class _Table:
+    """Typed reads from one TOML table, each error naming the full key."""
+
+    def __init__(self, data: Mapping[str, Any], name: str, allowed: set[str]):
+        self.data = data
+        self.name = name
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            where = unknown[0] if name == "config" else f"{name}.{unknown[0]}"
+            raise ConfigError(f"unknown key {where}")
+
+    def _key(self, key: str) -> str:
+        return f"{self.name}.{key}"
+
+    def get(self, key: str, kind: type[T], default: T | None = None, required: bool = False) -> T:
+        if key not in self.data:
+            if required:
+                raise ConfigError(f"missing required key {self._key(key)}")
+            return default  # type: ignore[return-value]
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(f"{self._key(key)} must be a {kind.__name__}, not {value!r}")
+        if isinstance(value, str) and required and not value.strip():
+            raise ConfigError(f"{self._key(key)} must not be empty")
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.data.get(key, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{self._key(key)} must be a list of strings")
+        return tuple(value)
+
+    def check(self, key: str, value: T, valid: Callable[[T], bool], expectation: str) -> T:
+        if not valid(value):
+            raise ConfigError(f"{self._key(key)} {expectation}, not {value!r}")
+        return value
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a table")
+    return value
+
+
+def _url(table: _Table, key: str, value: str) -> str:
+    return table.check(
+        key, value, lambda v: v.startswith(("http://", "https://")), "must be an http(s) URL"
+    )
+
+
+def parse_settings(
+    data: Mapping[str, Any], environ: Mapping[str, str], path: Path | None = None
+) -> Settings:
+    """Settings from parsed TOML and an environment; ConfigError names the bad key."""
+    _Table(data, "config", {"github", "codeartifact", "pypi", "policy", "database"})
+    gh = _Table(_table(data, "github"), "github", set(GitHubSettings.__dataclass_fields__))
+    pipfiles_raw = gh.data.get("pipfiles", "auto")
+    if pipfiles_raw == "auto":
+        pipfiles: str | tuple[str, ...] = "auto"
+    elif (
+        isinstance(pipfiles_raw, list)
+        and pipfiles_raw
+        and all(isinstance(p, str) for p in pipfiles_raw)
+    ):
+        pipfiles = tuple(p.strip("/") for p in pipfiles_raw)
+    else:
+        raise ConfigError('github.pipfiles must be "auto" or a list of paths')
+    github = GitHubSettings(
+        org=gh.get("org", str, required=True),
+        api_url=_url(gh, "api_url", gh.get("api_url", str, GitHubSettings.api_url)).rstrip("/"),
+        include=gh.strings("include", GitHubSettings.include),
+        exclude=gh.strings("exclude", ()),
+        skip_archived=gh.get("skip_archived", bool, True),
+        skip_forks=gh.get("skip_forks", bool, True),
+        skip_disabled=gh.get("skip_disabled", bool, True),
+        pipfiles=pipfiles,
+        discovery_depth=gh.check(
+            "discovery_depth",
+            gh.get("discovery_depth", int, 3),
+            lambda v: 0 <= v <= 10,
+            "must be 0 to 10",
+        ),
+        graphql_batch=gh.check(
+            "graphql_batch",
+            gh.get("graphql_batch", int, 25),
+            lambda v: 1 <= v <= 100,
+            "must be 1 to 100",
+        ),
+        opt_out_topic=gh.get("opt_out_topic", str, GitHubSettings.opt_out_topic),
+    )
+
+    ca = _Table(
+        _table(data, "codeartifact"), "codeartifact", set(CodeArtifactSettings.__dataclass_fields__)
+    )
+    endpoint = ca.get("endpoint_url", str, None)
+    codeartifact = CodeArtifactSettings(
+        domain=ca.get("domain", str, required=True),
+        domain_owner=ca.check(
+            "domain_owner",
+            ca.get("domain_owner", str, required=True),
+            lambda v: v.isdigit() and len(v) == 12,
+            "must be a 12-digit AWS account id",
+        ),
+        region=ca.get("region", str, required=True),
+        repository=ca.get("repository", str, required=True),
+        endpoint_url=_url(ca, "endpoint_url", endpoint) if endpoint else None,
+        source_name=ca.get("source_name", str, "codeartifact"),
+        source_url=ca.get("source_url", str, ""),
+    )
+    if codeartifact.source_url:
+        _url(ca, "source_url", codeartifact.source_url)
+        if "@" in codeartifact.source_url and TOKEN_PLACEHOLDER not in codeartifact.source_url:
+            raise ConfigError(
+                f"codeartifact.source_url must carry the {TOKEN_PLACEHOLDER} placeholder, "
+                "never a literal token"
+            )
+    else:
+        codeartifact = CodeArtifactSettings(
+            **{**codeartifact.__dict__, "source_url": codeartifact.default_source_url}
+        )
+
+    py = _Table(_table(data, "pypi"), "pypi", set(PyPISettings.__dataclass_fields__))
+    pypi = PyPISettings(
+        index_url=_url(py, "index_url", py.get("index_url", str, PyPISettings.index_url)),
+        concurrency=py.check(
+            "concurrency",
+            py.get("concurrency", int, 16),
+            lambda v: 1 <= v <= 128,
+            "must be 1 to 128",
+        ),
+        timeout=py.check("timeout", py.get("timeout", float, 20.0), lambda v: v > 0, "must be > 0"),
+    )
+    po = _Table(_table(data, "policy"), "policy", {"private"})
+    policy = PolicySettings(
+        private=po.check(
+            "private",
+            po.get("private", str, "internal"),
+            lambda v: v in ("internal", "listed"),
+            'must be "internal" or "listed"',
+        )
+    )
+    db = _Table(_table(data, "database"), "database", {"url"})
+    database = DatabaseSettings(
+        url=environ.get("PIPFLEET_DATABASE_URL") or db.get("url", str, DatabaseSettings.url)
+    )
+    return Settings(github, codeartifact, pypi, policy, database, _secrets(environ), path)
+
+
+def _secrets(environ: Mapping[str, str]) -> Secrets:
+    key = environ.get("PIPFLEET_GITHUB_APP_PRIVATE_KEY")
+    key_path = environ.get("PIPFLEET_GITHUB_APP_PRIVATE_KEY_PATH")
+    if key is None and key_path:
+        try:
+            key = Path(key_path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"PIPFLEET_GITHUB_APP_PRIVATE_KEY_PATH: cannot read {key_path}: {exc.strerror}"
+            ) from None
+    installation = environ.get("PIPFLEET_GITHUB_APP_INSTALLATION_ID")
+    if installation is not None and not installation.isdigit():
+        raise ConfigError("PIPFLEET_GITHUB_APP_INSTALLATION_ID must be a number")
+    app_id = environ.get("PIPFLEET_GITHUB_APP_ID") or None
+    if (app_id is None) != (key is None):
+        raise ConfigError(
+            "a GitHub App needs both PIPFLEET_GITHUB_APP_ID and PIPFLEET_GITHUB_APP_PRIVATE_KEY "
+            "(or ..._PATH)"
+        )
+    token = environ.get("GITHUB_TOKEN")
+    ca_token = environ.get("CODEARTIFACT_AUTH_TOKEN")
+    return Secrets(
+        github_token=Secret(token) if token else None,
+        app_id=app_id,
+        app_private_key=Secret(key) if key else None,
+        app_installation_id=int(installation) if installation else None,
+        codeartifact_token=Secret(ca_token) if ca_token else None,
+    )
+
+
+def config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path:
+    if explicit is not None:
+        return explicit
+    if from_env := environ.get("PIPFLEET_CONFIG"):
+        return Path(from_env)
+    return DEFAULT_CONFIG
+
+
+def load_settings(
+    explicit: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the config (--config, else $PIPFLEET_CONFIG, else ./pipfleet.toml) and secrets."""
+    environ = os.environ if environ is None else environ
+    path = config_path(explicit, environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no configuration at {path} (give --config or set PIPFLEET_CONFIG)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        return parse_settings(data, environ, path)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
