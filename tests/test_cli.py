@@ -100,8 +100,8 @@ def test_json_output_follows_the_schema(project: Path) -> None:
     )
     (file,) = document["files"]
     assert file["status"] == "needs-action" and file["private_source"] == "codeartifact"
-    assert [f["kind"] for f in file["findings"]] == ["missing-index"]
-    assert file["findings"][0] | {"message": ""} == {
+    assert [f["kind"] for f in file["findings"]] == ["public-first", "missing-index"]
+    assert file["findings"][1] | {"message": ""} == {
         "kind": "missing-index",
         "severity": "high",
         "fixable": True,
@@ -114,7 +114,7 @@ def test_json_output_follows_the_schema(project: Path) -> None:
         "source": "codeartifact",
         "message": "",
     }
-    assert document["summary"]["findings"] == {"missing-index": 1}
+    assert document["summary"]["findings"] == {"missing-index": 1, "public-first": 1}
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,7 @@ def print_check(console: Console, result: CheckResult, *, verbose: bool = False)
     """Lint-style lines per finding, diffs in diff mode, then a one-line summary."""
     for item in result.files:
         for finding in item.report.findings:
-            if verbose or finding.kind.needs_action:
+            if verbose or finding.needs_action:
                 console.print(_finding_line(item, finding), soft_wrap=True)
         if item.fix_error:
             console.print(Text(f"{item.path}: not fixed: {item.fix_error}", style="yellow"))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pipfleet.engine.audit import AuditOptions, audit, audit_text, is_codeartifact_url
-from pipfleet.engine.findings import FindingKind, Severity
+from pipfleet.engine.findings import FileReport, Finding, FindingKind, Severity
 from pipfleet.engine.listing import Listing, parse_listing
 from pipfleet.engine.pipfile import parse
 
@@ -11,14 +11,22 @@ PRIVATE = f'[[source]]\nname = "codeartifact"\nurl = "{CA_URL}"\nverify_ssl = tr
 LISTING = parse_listing("orb-common 2.0.0 2.1.0\norb-utils\n")
 
 
+HYGIENE = {FindingKind.PUBLIC_FIRST, FindingKind.INSECURE_SOURCE, FindingKind.HARDCODED_CREDENTIAL}
+
+
+def entry_findings(report: FileReport) -> list[Finding]:
+    """The findings about entries, without the source-hygiene ones tested on their own."""
+    return [f for f in report.findings if f.kind not in HYGIENE]
+
+
 def kinds(text: str, listing: Listing = LISTING, **options: str) -> list[tuple[str, str | None]]:
     report = audit(parse(text), listing, AuditOptions(**options))  # type: ignore[arg-type]
-    return [(f.kind.value, f.package) for f in report.findings]
+    return [(f.kind.value, f.package) for f in entry_findings(report)]
 
 
 def test_private_entry_without_index_is_missing_index() -> None:
     report = audit(parse(PYPI + PRIVATE + '[packages]\norb-common = "==2.1.0"  # c\n'), LISTING)
-    (finding,) = report.findings
+    (finding,) = entry_findings(report)
     assert finding.kind is FindingKind.MISSING_INDEX and finding.severity is Severity.HIGH
     assert (finding.category, finding.package, finding.line) == ("packages", "orb-common", 12)
     assert finding.current == '"==2.1.0"'
@@ -48,16 +56,16 @@ def test_compliant_wrong_and_undefined_index() -> None:
         ("undefined-index", "orb_utils"),
         ("undefined-index", "requests"),
     ]
-    findings = audit(parse(text), LISTING).findings
+    findings = entry_findings(audit(parse(text), LISTING))
     assert findings[2].fixable and not findings[3].fixable
 
 
 def test_missing_source_needs_a_url_to_be_fixable() -> None:
     text = PYPI + '[packages]\norb-common = "*"\n'
-    without = audit(parse(text), LISTING).findings
+    without = entry_findings(audit(parse(text), LISTING))
     assert [f.kind for f in without] == [FindingKind.MISSING_SOURCE, FindingKind.MISSING_INDEX]
     assert not without[0].fixable and "--source-url" in without[0].message
-    with_url = audit(parse(text), LISTING, AuditOptions(source_url=CA_URL)).findings
+    with_url = entry_findings(audit(parse(text), LISTING, AuditOptions(source_url=CA_URL)))
     assert with_url[0].fixable and CA_URL in (with_url[0].expected or "")
 
 
@@ -67,7 +75,7 @@ def test_private_source_is_recognised_by_codeartifact_host() -> None:
     )
     report = audit(parse(text), LISTING)
     assert report.private_source == "private" and report.private_source_match == "url-host"
-    assert report.findings[0].expected == '{version = "*", index = "private"}'
+    assert entry_findings(report)[0].expected == '{version = "*", index = "private"}'
 
 
 def test_configured_index_name_is_used() -> None:
@@ -101,7 +109,7 @@ def test_version_not_found_only_for_exact_pins_with_known_versions() -> None:
 def test_non_registry_entries_are_reported_never_fixed() -> None:
     text = PYPI + '[packages]\norb-common = {git = "https://x/y.git"}\nlocal = {path = "."}\n'
     report = audit(parse(text), LISTING)
-    assert [(f.kind.value, f.fixable) for f in report.findings] == [
+    assert [(f.kind.value, f.fixable) for f in entry_findings(report)] == [
         ("non-registry", False),
         ("non-registry", False),
     ]
@@ -111,7 +119,7 @@ def test_non_registry_entries_are_reported_never_fixed() -> None:
 
 def test_table_form_entries_report_inline_renderings() -> None:
     text = PYPI + PRIVATE + '[packages.orb-common]\nversion = "==2.1.0"\nextras = ["x"]\n'
-    (finding,) = audit(parse(text), LISTING).findings
+    (finding,) = entry_findings(audit(parse(text), LISTING))
     assert finding.kind is FindingKind.MISSING_INDEX and finding.line == 11
     assert finding.current == '{version = "==2.1.0", extras = ["x"]}'
     assert finding.expected == '{version = "==2.1.0", extras = ["x"], index = "codeartifact"}'
@@ -133,3 +141,60 @@ def test_codeartifact_host_pattern() -> None:
     assert is_codeartifact_url(CA_URL)
     assert not is_codeartifact_url("https://pypi.org/simple")
     assert not is_codeartifact_url("https://evil.example/d.codeartifact.us-east-1.amazonaws.com/")
+
+
+def test_source_hygiene_findings_never_show_the_credential() -> None:
+    text = (
+        '[[source]]\nname = "pypi"\nurl = "http://pypi.example/simple"\n\n'
+        '[[source]]\nname = "ca"\nurl = "https://aws:eyJ2ZXIiOjEsImlzdSI6MTc@acme-1.d.codeartifact.eu-west-1.amazonaws.com/pypi/p/simple/"\n'
+        "verify_ssl = false\n\n"
+        '[[source]]\nname = "ok"\nurl = "https://aws:${CODEARTIFACT_AUTH_TOKEN}@x.example/simple"\n\n'
+        '[[source]]\nname = "local"\nurl = "http://127.0.0.1:8080/simple"\n\n'
+        '[packages]\norb-common = "*"\n'
+    )
+    report = audit(parse(text), LISTING)
+    hygiene = [(f.kind.value, f.source, f.severity) for f in report.findings if f.kind in HYGIENE]
+    assert hygiene == [
+        ("insecure-source", "pypi", Severity.HIGH),
+        ("hardcoded-credential", "ca", Severity.CRITICAL),
+        ("insecure-source", "ca", Severity.MEDIUM),
+        ("public-first", "pypi", Severity.INFO),
+    ]
+    assert all("eyJ2ZXIiOjEsImlzdSI6MTc" not in f.message for f in report.findings)
+
+
+def test_token_as_user_name_is_a_credential_but_a_plain_user_is_not() -> None:
+    from pipfleet.engine.hygiene import has_literal_credential
+
+    assert has_literal_credential("https://ghp_abcdefghijklmnopqrstuvwxyz0123@host/simple")
+    assert not has_literal_credential("https://aws@host/simple")
+    assert not has_literal_credential("https://${USER}:${PASS}@host/simple")
+    assert has_literal_credential("https://user:hunter2@host/simple")
+
+
+def test_confusion_findings_follow_registry_intel() -> None:
+    from pipfleet.engine.confusion import Origin, PackageIntel, PublicStatus
+
+    intel = {
+        "orb-common": PackageIntel("orb-common", Origin.INTERNAL, False, PublicStatus.TAKEN),
+        "orb-utils": PackageIntel("orb-utils", Origin.MIXED, True, PublicStatus.FREE),
+    }
+    text = (
+        PYPI
+        + PRIVATE
+        + (
+            '[packages]\norb-common = "*"\norb-utils = {version = "*", index = "codeartifact"}\n'
+            '[dev-packages]\norb-common = {version = "*", index = "codeartifact"}\n'
+        )
+    )
+    report = audit(parse(text), LISTING, AuditOptions(intel=intel))
+    got = [(f.kind.value, f.category, f.severity) for f in entry_findings(report)]
+    assert got == [
+        ("missing-index", "packages", Severity.HIGH),
+        ("confusion-risk", "packages", Severity.CRITICAL),
+        ("compliant", "packages", Severity.INFO),
+        ("name-claimable", "packages", Severity.INFO),
+        ("origin-drift", "packages", Severity.HIGH),
+        ("compliant", "dev-packages", Severity.INFO),
+        ("confusion-risk", "dev-packages", Severity.HIGH),
+    ]

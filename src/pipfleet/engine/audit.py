@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from pipfleet.engine import rewrite
+from pipfleet.engine.confusion import PackageIntel, confusion_findings
 from pipfleet.engine.findings import FileReport, Finding, FindingKind
+from pipfleet.engine.hygiene import hygiene_findings
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import Entry, Pipfile, Source, parse
 from pipfleet.errors import PipfileError
@@ -21,6 +24,8 @@ _CODEARTIFACT_HOST = re.compile(r"^.+\.d\.codeartifact\.[a-z0-9-]+\.amazonaws\.c
 class AuditOptions:
     index_name: str = DEFAULT_INDEX_NAME
     source_url: str | None = None  # used when a Pipfile has no private source yet
+    # What the registries say about private names (PEP 503 name -> intel), when known.
+    intel: Mapping[str, PackageIntel] = field(default_factory=dict)
 
 
 def is_codeartifact_url(url: str) -> bool:
@@ -80,7 +85,15 @@ def audit(pipfile: Pipfile, listing: Listing, options: AuditOptions = AuditOptio
                 )
             continue
         private_entries += 1
-        findings.append(_private_entry(pipfile, entry, target, source, default_index))
+        verdict = _private_entry(pipfile, entry, target, source, default_index)
+        findings.append(verdict)
+        if (intel := options.intel.get(entry.name)) is not None:
+            pinned = verdict.kind is FindingKind.COMPLIANT
+            findings.extend(
+                confusion_findings(
+                    pipfile.path, entry.category, entry.key, entry.line, pinned, intel
+                )
+            )
         version = entry.version
         if version and listing.has_version(entry.name, version) is False:
             known = ", ".join(sorted(listing.versions(entry.name) or ())) or "none"
@@ -96,6 +109,7 @@ def audit(pipfile: Pipfile, listing: Listing, options: AuditOptions = AuditOptio
             )
     if private_entries and source is None:
         findings.insert(0, _missing_source(pipfile, target, options.source_url))
+    findings[:0] = hygiene_findings(pipfile, source, private_entries > 0)
     return FileReport(
         pipfile.path,
         tuple(findings),

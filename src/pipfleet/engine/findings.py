@@ -28,13 +28,27 @@ class FindingKind(StrEnum):
     VERSION_NOT_FOUND = "version-not-found"
     NON_REGISTRY = "non-registry"
     PARSE_ERROR = "parse-error"
+    # Source hygiene
+    HARDCODED_CREDENTIAL = "hardcoded-credential"
+    INSECURE_SOURCE = "insecure-source"
+    PUBLIC_FIRST = "public-first"
+    # Dependency confusion, from the registries' answers
+    CONFUSION_RISK = "confusion-risk"
+    NAME_CLAIMABLE = "name-claimable"
+    ORIGIN_DRIFT = "origin-drift"
 
     @property
     def severity(self) -> Severity:
+        """The kind's usual severity; a finding may raise it (confusion-risk when unpinned)."""
         match self:
-            case FindingKind.COMPLIANT | FindingKind.NON_REGISTRY:
+            case (
+                FindingKind.COMPLIANT
+                | FindingKind.NON_REGISTRY
+                | FindingKind.PUBLIC_FIRST
+                | FindingKind.NAME_CLAIMABLE
+            ):
                 return Severity.INFO
-            case FindingKind.VERSION_NOT_FOUND:
+            case FindingKind.VERSION_NOT_FOUND | FindingKind.INSECURE_SOURCE:
                 return Severity.MEDIUM
             case (
                 FindingKind.MISSING_INDEX
@@ -42,15 +56,14 @@ class FindingKind(StrEnum):
                 | FindingKind.UNDEFINED_INDEX
                 | FindingKind.MISSING_SOURCE
                 | FindingKind.PARSE_ERROR
+                | FindingKind.CONFUSION_RISK
+                | FindingKind.ORIGIN_DRIFT
             ):
                 return Severity.HIGH
+            case FindingKind.HARDCODED_CREDENTIAL:
+                return Severity.CRITICAL
             case _:
                 assert_never(self)
-
-    @property
-    def needs_action(self) -> bool:
-        """Whether someone has to change the file (a fix or a human decision)."""
-        return self.severity > Severity.INFO
 
 
 @dataclass(frozen=True)
@@ -67,10 +80,16 @@ class Finding:
     line: int | None = None
     column: int | None = None
     source: str | None = None  # the private source's name that was used, if any
+    severity: Severity = None  # type: ignore[assignment]  # the kind's severity unless given
+
+    def __post_init__(self) -> None:
+        if self.severity is None:
+            object.__setattr__(self, "severity", self.kind.severity)
 
     @property
-    def severity(self) -> Severity:
-        return self.kind.severity
+    def needs_action(self) -> bool:
+        """Whether someone has to change the file (a fix or a human decision)."""
+        return self.severity > Severity.INFO
 
     @property
     def fixable(self) -> bool:
@@ -98,7 +117,7 @@ class FileReport:
 
     @property
     def needs_action(self) -> bool:
-        return any(finding.kind.needs_action for finding in self.findings)
+        return any(finding.needs_action for finding in self.findings)
 
     @property
     def parse_error(self) -> Finding | None:

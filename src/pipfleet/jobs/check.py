@@ -44,7 +44,7 @@ class FileResult:
     def status(self) -> FileStatus:
         if self.report.parse_error is not None:
             return FileStatus.INVALID
-        if any(finding.kind.needs_action for finding in self.remaining):
+        if any(finding.needs_action for finding in self.remaining):
             return FileStatus.NEEDS_ACTION
         return FileStatus.FIXED if self.written else FileStatus.COMPLIANT
 
@@ -70,7 +70,7 @@ def check_text(
 ) -> FileResult:
     """Audit one Pipfile's text and, unless only auditing, compute its fix."""
     pipfile, report = audit_text(text, path, listing, options)
-    pending = tuple(f for f in report.findings if f.kind.needs_action)
+    pending = tuple(f for f in report.findings if f.needs_action)
     if pipfile is None or mode is Mode.AUDIT or not report.fixable:
         return FileResult(path, report, remaining=pending)
     try:
@@ -80,7 +80,7 @@ def check_text(
     remaining = pending
     if mode is Mode.FIX:
         _, after = audit_text(new_text, path, listing, options)
-        remaining = tuple(f for f in after.findings if f.kind.needs_action)
+        remaining = tuple(f for f in after.findings if f.needs_action)
     return FileResult(
         path,
         report,
