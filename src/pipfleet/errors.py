@@ -47,3 +47,31 @@ class FixError(PipfleetError):
 
 class RewriteError(PipfleetError):
     """A rewrite produced text that does not mean what it should; nothing was written."""
+
+
+class GitHubError(PipfleetError):
+    """GitHub refused or failed a request; the message says which and what to do."""
+
+    exit_code = 3
+
+
+class RateLimited(GitHubError):
+    """GitHub's rate limit (primary or secondary) stopped the requests."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotFound(GitHubError):
+    """The organisation, repository or object does not exist, or the token cannot see it."""
+
+
+class RegistryError(PipfleetError):
+    """CodeArtifact or the public package index failed in a way the run cannot work around."""
+
+    exit_code = 3
+
+
+class StoreError(PipfleetError):
+    """The database could not be opened, migrated or written."""

@@ -77,7 +77,9 @@ class SandboxMiddleware:
                 await github_error(401, "Bad credentials")(scope, receive, send)
                 return
         if path.startswith(GITHUB + "/"):
-            await self._github(scope, receive, send)
+            await self._buffered(scope, receive, send, github=True)
+        elif path.startswith((PUBLIC_INDEX + "/", PRIVATE_INDEX + "/")):
+            await self._buffered(scope, receive, send, github=False)
         else:
             await self.app(scope, receive, send)
         self._count(scope, method)
@@ -121,8 +123,8 @@ class SandboxMiddleware:
             response = Response(fault.body or "Injected fault", fault.status, headers=headers)
         await response(scope, receive, send)
 
-    async def _github(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run a GitHub request, adding rate-limit headers and ETag / 304 handling."""
+    async def _buffered(self, scope: Scope, receive: Receive, send: Send, github: bool) -> None:
+        """Run a request with ETag / 304 handling, and GitHub's rate-limit headers for GitHub."""
         started: Message = {}
         chunks: list[bytes] = []
 
@@ -146,19 +148,20 @@ class SandboxMiddleware:
             and status == 200
             and request_headers.get(b"if-none-match", b"").decode() in (etag, "W/" + etag)
         )
-        with self.world.lock:
-            if not not_modified:  # GitHub does not charge a conditional request answered 304
-                self.world.rate_used[resource] += 1
-            used = self.world.rate_used[resource]
-        reset = (int(time.time()) // 3600 + 1) * 3600
-        headers += [
-            (b"x-ratelimit-limit", str(limit).encode()),
-            (b"x-ratelimit-remaining", str(max(limit - used, 0)).encode()),
-            (b"x-ratelimit-reset", str(reset).encode()),
-            (b"x-ratelimit-used", str(used).encode()),
-            (b"x-ratelimit-resource", resource.encode()),
-            (b"x-github-media-type", b"github.v3; format=json"),
-        ]
+        if github:
+            with self.world.lock:
+                if not not_modified:  # GitHub does not charge a conditional request answered 304
+                    self.world.rate_used[resource] += 1
+                used = self.world.rate_used[resource]
+            reset = (int(time.time()) // 3600 + 1) * 3600
+            headers += [
+                (b"x-ratelimit-limit", str(limit).encode()),
+                (b"x-ratelimit-remaining", str(max(limit - used, 0)).encode()),
+                (b"x-ratelimit-reset", str(reset).encode()),
+                (b"x-ratelimit-used", str(used).encode()),
+                (b"x-ratelimit-resource", resource.encode()),
+                (b"x-github-media-type", b"github.v3; format=json"),
+            ]
         if status == 200 and scope["method"] == "GET":
             headers.append((b"etag", etag.encode()))
         if not_modified:

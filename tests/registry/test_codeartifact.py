@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from pipfleet.config import CodeArtifactSettings
+from pipfleet.engine.confusion import Origin
+from pipfleet.errors import RegistryError
+from pipfleet.registry.codeartifact import authorization_token, fetch_repository
+from pipfleet.sandbox.server import SandboxServer
+from pipfleet.sandbox.world import CodeArtifactPackage, PackageOrigin, World
+
+
+def settings_for(server: SandboxServer, **overrides: str) -> CodeArtifactSettings:
+    ca = server.world.codeartifact
+    values = {
+        "domain": ca.domain,
+        "domain_owner": ca.domain_owner,
+        "region": ca.region,
+        "repository": ca.repository,
+        "endpoint_url": server.urls.codeartifact_endpoint,
+    } | overrides
+    return CodeArtifactSettings(**values)
+
+
+def test_listing_classifies_origins_and_policies(sandbox: SandboxServer, world: World) -> None:
+    for index in range(150):  # more than one page of ListPackages
+        name = f"orb-gen-{index:03d}"
+        world.codeartifact.packages[name] = CodeArtifactPackage(
+            name, {"1.0": "INTERNAL"}, PackageOrigin("ALLOW", "BLOCK")
+        )
+    repository = fetch_repository(settings_for(sandbox))
+    by_name = {p.name: p for p in repository.packages}
+    assert by_name["orb-common"].origin is Origin.INTERNAL
+    assert by_name["orb-events"].origin is Origin.MIXED and by_name["orb-events"].upstream_allowed
+    assert (
+        by_name["requests"].origin is Origin.EXTERNAL and not by_name["orb-common"].upstream_allowed
+    )
+    internal = repository.listing("internal")
+    assert "orb-common" in internal and "orb-events" in internal and "requests" not in internal
+    assert internal.versions("orb-common") == frozenset({"2.0.0", "2.1.0"})
+    assert "requests" in repository.listing("listed")
+    assert repository.requests >= 2 + len(by_name)  # two ListPackages pages, versions each
+
+
+def test_token_comes_from_get_authorization_token(sandbox: SandboxServer) -> None:
+    token = authorization_token(settings_for(sandbox))
+    page = httpx.get(sandbox.urls.private_index + "orb-common/", auth=("aws", token))
+    assert page.status_code == 200
+
+
+@pytest.mark.parametrize("override", [{"repository": "nope"}, {"domain": "other"}])
+def test_wrong_repository_is_one_clear_error(
+    sandbox: SandboxServer, override: dict[str, str]
+) -> None:
+    with pytest.raises(RegistryError, match="ResourceNotFoundException"):
+        fetch_repository(settings_for(sandbox, **override))
+
+
+def test_unreachable_endpoint_is_a_registry_error() -> None:
+    settings = CodeArtifactSettings(
+        "d", "111122223333", "us-east-1", "r", endpoint_url="http://127.0.0.1:9"
+    )
+    with pytest.raises(RegistryError, match="CodeArtifact d/r"):
+        fetch_repository(settings)
