@@ -1,0 +1,202 @@
+"""GitHub through PyGithub: authentication, GraphQL batches, and errors a user can act on.
+
+Reads go through GraphQL, many repositories a request; PyGithub provides the
+authentication (token or GitHub App installation), retries and the requester.
+Every GithubException is translated into a GitHubError here, so nothing above
+this module sees PyGithub's types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from github import Auth, Github, GithubException, GithubIntegration
+from github.GithubRetry import GithubRetry
+
+from pipfleet import __version__
+from pipfleet.config import GitHubSettings, Secrets
+from pipfleet.errors import ConfigError, GitHubError, NotFound, RateLimited
+from pipfleet.github.queries import (
+    LIST_REPOSITORIES,
+    Batch,
+    RepoFiles,
+    RepoSummary,
+    blob_read,
+    blobs_batch,
+    discovery_batch,
+    errors_by_alias,
+    parse_repositories,
+    pipfile_layout,
+)
+
+USER_AGENT = f"pipfleet/{__version__}"
+PAGE_SIZE = 100
+
+
+def translate(exc: GithubException, doing: str) -> GitHubError:
+    """A one-line GitHubError for a PyGithub exception, without any credential in it."""
+    status = exc.status
+    message = exc.data.get("message") if isinstance(exc.data, dict) else None
+    reason = f"{status} {message}" if message else str(status)
+    if status == 401:
+        return GitHubError(
+            f"GitHub refused the credentials while {doing} ({reason}): check GITHUB_TOKEN "
+            "or the GitHub App id, key and installation"
+        )
+    retry_after = (exc.headers or {}).get("retry-after")
+    if status == 429 or (status == 403 and "rate limit" in (message or "").lower()):
+        return RateLimited(
+            f"GitHub's rate limit stopped {doing} ({reason})",
+            retry_after=float(retry_after) if retry_after else None,
+        )
+    if status == 404:
+        return NotFound(f"not found while {doing} ({reason}): check the org and the token's access")
+    return GitHubError(f"GitHub failed while {doing} ({reason})")
+
+
+def connect(
+    settings: GitHubSettings, secrets: Secrets, retry: int | GithubRetry | None = None
+) -> Github:
+    """A PyGithub client for the configured API, with a token or as a GitHub App installation."""
+    retry = GithubRetry(total=5) if retry is None else retry
+    common: dict[str, Any] = {
+        "base_url": settings.api_url,
+        "user_agent": USER_AGENT,
+        "per_page": PAGE_SIZE,
+        "retry": retry,
+    }
+    if secrets.app_id and secrets.app_private_key:
+        app = Auth.AppAuth(secrets.app_id, secrets.app_private_key.reveal())
+        installation = secrets.app_installation_id
+        if installation is None:
+            integration = GithubIntegration(base_url=settings.api_url, auth=app, retry=retry)
+            try:
+                installation = integration.get_org_installation(settings.org).id
+            except GithubException as exc:
+                raise translate(exc, f"looking up the App installation on {settings.org}") from None
+        return Github(auth=app.get_installation_auth(installation), **common)
+    if secrets.github_token is None:
+        raise ConfigError(
+            "no GitHub credentials: set GITHUB_TOKEN, or PIPFLEET_GITHUB_APP_ID and "
+            "PIPFLEET_GITHUB_APP_PRIVATE_KEY"
+        )
+    return Github(auth=Auth.Token(secrets.github_token.reveal()), **common)
+
+
+class GitHubGateway:
+    """The reads a fleet scan needs, in as few requests as GitHub allows."""
+
+    def __init__(self, github: Github, settings: GitHubSettings):
+        self._github = github
+        self._settings = settings
+        self.requests = 0
+
+    def graphql(
+        self, query: str, variables: dict[str, Any], doing: str
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """Data and errors of one GraphQL request: partial answers are not failures here."""
+        requester = self._github.requester
+        self.requests += 1
+        try:
+            _, answer = requester.requestJsonAndCheck(
+                "POST", requester.graphql_url, input={"query": query, "variables": variables}
+            )
+        except GithubException as exc:
+            raise translate(exc, doing) from None
+        return answer.get("data") or {}, list(answer.get("errors") or ())
+
+    def list_repositories(self) -> list[RepoSummary]:
+        org = self._settings.org
+        repos: list[RepoSummary] = []
+        cursor: str | None = None
+        while True:
+            variables = {"org": org, "first": PAGE_SIZE, "after": cursor}
+            data, errors = self.graphql(
+                LIST_REPOSITORIES, variables, f"listing {org}'s repositories"
+            )
+            if errors and not data.get("organization"):
+                raise NotFound(f"cannot list the repositories of {org}: {errors_by_alias(errors)}")
+            page = parse_repositories(data, org)
+            repos.extend(page.repos)
+            if not page.has_next:
+                return repos
+            cursor = page.cursor
+
+    def read_files(
+        self, repos: Sequence[RepoSummary], on_batch: Callable[[int], None] | None = None
+    ) -> list[RepoFiles]:
+        """The Pipfiles (and lock and opt-out files) of each repository at its head oid."""
+        results: list[RepoFiles] = []
+        size = self._settings.graphql_batch
+        for start in range(0, len(repos), size):
+            chunk = repos[start : start + size]
+            results.extend(self._read_chunk(chunk))
+            if on_batch is not None:
+                on_batch(len(chunk))
+        return results
+
+    def _read_chunk(self, repos: Sequence[RepoSummary]) -> list[RepoFiles]:
+        explicit = self._settings.pipfiles
+        depth = self._settings.discovery_depth
+        batch = discovery_batch(repos, depth if explicit == "auto" else 0)
+        data, errors = self.graphql(batch.query, batch.variables, "reading Pipfiles")
+        failed = errors_by_alias(errors)
+        found: dict[str, RepoFiles] = {}
+        wanted: list[tuple[RepoSummary, list[str]]] = []
+        for alias, repo in batch.aliases.items():
+            node = data.get(alias)
+            if node is None:
+                found[alias] = RepoFiles(repo, error=failed.get(alias, "no answer from GitHub"))
+                continue
+            opt_out = (node.get("optout") or {}).get("text")
+            if explicit == "auto":
+                paths, locks = pipfile_layout(node.get("tree"))
+            else:
+                paths, locks = list(explicit), frozenset()
+            root = blob_read("Pipfile", node.get("pipfile"))
+            pipfiles = (root,) if root and "Pipfile" in paths else ()
+            found[alias] = RepoFiles(repo, pipfiles, locks, opt_out)
+            rest = [p for p in paths if p != "Pipfile"]
+            if explicit != "auto":  # explicit paths also say whether a lock sits beside them
+                rest += [_lock_of(p) for p in paths]
+            if rest:
+                wanted.append((repo, rest))
+        if wanted:
+            self._read_nested(wanted, batch, found)
+        return [found[alias] for alias in batch.aliases]
+
+    def _read_nested(
+        self, wanted: list[tuple[RepoSummary, list[str]]], first: Batch, found: dict[str, RepoFiles]
+    ) -> None:
+        batch = blobs_batch(wanted)
+        data, errors = self.graphql(batch.query, batch.variables, "reading nested Pipfiles")
+        failed = errors_by_alias(errors)
+        alias_of = {repo.full_name: alias for alias, repo in first.aliases.items()}
+        for alias, repo in batch.aliases.items():
+            original = found[alias_of[repo.full_name]]
+            node = data.get(alias)
+            if node is None:
+                found[alias_of[repo.full_name]] = RepoFiles(
+                    repo, error=failed.get(alias, "no answer from GitHub")
+                )
+                continue
+            blobs = list(original.pipfiles)
+            locks = set(original.lockfiles)
+            for (owner_alias, key), path in batch.paths.items():
+                if owner_alias != alias:
+                    continue
+                read = blob_read(path, node.get(key))
+                if path.endswith("Pipfile.lock"):
+                    if read is not None:
+                        locks.add(path)
+                elif read is not None:
+                    blobs.append(read)
+            found[alias_of[repo.full_name]] = RepoFiles(
+                repo, tuple(blobs), frozenset(locks), original.opt_out
+            )
+
+
+def _lock_of(pipfile_path: str) -> str:
+    folder = pipfile_path.rsplit("/", 1)[0] if "/" in pipfile_path else ""
+    return f"{folder}/Pipfile.lock" if folder else "Pipfile.lock"

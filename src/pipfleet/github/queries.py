@@ -1,0 +1,248 @@
+"""The GraphQL pipfleet sends, and what it makes of the answers. Pure: no I/O here.
+
+Every query is validated against GitHub's published schema in the tests. Values
+from the fleet (owners, names, paths) travel as variables, never inside the
+query text, so a repository name cannot change what is asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_BLOB_BYTES = 1024 * 1024
+LOCK_NAME = "Pipfile.lock"
+PIPFILE_NAME = "Pipfile"
+OPT_OUT_FILE = ".pipfleet.toml"
+
+LIST_REPOSITORIES = """\
+query ListRepositories($org: String!, $first: Int!, $after: String) {
+  organization(login: $org) {
+    repositories(first: $first, after: $after, orderBy: {field: NAME, direction: ASC}) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        name
+        nameWithOwner
+        isArchived
+        isFork
+        isDisabled
+        isEmpty
+        visibility
+        url
+        pushedAt
+        repositoryTopics(first: 20) { nodes { topic { name } } }
+        defaultBranchRef { name target { oid } }
+      }
+    }
+  }
+  rateLimit { cost remaining resetAt }
+}
+"""
+
+_BLOB = "fragment PipfileBlob on Blob { oid byteSize isBinary isTruncated text }"
+
+
+@dataclass(frozen=True)
+class RepoSummary:
+    owner: str
+    name: str
+    archived: bool
+    fork: bool
+    disabled: bool
+    empty: bool
+    visibility: str
+    url: str
+    topics: tuple[str, ...]
+    default_branch: str | None
+    head_oid: str | None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass(frozen=True)
+class BlobRead:
+    path: str
+    oid: str | None
+    size: int
+    binary: bool = False
+    truncated: bool = False
+    text: str | None = None
+
+    @property
+    def too_large(self) -> bool:
+        return self.size > MAX_BLOB_BYTES
+
+
+@dataclass(frozen=True)
+class RepoFiles:
+    """What a repository's default branch holds that pipfleet reads."""
+
+    repo: RepoSummary
+    pipfiles: tuple[BlobRead, ...] = ()
+    lockfiles: frozenset[str] = frozenset()  # paths of Pipfile.lock files next to a Pipfile
+    opt_out: str | None = None  # the text of .pipfleet.toml at the root, if any
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    repos: tuple[RepoSummary, ...]
+    has_next: bool
+    cursor: str | None
+
+
+def parse_repositories(data: Mapping[str, Any], org: str) -> Page:
+    connection = (data.get("organization") or {}).get("repositories") or {}
+    repos = []
+    for node in connection.get("nodes") or ():
+        if node is None:
+            continue
+        branch = node.get("defaultBranchRef") or {}
+        owner, _, name = node["nameWithOwner"].partition("/")
+        repos.append(
+            RepoSummary(
+                owner=owner or org,
+                name=node["name"],
+                archived=bool(node.get("isArchived")),
+                fork=bool(node.get("isFork")),
+                disabled=bool(node.get("isDisabled")),
+                empty=bool(node.get("isEmpty")),
+                visibility=str(node.get("visibility") or "").lower(),
+                url=str(node.get("url") or ""),
+                topics=tuple(
+                    t["topic"]["name"]
+                    for t in (node.get("repositoryTopics") or {}).get("nodes") or ()
+                    if t
+                ),
+                default_branch=branch.get("name"),
+                head_oid=(branch.get("target") or {}).get("oid"),
+            )
+        )
+    info = connection.get("pageInfo") or {}
+    return Page(tuple(repos), bool(info.get("hasNextPage")), info.get("endCursor"))
+
+
+def _entries_selection(depth: int) -> str:
+    """Tree entries nested ``depth`` folders below the root (GraphQL has no recursion)."""
+    selection = "entries { name type }"
+    for _ in range(depth):
+        selection = f"entries {{ name type object {{ ... on Tree {{ {selection} }} }} }}"
+    return selection
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One GraphQL request reading several repositories, and how to read its answer."""
+
+    query: str
+    variables: dict[str, Any]
+    aliases: dict[str, RepoSummary] = field(default_factory=dict)
+    # (repository alias, object alias) -> the path that object was asked for
+    paths: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def discovery_batch(repos: Sequence[RepoSummary], depth: int) -> Batch:
+    """Read the root Pipfile, the opt-out file and the tree down to ``depth`` folders."""
+    variables: dict[str, Any] = {}
+    declarations, selections = [], []
+    aliases, paths = {}, {}
+    for index, repo in enumerate(repos):
+        alias = f"r{index}"
+        aliases[alias] = repo
+        for key, value in (("o", repo.owner), ("n", repo.name)):
+            variables[f"{key}{index}"] = value
+        for key, path in (("t", ""), ("p", PIPFILE_NAME), ("x", OPT_OUT_FILE)):
+            variables[f"{key}{index}"] = f"{repo.head_oid}:{path}"
+        declarations.append(
+            f"$o{index}: String!, $n{index}: String!, $t{index}: String!, "
+            f"$p{index}: String!, $x{index}: String!"
+        )
+        paths[(alias, "pipfile")] = PIPFILE_NAME
+        tree = f"... on Tree {{ {_entries_selection(depth)} }}"
+        selections.append(
+            f"{alias}: repository(owner: $o{index}, name: $n{index}) {{\n"
+            f"    tree: object(expression: $t{index}) {{ {tree} }}\n"
+            f"    pipfile: object(expression: $p{index}) {{ ...PipfileBlob }}\n"
+            f"    optout: object(expression: $x{index}) {{ ... on Blob {{ text }} }}\n"
+            "  }"
+        )
+    query = (
+        f"query ReadRepositories({', '.join(declarations)}) {{\n  "
+        + "\n  ".join(selections)
+        + f"\n}}\n{_BLOB}\n"
+    )
+    return Batch(query, variables, aliases, paths)
+
+
+def blobs_batch(wanted: Sequence[tuple[RepoSummary, Sequence[str]]]) -> Batch:
+    """Read given files (e.g. nested Pipfiles) of several repositories in one request."""
+    variables: dict[str, Any] = {}
+    declarations, selections = [], []
+    aliases, paths = {}, {}
+    for index, (repo, files) in enumerate(wanted):
+        alias = f"r{index}"
+        aliases[alias] = repo
+        variables[f"o{index}"], variables[f"n{index}"] = repo.owner, repo.name
+        declarations.append(f"$o{index}: String!, $n{index}: String!")
+        objects = []
+        for number, path in enumerate(files):
+            variable = f"e{index}_{number}"
+            variables[variable] = f"{repo.head_oid}:{path}"
+            declarations.append(f"${variable}: String!")
+            paths[(alias, f"f{number}")] = path
+            objects.append(f"f{number}: object(expression: ${variable}) {{ ...PipfileBlob }}")
+        selections.append(
+            f"{alias}: repository(owner: $o{index}, name: $n{index}) {{ {' '.join(objects)} }}"
+        )
+    query = (
+        f"query ReadFiles({', '.join(declarations)}) {{\n  "
+        + "\n  ".join(selections)
+        + f"\n}}\n{_BLOB}\n"
+    )
+    return Batch(query, variables, aliases, paths)
+
+
+def blob_read(path: str, node: Mapping[str, Any] | None) -> BlobRead | None:
+    if not node or "byteSize" not in node:
+        return None
+    return BlobRead(
+        path=path,
+        oid=node.get("oid"),
+        size=int(node.get("byteSize") or 0),
+        binary=bool(node.get("isBinary")),
+        truncated=bool(node.get("isTruncated")),
+        text=node.get("text"),
+    )
+
+
+def tree_paths(node: Mapping[str, Any] | None, prefix: str = "") -> Iterable[tuple[str, str]]:
+    """(path, type) of every entry of a nested tree answer."""
+    for entry in (node or {}).get("entries") or ():
+        path = f"{prefix}{entry['name']}"
+        yield path, entry["type"]
+        if entry["type"] == "tree":
+            yield from tree_paths(entry.get("object"), path + "/")
+
+
+def pipfile_layout(tree: Mapping[str, Any] | None) -> tuple[list[str], frozenset[str]]:
+    """Pipfile paths in a tree answer (root first, then sorted) and the Pipfile.lock paths."""
+    files = {path for path, kind in tree_paths(tree) if kind == "blob"}
+    pipfiles = sorted(
+        (p for p in files if p.rsplit("/", 1)[-1] == PIPFILE_NAME),
+        key=lambda p: (p.count("/"), p),
+    )
+    locks = frozenset(p for p in files if p.rsplit("/", 1)[-1] == LOCK_NAME)
+    return pipfiles, locks
+
+
+def errors_by_alias(errors: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """GraphQL errors keyed by the top-level alias they concern ("" for the whole request)."""
+    found: dict[str, str] = {}
+    for error in errors:
+        path = error.get("path") or [""]
+        found.setdefault(str(path[0]), str(error.get("message") or error))
+    return found

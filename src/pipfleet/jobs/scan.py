@@ -1,0 +1,288 @@
+"""The fleet scan: enumerate repositories, read their Pipfiles, audit, record.
+
+The job orchestrates injected parts: a GitHub gateway, the registry answers
+(listing and intel), and a recorder for the database (None in a dry run). The
+per-repository audit is a pure function of what GitHub returned.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from pipfleet.config import GitHubSettings
+from pipfleet.engine.audit import AuditOptions, audit_text
+from pipfleet.engine.confusion import PackageIntel
+from pipfleet.engine.findings import FileReport
+from pipfleet.engine.listing import Listing
+from pipfleet.errors import GitHubError
+from pipfleet.github.queries import BlobRead, RepoFiles, RepoSummary
+
+
+class RepoStatus(StrEnum):
+    FETCHED = "fetched"
+    CARRIED = "carried"  # unchanged since the last successful scan: its state carries over
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class PipfileStatus(StrEnum):
+    OK = "ok"
+    PARSE_ERROR = "parse-error"
+    TOO_LARGE = "too-large"
+    BINARY = "binary"
+    TRUNCATED = "truncated"
+
+
+@dataclass(frozen=True)
+class PipfileResult:
+    path: str
+    blob_oid: str | None
+    status: PipfileStatus
+    report: FileReport
+    has_lock: bool = False
+
+    @property
+    def compliant(self) -> bool:
+        return self.status is PipfileStatus.OK and not self.report.needs_action
+
+
+@dataclass(frozen=True)
+class RepoResult:
+    repo: RepoSummary
+    status: RepoStatus
+    pipfiles: tuple[PipfileResult, ...] = ()
+    skip_reason: str | None = None
+    error: str | None = None
+
+    @property
+    def compliant(self) -> bool | None:
+        """None when there is nothing to judge (no Pipfile, skipped or failed)."""
+        if self.status not in (RepoStatus.FETCHED, RepoStatus.CARRIED) or not self.pipfiles:
+            return None
+        return all(pipfile.compliant for pipfile in self.pipfiles)
+
+
+@dataclass(frozen=True)
+class PreviousState:
+    head_oid: str | None
+    audit_digest: str | None
+    run_id: int
+
+
+@dataclass(frozen=True)
+class CarriedState:
+    """What a repository carried over from its last scan contributes to this run's figures."""
+
+    pipfiles: int
+    compliant: bool | None
+    findings: Counter[str]
+
+
+class Recorder(Protocol):
+    """Where a scan writes (the database), each repository in its own transaction."""
+
+    def previous(self) -> Mapping[str, PreviousState]: ...
+    def start(self, audit_digest: str) -> int: ...
+    def record(self, run_id: int, result: RepoResult, audit_digest: str) -> None: ...
+    def carry(self, run_id: int, repo: RepoSummary, previous: PreviousState) -> CarriedState: ...
+    def record_packages(self, run_id: int, intel: Mapping[str, PackageIntel]) -> None: ...
+    def finish(self, run_id: int, summary: ScanSummary) -> None: ...
+
+
+class Gateway(Protocol):
+    requests: int
+
+    def list_repositories(self) -> list[RepoSummary]: ...
+    def read_files(
+        self, repos: Sequence[RepoSummary], on_batch: Callable[[int], None] | None = None
+    ) -> list[RepoFiles]: ...
+
+
+@dataclass
+class ScanSummary:
+    run_id: int | None = None
+    repositories: int = 0  # matching the include/exclude patterns
+    fetched: int = 0
+    carried: int = 0
+    skipped: int = 0
+    failed: int = 0
+    pipfiles: int = 0
+    compliant_repositories: int = 0
+    judged_repositories: int = 0  # with at least one Pipfile read
+    findings: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    github_requests: int = 0
+    status: str = "completed"
+
+    @property
+    def compliant_share(self) -> float | None:
+        if not self.judged_repositories:
+            return None
+        return self.compliant_repositories / self.judged_repositories
+
+    def add_carried(self, state: CarriedState) -> None:
+        self.carried += 1
+        self.pipfiles += state.pipfiles
+        if state.compliant is not None:
+            self.judged_repositories += 1
+            self.compliant_repositories += int(state.compliant)
+        self.findings.update(state.findings)
+
+    def add(self, result: RepoResult) -> None:
+        match result.status:
+            case RepoStatus.FETCHED:
+                self.fetched += 1
+            case RepoStatus.CARRIED:
+                self.carried += 1
+            case RepoStatus.SKIPPED:
+                self.skipped += 1
+            case RepoStatus.FAILED:
+                self.failed += 1
+                self.errors.append(f"{result.repo.full_name}: {result.error}")
+        self.pipfiles += len(result.pipfiles)
+        if result.compliant is not None:
+            self.judged_repositories += 1
+            self.compliant_repositories += int(result.compliant)
+        for pipfile in result.pipfiles:
+            self.findings.update(f.kind.value for f in pipfile.report.findings)
+
+
+def audit_digest(listing: Listing, intel: Mapping[str, PackageIntel], options: AuditOptions) -> str:
+    """Everything besides the Pipfiles that an audit depends on: a change forces a re-read."""
+    state = {
+        "listing": listing.digest(),
+        "intel": sorted(
+            (i.name, i.origin.value, i.upstream_allowed, i.public.value) for i in intel.values()
+        ),
+        "index": options.index_name,
+        "source_url": options.source_url,
+    }
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def skip_reason(repo: RepoSummary, settings: GitHubSettings) -> str | None:
+    """Why a matching repository is not read, or None."""
+    if settings.skip_archived and repo.archived:
+        return "archived"
+    if settings.skip_forks and repo.fork:
+        return "fork"
+    if settings.skip_disabled and repo.disabled:
+        return "disabled"
+    if repo.empty or repo.head_oid is None:
+        return "empty"
+    return None
+
+
+def matches(repo: RepoSummary, settings: GitHubSettings) -> bool:
+    def hit(patterns: Sequence[str]) -> bool:
+        return any(fnmatch.fnmatchcase(repo.name, pattern) for pattern in patterns)
+
+    return hit(settings.include) and not hit(settings.exclude)
+
+
+def _pipfile_result(
+    blob: BlobRead, files: RepoFiles, listing: Listing, options: AuditOptions
+) -> PipfileResult:
+    folder = blob.path.rsplit("/", 1)[0] + "/" if "/" in blob.path else ""
+    has_lock = f"{folder}Pipfile.lock" in files.lockfiles
+    unreadable = None
+    if blob.too_large:
+        unreadable = PipfileStatus.TOO_LARGE
+    elif blob.binary:
+        unreadable = PipfileStatus.BINARY
+    elif blob.truncated or blob.text is None:
+        unreadable = PipfileStatus.TRUNCATED
+    if unreadable is not None:  # recorded as such, never parsed
+        return PipfileResult(blob.path, blob.oid, unreadable, FileReport(blob.path, ()), has_lock)
+    assert blob.text is not None
+    _, report = audit_text(blob.text, blob.path, listing, options)
+    status = PipfileStatus.PARSE_ERROR if report.parse_error else PipfileStatus.OK
+    return PipfileResult(blob.path, blob.oid, status, report, has_lock)
+
+
+def audit_repository(files: RepoFiles, listing: Listing, options: AuditOptions) -> RepoResult:
+    """A repository's result from what GitHub returned for it. Pure."""
+    if files.error is not None:
+        return RepoResult(files.repo, RepoStatus.FAILED, error=files.error)
+    pipfiles = tuple(_pipfile_result(blob, files, listing, options) for blob in files.pipfiles)
+    return RepoResult(files.repo, RepoStatus.FETCHED, pipfiles)
+
+
+Progress = Callable[[str, int], None]  # (phase, how many more done)
+
+
+def run_scan(
+    settings: GitHubSettings,
+    gateway: Gateway,
+    listing: Listing,
+    intel: Mapping[str, PackageIntel],
+    options: AuditOptions,
+    recorder: Recorder | None,
+    progress: Progress | None = None,
+) -> ScanSummary:
+    """Scan the org: repositories unchanged since the last successful scan carry over.
+
+    A dry run (no recorder) writes nothing and so reads every repository afresh.
+    """
+    summary = ScanSummary()
+    digest = audit_digest(listing, intel, options)
+    previous = recorder.previous() if recorder else {}
+    run_id = recorder.start(digest) if recorder else None
+    summary.run_id = run_id
+    try:
+        repos = [repo for repo in gateway.list_repositories() if matches(repo, settings)]
+        summary.repositories = len(repos)
+        if progress:
+            progress("listed", len(repos))
+        if recorder and run_id is not None:
+            recorder.record_packages(run_id, intel)
+        to_read = []
+        for repo in repos:
+            reason = skip_reason(repo, settings)
+            earlier = previous.get(repo.full_name)
+            if reason is not None:
+                result = RepoResult(repo, RepoStatus.SKIPPED, skip_reason=reason)
+            elif (
+                recorder
+                and run_id is not None
+                and earlier
+                and earlier.head_oid == repo.head_oid
+                and earlier.audit_digest == digest
+            ):
+                summary.add_carried(recorder.carry(run_id, repo, earlier))
+                if progress:
+                    progress("repository", 1)
+                continue
+            else:
+                to_read.append(repo)
+                continue
+            summary.add(result)
+            if recorder and run_id is not None:
+                recorder.record(run_id, result, digest)
+            if progress:
+                progress("repository", 1)
+        for files in gateway.read_files(to_read):
+            result = audit_repository(files, listing, options)
+            summary.add(result)
+            if recorder and run_id is not None:
+                recorder.record(run_id, result, digest)
+            if progress:
+                progress("repository", 1)
+    except GitHubError as exc:
+        summary.status = "failed"
+        summary.errors.append(str(exc))
+        raise
+    finally:
+        summary.github_requests = gateway.requests
+        if summary.status != "failed":
+            summary.status = "partial" if summary.failed else "completed"
+        if recorder and run_id is not None:
+            recorder.finish(run_id, summary)
+    return summary
