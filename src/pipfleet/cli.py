@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -163,6 +164,20 @@ def sandbox_serve(
     lines += [f"export {name}={value}" for name, value in environment(urls, world, token).items()]
     typer.echo("\n".join(lines), nl=True)
     server.serve_forever()
+
+
+@sandbox_app.command("make-fleet")
+def sandbox_make_fleet(
+    out: Annotated[Path, typer.Argument(help="Folder to write the fleet into (new or empty).")],
+    repos: Annotated[int, typer.Option("--repos", help="How many repositories.")] = 40,
+    seed: Annotated[int, typer.Option(help="Same seed, same fleet, byte for byte.")] = 0,
+    org: Annotated[str, typer.Option(help="The organisation's login.")] = "acme",
+) -> None:
+    """Write a synthetic fleet folder that `pipfleet sandbox serve --fleet` can serve."""
+    from pipfleet.sandbox.makefleet import make_fleet
+
+    summary = make_fleet(out, repos, seed=seed, org=org)
+    typer.echo(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in asdict(summary).items()))
 
 
 @app.command()

@@ -1,0 +1,247 @@
+"""make_fleet: deterministic, realistic, and consistent with what pipfleet and pipenv read."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+
+import plette
+import pytest
+from packaging.utils import canonicalize_name
+from pipenv.utils.pipfile import Pipfile as PipenvPipfile
+
+from pipfleet.engine.audit import audit
+from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.listing import Listing
+from pipfleet.engine.pipfile import EntryForm, Pipfile, parse
+from pipfleet.errors import PipfileError, UsageError
+from pipfleet.sandbox.fleet import load_fleet
+from pipfleet.sandbox.makefleet import IGNORE_TOPIC, PREFIX, FleetSummary, make_fleet
+
+REPOS = 200
+SEED = 7
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FleetSummary]:
+    out = tmp_path_factory.mktemp("makefleet") / "fleet"
+    return out, make_fleet(out, REPOS, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def pipfiles(fleet: tuple[Path, FleetSummary]) -> dict[str, str]:
+    """Every Pipfile's text (line endings kept), by path relative to the org folder."""
+    org = fleet[0] / "github" / "acme"
+    return {
+        path.relative_to(org).as_posix(): path.read_bytes().decode("utf-8")
+        for path in sorted(org.rglob("Pipfile"))
+    }
+
+
+@pytest.fixture(scope="module")
+def parsed(pipfiles: dict[str, str]) -> dict[str, Pipfile | PipfileError]:
+    results: dict[str, Pipfile | PipfileError] = {}
+    for path, text in pipfiles.items():
+        try:
+            results[path] = parse(text, path)
+        except PipfileError as exc:
+            results[path] = exc
+    return results
+
+
+@pytest.fixture(scope="module")
+def listing(fleet: tuple[Path, FleetSummary]) -> Listing:
+    internal = tomllib.loads((fleet[0] / "codeartifact.toml").read_text())["internal"]
+    return Listing({canonicalize_name(name): frozenset(v) for name, v in internal.items()})
+
+
+def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(tmp_path: Path) -> None:
+    make_fleet(tmp_path / "a", 60, seed=3)
+    make_fleet(tmp_path / "b", 60, seed=3)
+    make_fleet(tmp_path / "c", 60, seed=4)
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+    assert tree(tmp_path / "a") != tree(tmp_path / "c")
+
+
+def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    # Iterating a set of strings would differ between processes with other hash seeds.
+    make_fleet(tmp_path / "here", 60, seed=3)
+    code = (
+        "import sys; from pathlib import Path; from pipfleet.sandbox.makefleet import make_fleet; "
+        "make_fleet(Path(sys.argv[1]), 60, seed=3)"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "4242"}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "there")], check=True, env=env)
+    assert tree(tmp_path / "here") == tree(tmp_path / "there")
+
+
+def test_shares_are_roughly_as_asked(fleet: tuple[Path, FleetSummary]) -> None:
+    summary = fleet[1]
+    assert summary.repositories == REPOS
+    assert summary.outside_prefix == summary.without_pipfile == 20
+    assert summary.monorepos == 30
+    assert summary.archived == summary.forks == 10
+    assert summary.malformed == 4
+    assert 1 <= summary.disabled <= 2 and 1 <= summary.opted_out <= 2
+    assert summary.ignored >= 1
+    assert 220 <= summary.pipfiles <= 320
+    assert 0.25 <= summary.lockfiles / summary.pipfiles <= 0.55
+    assert 0.03 <= summary.missing_source / summary.pipfiles <= 0.15
+    assert 0.3 <= summary.compliant_entries / summary.private_entries <= 0.7
+    assert summary.version_not_found >= 1 and summary.non_registry_entries >= 5
+    assert 20 <= summary.private_packages <= 40 and summary.confusion_candidates >= 2
+
+
+def test_summary_matches_the_files(
+    fleet: tuple[Path, FleetSummary],
+    parsed: dict[str, Pipfile | PipfileError],
+    listing: Listing,
+) -> None:
+    root, summary = fleet
+    org = root / "github" / "acme"
+    repos = sorted(path for path in org.iterdir() if path.is_dir())
+    meta = {p.stem: json.loads(p.read_text()) for p in org.glob("*.json")}
+    nested = {path.split("/", 1)[0] for path in parsed if path.count("/") > 1}
+    with_pipfile = {path.split("/", 1)[0] for path in parsed}
+    kinds: Counter[FindingKind] = Counter()
+    for pipfile in parsed.values():
+        if isinstance(pipfile, Pipfile):
+            kinds.update(finding.kind for finding in audit(pipfile, listing).findings)
+    codeartifact = tomllib.loads((root / "codeartifact.toml").read_text())
+    pypi = tomllib.loads((root / "pypi.toml").read_text())["packages"]
+    on_disk = FleetSummary(
+        repositories=len(repos),
+        pipfiles=len(parsed),
+        lockfiles=len(list(org.rglob("Pipfile.lock"))),
+        monorepos=len(nested),
+        archived=sum(m.get("archived", False) for m in meta.values()),
+        forks=sum(m.get("fork", False) for m in meta.values()),
+        disabled=sum(m.get("disabled", False) for m in meta.values()),
+        ignored=sum(IGNORE_TOPIC in m.get("topics", []) for m in meta.values()),
+        opted_out=sum(
+            tomllib.loads(p.read_text()) == {"enabled": False} for p in org.glob("*/.pipfleet.toml")
+        ),
+        without_pipfile=sum(repo.name not in with_pipfile for repo in repos),
+        outside_prefix=sum(not repo.name.startswith(PREFIX) for repo in repos),
+        malformed=sum(isinstance(p, PipfileError) for p in parsed.values()),
+        missing_source=kinds[FindingKind.MISSING_SOURCE],
+        private_entries=kinds[FindingKind.COMPLIANT]
+        + kinds[FindingKind.MISSING_INDEX]
+        + kinds[FindingKind.WRONG_INDEX]
+        + kinds[FindingKind.UNDEFINED_INDEX],
+        compliant_entries=kinds[FindingKind.COMPLIANT],
+        noncompliant_entries=kinds[FindingKind.MISSING_INDEX]
+        + kinds[FindingKind.WRONG_INDEX]
+        + kinds[FindingKind.UNDEFINED_INDEX],
+        version_not_found=kinds[FindingKind.VERSION_NOT_FOUND],
+        non_registry_entries=kinds[FindingKind.NON_REGISTRY],
+        private_packages=len(codeartifact["internal"]),
+        confusion_candidates=len(set(codeartifact["internal"]) & set(pypi)),
+    )
+    assert on_disk == summary
+    assert all(kinds[kind] for kind in (FindingKind.WRONG_INDEX, FindingKind.UNDEFINED_INDEX))
+
+
+def test_every_pipfile_parses_unless_it_is_meant_to_be_broken(
+    pipfiles: dict[str, str], parsed: dict[str, Pipfile | PipfileError]
+) -> None:
+    broken = {path: exc for path, exc in parsed.items() if isinstance(exc, PipfileError)}
+    assert all(exc.line is not None for exc in broken.values())
+    for path, pipfile in parsed.items():
+        if isinstance(pipfile, Pipfile):
+            assert 10 <= len(pipfile.text.splitlines()) <= 60, path
+            assert plette.Pipfile.load(io.StringIO(pipfile.text)) is not None
+    texts = [text for path, text in pipfiles.items() if path not in broken]
+    valid = [p for p in parsed.values() if isinstance(p, Pipfile)]
+    entries = [entry for pipfile in valid for entry in pipfile.entries()]
+    assert sum("\r\n" in text for text in texts) >= 2
+    assert sum(not text.endswith("\n") for text in texts) >= 2
+    assert any("<<<<<<<" in pipfiles[path] or "Cannot" in str(exc) for path, exc in broken.items())
+    assert {EntryForm.STRING, EntryForm.INLINE, EntryForm.TABLE} <= {e.form for e in entries}
+    assert {"git", "path"} <= {e.non_registry_key for e in entries}
+    assert any(set(p.categories) - {"packages", "dev-packages"} for p in valid)
+    assert any(p.scripts for p in valid) and any(p.pipenv for p in valid)
+    assert any(p.requires for p in valid) and any(not p.sources for p in valid)
+    assert any(" = '" in text for text in texts) and any('="' in text for text in texts)
+    assert any("  # " in text for text in texts) and any("\n# " in text for text in texts)
+    assert any(path.count("/") == 4 for path in parsed)  # repo/libs/python/<lib>/Pipfile
+    sources = {s.name for p in valid for s in p.sources}
+    assert {"pypi", "codeartifact"} < sources  # and some differently named private source
+
+
+def test_fleet_loads_into_a_world(fleet: tuple[Path, FleetSummary], listing: Listing) -> None:
+    root, summary = fleet
+    world = load_fleet(root)
+    repos = world.orgs["acme"]
+    meta = {p.stem: json.loads(p.read_text()) for p in (root / "github" / "acme").glob("*.json")}
+    assert len(repos) == summary.repositories
+    assert sum(repo.archived for repo in repos.values()) == summary.archived
+    assert sum(repo.fork for repo in repos.values()) == summary.forks
+    for name, data in meta.items():
+        assert repos[name].archived == data.get("archived", False)
+        assert repos[name].fork == data.get("fork", False)
+        assert repos[name].default_branch == data.get("default_branch", "main")
+    assert {repo.default_branch for repo in repos.values()} == {"main", "master", "trunk"}
+    assert all(repo.head is not None for repo in repos.values())  # every repo has a README
+    assert sorted(world.internal_names()) == sorted(listing.packages)
+    drift = [p for p in world.codeartifact.packages.values() if p.origin.upstream == "ALLOW"]
+    assert any("INTERNAL" in p.versions.values() for p in drift)
+    mixed = [p for p in world.codeartifact.packages.values() if len(set(p.versions.values())) > 1]
+    assert mixed and all(p.name in world.pypi for p in mixed)
+
+
+def test_locks_are_pipenv_locks_of_their_pipfiles(fleet: tuple[Path, FleetSummary]) -> None:
+    locks = sorted((fleet[0] / "github").rglob("Pipfile.lock"))
+    assert len(locks) == fleet[1].lockfiles
+    for lock_path in locks:
+        text = lock_path.read_text()
+        lock = json.loads(text)
+        assert text == json.dumps(lock, indent=4, sort_keys=True) + "\n"
+        assert lock["_meta"]["pipfile-spec"] == 6 and {"default", "develop"} <= set(lock)
+        pipfile_path = lock_path.with_name("Pipfile")
+        pipfile_text = pipfile_path.read_bytes().decode("utf-8")
+        legacy = plette.Pipfile.load(io.StringIO(pipfile_text)).get_hash().value
+        project = SimpleNamespace(s=SimpleNamespace(PIPENV_PIPFILE=str(pipfile_path)))
+        current = PipenvPipfile(project).calculate_hash()
+        assert lock["_meta"]["hash"]["sha256"] == legacy == current, lock_path
+        data = tomllib.loads(pipfile_text)
+        assert lock["_meta"]["requires"] == data.get("requires", {})
+        for name, entry in lock["default"].items():
+            assert name == canonicalize_name(name)
+            assert "git" in entry or "path" in entry or entry["version"].startswith("==")
+
+
+def test_a_thousand_repositories(tmp_path: Path) -> None:
+    summary = make_fleet(tmp_path / "big", 1000, seed=11)
+    org = tmp_path / "big" / "github" / "acme"
+    assert summary.repositories == len([p for p in org.iterdir() if p.is_dir()]) == 1000
+    assert summary.pipfiles == len(list(org.rglob("Pipfile")))
+    assert summary.disabled == summary.opted_out == 2
+
+
+@pytest.mark.parametrize("repos", [0, -1])
+def test_rejects_a_fleet_without_repositories(tmp_path: Path, repos: int) -> None:
+    with pytest.raises(UsageError):
+        make_fleet(tmp_path / "fleet", repos)
+
+
+def test_refuses_to_write_into_a_folder_with_files(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine\n")
+    with pytest.raises(UsageError, match="not an empty folder"):
+        make_fleet(tmp_path, 5)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
