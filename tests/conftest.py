@@ -37,7 +37,13 @@ def _isolated_from_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
     for name in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL", "PIP_CONSTRAINT"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("GITHUB_TOKEN", "CODEARTIFACT_AUTH_TOKEN", "PIPFLEET_CONFIG", "AWS_PROFILE"):
+    for name in (
+        "GITHUB_TOKEN",
+        "CODEARTIFACT_AUTH_TOKEN",
+        "PIPFLEET_CONFIG",
+        "PIPFLEET_DATABASE_URL",
+        "AWS_PROFILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "sandbox")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "sandbox")

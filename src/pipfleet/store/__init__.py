@@ -1,0 +1,1 @@
+"""The database: SQLModel tables (models), engines, sessions and migrations (db)."""

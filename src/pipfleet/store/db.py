@@ -1,0 +1,131 @@
+"""Engines, sessions and migrations for a database given by URL.
+
+Nothing here holds an engine at module level: callers make one with ``make_engine`` and
+pass it (or a session from ``session_scope``) to whatever needs the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlmodel import Session
+
+from pipfleet.errors import StoreError
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files are created (with their folder) on first use.
+
+    A relative SQLite path is taken from the current directory now, so a later ``chdir``
+    cannot point the engine at another file. Connection failures surface as ``StoreError``
+    whose message shows the URL without its password.
+    """
+    parsed = parse_url(url)
+    if parsed.drivername == "postgresql":
+        # Plain postgresql:// means psycopg2 to SQLAlchemy; psycopg 3 is the driver we ship.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database).expanduser().resolve()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {path.parent} for the database: {exc}") from exc
+        parsed = parsed.set(database=str(path))
+    try:
+        engine = create_engine(parsed)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreError(f"unsupported database URL {_shown(parsed)}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_foreign_keys)
+    event.listen(engine, "handle_error", _connect_error)
+    return engine
+
+
+def parse_url(url: str) -> URL:
+    """``url`` parsed; a malformed one is a ``StoreError`` that does not repeat it."""
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        # The parser's message or traceback can show the URL, password included.
+        raise StoreError(
+            "the database URL is not valid: expected dialect://user:password@host:port/name"
+        ) from None
+
+
+def _shown(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite ignores REFERENCES clauses unless each connection asks it not to.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _connect_error(context: ExceptionContext) -> None:
+    # A statement's errors keep their own type; only "cannot connect" becomes a user error.
+    if context.connection is not None or not isinstance(
+        context.sqlalchemy_exception, OperationalError
+    ):
+        return
+    url = context.engine.url if context.engine is not None else None
+    where = _shown(url) if url is not None else "the database"
+    reason = str(context.original_exception).strip().splitlines()[0]
+    if url is not None and url.password:
+        reason = reason.replace(str(url.password), "***")
+    raise StoreError(f"cannot connect to {where}: {reason}") from context.sqlalchemy_exception
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits when the block ends and rolls back if it raises."""
+    with Session(engine) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def migrations_dir() -> Path:
+    """The Alembic script folder: ``migrations/`` at the repository root."""
+    return Path(__file__).resolve().parents[3] / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config for ``url`` that needs no alembic.ini or pyproject.toml."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    # Not set_main_option: its ConfigParser would read a %-escaped password as interpolation.
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> str:
+    """Migrate the database at ``url`` to ``revision``; return the revision it is now at."""
+    command.upgrade(alembic_config(url), revision)
+    now = current(url)
+    if now is None:
+        raise StoreError(f"{_shown(parse_url(url))} has no schema revision after the upgrade")
+    return now
+
+
+def current(url: str) -> str | None:
+    """The revision the database at ``url`` is at; None when it was never migrated."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
