@@ -12,6 +12,8 @@ from pipfleet.sandbox.fleet import load_fleet
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import World
 
+pytest_plugins = ["tests.postgres"]  # the throwaway PostgreSQL server and database_url
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "pipfiles"
 SOURCE_URL = (
