@@ -54,7 +54,10 @@ class GitHubSettings:
     skip_disabled: bool = True
     pipfiles: str | tuple[str, ...] = "auto"  # "auto", or the paths to read
     discovery_depth: int = 3  # folders below the root that auto discovery looks into
-    graphql_batch: int = 25  # repositories per GraphQL request
+    graphql_batch: int = 50  # repositories per GraphQL request
+    # Requests are sent one at a time; GitHub asks for at least a second between writes.
+    request_pause: float = 0.0
+    write_pause: float = 1.0
     opt_out_topic: str = "pipfleet-ignore"
 
 

@@ -21,7 +21,18 @@ def open_pull(world: World, files: dict[str, bytes | None]) -> PullRequest:
     number = repo.next_number
     repo.next_number += 1
     stamp = now()
-    pull = PullRequest(world.new_id(), number, "Pin", "", "pipfleet/fix", "main", BOT_LOGIN, stamp, stamp, head_sha=head)
+    pull = PullRequest(
+        world.new_id(),
+        number,
+        "Pin",
+        "",
+        "pipfleet/fix",
+        "main",
+        BOT_LOGIN,
+        stamp,
+        stamp,
+        head_sha=head,
+    )
     repo.pulls[number] = pull
     return pull
 
@@ -51,7 +62,10 @@ def test_fault_injection_status_count_and_retry_after(sandbox: SandboxServer) ->
 
 def test_fault_injection_delay_and_dropped_connection(sandbox: SandboxServer) -> None:
     urls = sandbox.urls
-    httpx.post(urls.control + "/faults", json={"route": "orb-api$", "status": 200, "delay": 0.3, "count": 1, "body": "{}"})
+    httpx.post(
+        urls.control + "/faults",
+        json={"route": "orb-api$", "status": 200, "delay": 0.3, "count": 1, "body": "{}"},
+    )
     started = time.monotonic()
     httpx.get(urls.github_api + "/repos/acme/orb-api", headers=AUTH)
     assert time.monotonic() - started >= 0.3
@@ -64,7 +78,9 @@ def test_fault_injection_delay_and_dropped_connection(sandbox: SandboxServer) ->
 def test_humans_merge_close_push_and_delete(sandbox: SandboxServer, world: World) -> None:
     control = sandbox.urls.control + "/repos/acme/orb-api"
     pull = open_pull(world, {"Pipfile": b"[packages]\n"})
-    pushed = httpx.post(control + "/commits", json={"files": {"NOTES.md": "hi\n", "README.md": None}})
+    pushed = httpx.post(
+        control + "/commits", json={"files": {"NOTES.md": "hi\n", "README.md": None}}
+    )
     assert pushed.status_code == 201
     merged = httpx.post(control + f"/pulls/{pull.number}/merge")
     assert merged.status_code == 200 and pull.merged and pull.state == "closed"

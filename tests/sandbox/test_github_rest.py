@@ -74,7 +74,9 @@ def _as_json_schema(node: Any) -> Any:
 @functools.cache
 def spec() -> dict[str, Any]:
     if not SPEC_PATH.is_file():
-        pytest.fail(f"GitHub's OpenAPI description is not at {SPEC_PATH}: the shared reference is missing")
+        pytest.fail(
+            f"GitHub's OpenAPI description is not at {SPEC_PATH}: the shared reference is missing"
+        )
     converted: dict[str, Any] = _as_json_schema(json.loads(SPEC_PATH.read_text()))
     return converted
 

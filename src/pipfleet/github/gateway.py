@@ -65,6 +65,8 @@ def connect(
         "user_agent": USER_AGENT,
         "per_page": PAGE_SIZE,
         "retry": retry,
+        "seconds_between_requests": settings.request_pause,
+        "seconds_between_writes": settings.write_pause,
     }
     if secrets.app_id and secrets.app_private_key:
         app = Auth.AppAuth(secrets.app_id, secrets.app_private_key.reveal())

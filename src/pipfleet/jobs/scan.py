@@ -13,7 +13,6 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol
 
 from pipfleet.config import GitHubSettings
@@ -23,21 +22,7 @@ from pipfleet.engine.findings import FileReport
 from pipfleet.engine.listing import Listing
 from pipfleet.errors import GitHubError
 from pipfleet.github.queries import BlobRead, RepoFiles, RepoSummary
-
-
-class RepoStatus(StrEnum):
-    FETCHED = "fetched"
-    CARRIED = "carried"  # unchanged since the last successful scan: its state carries over
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-class PipfileStatus(StrEnum):
-    OK = "ok"
-    PARSE_ERROR = "parse-error"
-    TOO_LARGE = "too-large"
-    BINARY = "binary"
-    TRUNCATED = "truncated"
+from pipfleet.store.models import PipfileStatus, ScanStatus
 
 
 @dataclass(frozen=True)
@@ -56,7 +41,7 @@ class PipfileResult:
 @dataclass(frozen=True)
 class RepoResult:
     repo: RepoSummary
-    status: RepoStatus
+    status: ScanStatus
     pipfiles: tuple[PipfileResult, ...] = ()
     skip_reason: str | None = None
     error: str | None = None
@@ -64,7 +49,7 @@ class RepoResult:
     @property
     def compliant(self) -> bool | None:
         """None when there is nothing to judge (no Pipfile, skipped or failed)."""
-        if self.status not in (RepoStatus.FETCHED, RepoStatus.CARRIED) or not self.pipfiles:
+        if self.status not in (ScanStatus.FETCHED, ScanStatus.CARRIED) or not self.pipfiles:
             return None
         return all(pipfile.compliant for pipfile in self.pipfiles)
 
@@ -137,13 +122,13 @@ class ScanSummary:
 
     def add(self, result: RepoResult) -> None:
         match result.status:
-            case RepoStatus.FETCHED:
+            case ScanStatus.FETCHED:
                 self.fetched += 1
-            case RepoStatus.CARRIED:
+            case ScanStatus.CARRIED:
                 self.carried += 1
-            case RepoStatus.SKIPPED:
+            case ScanStatus.SKIPPED:
                 self.skipped += 1
-            case RepoStatus.FAILED:
+            case ScanStatus.FAILED:
                 self.failed += 1
                 self.errors.append(f"{result.repo.full_name}: {result.error}")
         self.pipfiles += len(result.pipfiles)
@@ -210,9 +195,9 @@ def _pipfile_result(
 def audit_repository(files: RepoFiles, listing: Listing, options: AuditOptions) -> RepoResult:
     """A repository's result from what GitHub returned for it. Pure."""
     if files.error is not None:
-        return RepoResult(files.repo, RepoStatus.FAILED, error=files.error)
+        return RepoResult(files.repo, ScanStatus.FAILED, error=files.error)
     pipfiles = tuple(_pipfile_result(blob, files, listing, options) for blob in files.pipfiles)
-    return RepoResult(files.repo, RepoStatus.FETCHED, pipfiles)
+    return RepoResult(files.repo, ScanStatus.FETCHED, pipfiles)
 
 
 Progress = Callable[[str, int], None]  # (phase, how many more done)
@@ -248,7 +233,7 @@ def run_scan(
             reason = skip_reason(repo, settings)
             earlier = previous.get(repo.full_name)
             if reason is not None:
-                result = RepoResult(repo, RepoStatus.SKIPPED, skip_reason=reason)
+                result = RepoResult(repo, ScanStatus.SKIPPED, skip_reason=reason)
             elif (
                 recorder
                 and run_id is not None

@@ -14,6 +14,9 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false, types
 from sqlalchemy.engine.interfaces import Dialect
 from sqlmodel import Field, SQLModel
 
+from pipfleet.engine.confusion import Origin as PackageOrigin
+from pipfleet.engine.confusion import PublicStatus
+
 # Deterministic constraint names: SQLite batch migrations can only drop or alter a
 # constraint by name, and both dialects must end up with the same names.
 SQLModel.metadata.naming_convention = {
@@ -110,21 +113,9 @@ class PipfileStatus(StrEnum):
     MISSING = "missing"
 
 
-class PackageOrigin(StrEnum):
-    INTERNAL = "internal"
-    MIXED = "mixed"
-    EXTERNAL = "external"
-
-
 class UpstreamPolicy(StrEnum):
     ALLOWED = "allowed"
     BLOCKED = "blocked"
-
-
-class PublicStatus(StrEnum):
-    TAKEN = "taken"
-    FREE = "free"
-    UNKNOWN = "unknown"
 
 
 class PullRequestState(StrEnum):
