@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from pipfleet import __version__
+from pipfleet.config import load_settings
 from pipfleet.engine.audit import DEFAULT_INDEX_NAME, AuditOptions
 from pipfleet.engine.listing import Listing, parse_listing
 from pipfleet.errors import ListingError, PipfleetError, UsageError
@@ -99,6 +100,71 @@ def check(
     else:
         print_check(Console(highlight=False, soft_wrap=True), result, verbose=verbose)
     raise typer.Exit(result.exit_code)
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Config file (else $PIPFLEET_CONFIG, else ./pipfleet.toml)."),
+]
+
+
+@app.command()
+def scan(
+    config: ConfigOption = None,
+    listing: Annotated[
+        Path | None,
+        typer.Option("--listing", help="Private packages from this file instead of CodeArtifact."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing to the database.")] = (
+        False
+    ),
+    log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.TEXT,
+) -> None:
+    """Scan the org's repositories and record compliance: exit 0 done, 3 partial, 2 config."""
+    from pipfleet.jobs.setup import scan_fleet
+    from pipfleet.progress import log_line, scan_progress
+    from pipfleet.render import print_scan_summary, scan_summary_json
+
+    settings = load_settings(config)
+    override = _load_listing(listing) if listing else None
+    with scan_progress(log_format.value) as progress:
+        summary = scan_fleet(
+            settings, listing_override=override, dry_run=dry_run, progress=progress
+        )
+    if log_format is LogFormat.JSON:
+        log_line(sys.stdout, "json", "scan.summary", **scan_summary_json(summary, dry_run))
+    else:
+        print_scan_summary(Console(highlight=False, soft_wrap=True), summary, dry_run)
+    raise typer.Exit(3 if summary.failed else 0)
+
+
+db_app = typer.Typer(help="The compliance database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _database_url(config: Path | None) -> str:
+    return os.environ.get("PIPFLEET_DATABASE_URL") or load_settings(config).database.url
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Migrate the database to the current schema."""
+    from pipfleet.store.db import upgrade
+
+    typer.echo(f"database at revision {upgrade(_database_url(config))}")
+
+
+@db_app.command("current")
+def db_current(config: ConfigOption = None) -> None:
+    """Print the database's schema revision (none for an empty database)."""
+    from pipfleet.store.db import current
+
+    typer.echo(current(_database_url(config)) or "none")
 
 
 @app.command()

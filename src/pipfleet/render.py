@@ -15,6 +15,7 @@ from rich.text import Text
 from pipfleet.engine.findings import Finding, FindingKind, Severity
 from pipfleet.engine.listing import Listing
 from pipfleet.jobs.check import CheckResult, FileResult, FileStatus, Mode
+from pipfleet.jobs.scan import ScanSummary
 
 CHECK_SCHEMA = "pipfleet.check/1"
 
@@ -119,3 +120,38 @@ def print_check(console: Console, result: CheckResult, *, verbose: bool = False)
         if count := statuses.count(status):
             parts.append(Text(f"{count} {status.value}", style=_STATUS_STYLE[status]).markup)
     console.print(", ".join(parts))
+
+
+def scan_summary_json(summary: ScanSummary, dry_run: bool) -> dict[str, object]:
+    share = summary.compliant_share
+    return {
+        "run_id": summary.run_id,
+        "status": summary.status,
+        "dry_run": dry_run,
+        "repositories": summary.repositories,
+        "fetched": summary.fetched,
+        "carried": summary.carried,
+        "skipped": summary.skipped,
+        "failed": summary.failed,
+        "pipfiles": summary.pipfiles,
+        "compliant_share": None if share is None else round(share, 4),
+        "findings": dict(sorted(summary.findings.items())),
+        "github_requests": summary.github_requests,
+        "errors": summary.errors,
+    }
+
+
+def print_scan_summary(console: Console, summary: ScanSummary, dry_run: bool) -> None:
+    share = summary.compliant_share
+    shown = "n/a" if share is None else f"{share:.0%}"
+    run = "dry run, nothing recorded" if dry_run else f"run {summary.run_id}"
+    console.print(
+        f"scan {summary.status} ({run}): {summary.repositories} repositories "
+        f"({summary.fetched} read, {summary.carried} unchanged, {summary.skipped} skipped, "
+        f"{summary.failed} failed), {summary.pipfiles} Pipfiles, compliant {shown}, "
+        f"{summary.github_requests} GitHub requests"
+    )
+    for kind, count in sorted(summary.findings.items(), key=lambda item: (-item[1], item[0])):
+        console.print(f"  {count:6d}  {kind}")
+    for error in summary.errors:
+        console.print(Text(f"  error: {error}", style="red"))

@@ -56,9 +56,17 @@ def translate(exc: GithubException, doing: str) -> GitHubError:
 
 
 def connect(
-    settings: GitHubSettings, secrets: Secrets, retry: int | GithubRetry | None = None
+    settings: GitHubSettings,
+    secrets: Secrets,
+    *,
+    writes: bool = False,
+    retry: int | GithubRetry | None = None,
 ) -> Github:
-    """A PyGithub client for the configured API, with a token or as a GitHub App installation."""
+    """A PyGithub client for the configured API, with a token or as a GitHub App installation.
+
+    PyGithub paces every POST as a write; GraphQL queries are POSTs that only read, so
+    a client that will not write (``writes=False``) is not paced between them.
+    """
     retry = GithubRetry(total=5) if retry is None else retry
     common: dict[str, Any] = {
         "base_url": settings.api_url,
@@ -66,7 +74,7 @@ def connect(
         "per_page": PAGE_SIZE,
         "retry": retry,
         "seconds_between_requests": settings.request_pause,
-        "seconds_between_writes": settings.write_pause,
+        "seconds_between_writes": settings.write_pause if writes else 0,
     }
     if secrets.app_id and secrets.app_private_key:
         app = Auth.AppAuth(secrets.app_id, secrets.app_private_key.reveal())

@@ -40,13 +40,18 @@ def counters_document(world: World) -> dict[str, Any]:
     with world.lock:
         rows = sorted(world.counters.items())
     github = [(method, route, count) for (method, route), count in rows if route.startswith(GITHUB)]
+
+    def is_read(method: str, route: str) -> bool:
+        # A GraphQL query is POSTed but reads; pipfleet sends no mutation.
+        return method in _READS or route.endswith("/graphql")
+
     return {
         "requests": [{"method": m, "route": r, "count": c} for (m, r), c in rows],
         "total": sum(count for _, count in rows),
         "github": {
             "total": sum(count for _, _, count in github),
-            "reads": sum(count for method, _, count in github if method in _READS),
-            "writes": sum(count for method, _, count in github if method not in _READS),
+            "reads": sum(count for method, route, count in github if is_read(method, route)),
+            "writes": sum(count for method, route, count in github if not is_read(method, route)),
             "graphql": sum(count for _, route, count in github if route.endswith("/graphql")),
         },
     }

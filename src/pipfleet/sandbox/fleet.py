@@ -104,8 +104,10 @@ def _codeartifact(path: Path) -> CodeArtifactRepository:
     unknown = set(data) - {"internal", "external", "origin", *_LOCATION_KEYS}
     if unknown:
         raise UsageError(f"{path}: unknown keys {', '.join(sorted(unknown))}")
-    location = {key: str(data[key]) for key in _LOCATION_KEYS if key in data}
-    repository = CodeArtifactRepository(**location)
+    repository = CodeArtifactRepository()
+    for key in _LOCATION_KEYS:
+        if key in data:
+            setattr(repository, key, str(data[key]))
     for origin_type, table in (("INTERNAL", "internal"), ("EXTERNAL", "external")):
         for name, versions in data.get(table, {}).items():
             key = canonicalize_name(name)
@@ -118,11 +120,11 @@ def _codeartifact(path: Path) -> CodeArtifactRepository:
             for version in _versions(path, table, versions):
                 package.versions[version] = origin_type
     for name, override in data.get("origin", {}).items():
-        package = repository.packages.get(canonicalize_name(name))
-        if package is None or not isinstance(override, dict):
+        overridden = repository.packages.get(canonicalize_name(name))
+        if overridden is None or not isinstance(override, dict):
             raise UsageError(f"{path}: [origin] {name} names no package, or is not a table")
-        package.origin = PackageOrigin(
-            str(override.get("publish", package.origin.publish)),
-            str(override.get("upstream", package.origin.upstream)),
+        overridden.origin = PackageOrigin(
+            str(override.get("publish", overridden.origin.publish)),
+            str(override.get("upstream", overridden.origin.upstream)),
         )
     return repository

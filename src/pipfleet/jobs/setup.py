@@ -1,0 +1,43 @@
+"""Build the jobs' adapters from settings: the one place that wires real systems together."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from pipfleet.config import Settings
+from pipfleet.engine.audit import AuditOptions
+from pipfleet.engine.listing import Listing
+from pipfleet.github.gateway import GitHubGateway, connect
+from pipfleet.jobs.scan import Progress, ScanSummary, run_scan
+from pipfleet.registry.intel import gather
+from pipfleet.store.db import make_engine, upgrade
+from pipfleet.store.recorder import DatabaseRecorder
+
+
+def open_database(settings: Settings) -> Engine:
+    """The configured database, migrated to the current schema first."""
+    upgrade(settings.database.url)
+    return make_engine(settings.database.url)
+
+
+def scan_fleet(
+    settings: Settings,
+    *,
+    listing_override: Listing | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ScanSummary:
+    """The scan from settings. A dry run opens no database and writes nothing."""
+    recorder = None
+    if not dry_run:
+        recorder = DatabaseRecorder(open_database(settings), settings.github.org)
+    listing, intel = gather(settings, listing_override)
+    if progress:
+        progress("listing", len(listing))
+    options = AuditOptions(
+        index_name=settings.codeartifact.source_name,
+        source_url=settings.codeartifact.source_url,
+        intel=intel,
+    )
+    gateway = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
+    return run_scan(settings.github, gateway, listing, intel, options, recorder, progress)

@@ -1,0 +1,185 @@
+"""The fleet scan end to end against the sandbox, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import text
+
+from pipfleet.config import Settings, parse_settings
+from pipfleet.engine.listing import parse_listing
+from pipfleet.jobs.setup import scan_fleet
+from pipfleet.sandbox.clientconfig import config_text
+from pipfleet.sandbox.server import SandboxServer
+from pipfleet.sandbox.world import GitHubApp, World
+from pipfleet.store.db import make_engine
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def settings_for(sandbox: SandboxServer, world: World, tmp_path: Path) -> SettingsFactory:
+    def make(database_url: str | None = None, **environ: str) -> Settings:
+        data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
+        env = {"GITHUB_TOKEN": "sandbox-token", **environ}
+        env["PIPFLEET_DATABASE_URL"] = database_url or f"sqlite:///{tmp_path / 'pipfleet.db'}"
+        return parse_settings(data, env)
+
+    return make
+
+
+def counters(sandbox: SandboxServer) -> dict[str, int]:
+    document = httpx.get(sandbox.urls.control + "/counters").json()
+    httpx.post(sandbox.urls.control + "/counters/reset")
+    return document["github"]
+
+
+def rows(url: str, query: str) -> list[tuple]:
+    with make_engine(url).connect() as connection:
+        return [tuple(row) for row in connection.execute(text(query))]
+
+
+def test_scan_records_every_repository_and_finding(
+    sandbox: SandboxServer, settings_for: SettingsFactory, database_url: str
+) -> None:
+    summary = scan_fleet(settings_for(database_url))
+    assert summary.status == "completed" and summary.failed == 0
+    # orb-api, orb-no-pipfile and orb-empty match orb-*; the archived one is skipped.
+    assert (summary.repositories, summary.fetched, summary.skipped) == (4, 2, 2)
+    assert summary.pipfiles == 2 and summary.compliant_share == 0.0
+    latest = dict(
+        (name, (status, compliant, skip))
+        for name, status, compliant, skip in rows(
+            database_url,
+            "SELECT full_name, status, compliant, skip_reason FROM v_repository_latest",
+        )
+    )
+    assert latest["acme/orb-api"][:2] == ("fetched", False)
+    assert latest["acme/orb-archived"] == ("skipped", None, "archived")
+    assert latest["acme/orb-empty"] == ("skipped", None, "empty")
+    kinds = rows(
+        database_url,
+        "SELECT path, package, kind, severity FROM findings ORDER BY path, package, kind",
+    )
+    assert ("Pipfile", "orb-common", "missing-index", "high") in kinds
+    assert ("Pipfile", None, "missing-source", "high") in kinds
+    # The worker pins orb-events to an index its Pipfile does not define: not pinned at all.
+    assert ("services/worker/Pipfile", "orb-events", "undefined-index", "high") in kinds
+    assert ("services/worker/Pipfile", "orb-events", "confusion-risk", "critical") in kinds
+    assert ("services/worker/Pipfile", "orb-events", "origin-drift", "high") in kinds
+    assert ("Pipfile", "orb-common", "name-claimable", "info") in kinds
+    packages = rows(
+        database_url,
+        "SELECT name, origin, upstream, public_status FROM private_packages ORDER BY name",
+    )
+    assert packages == [
+        ("orb-common", "internal", "blocked", "free"),
+        ("orb-events", "mixed", "allowed", "taken"),
+    ]
+    usage = rows(
+        database_url,
+        "SELECT name, repositories, unpinned_entries, pinned_entries FROM v_private_package_usage ORDER BY name",
+    )
+    assert usage == [("orb-common", 1, 1, 0), ("orb-events", 1, 1, 0)]
+    github = counters(sandbox)
+    assert github["writes"] == 0 and github["graphql"] == 3  # list, read, nested read
+
+
+def test_rescan_reads_only_what_changed(
+    sandbox: SandboxServer, settings_for: SettingsFactory
+) -> None:
+    settings = settings_for()
+    scan_fleet(settings)
+    counters(sandbox)
+    warm = scan_fleet(settings)
+    assert (warm.fetched, warm.carried, warm.pipfiles) == (0, 2, 2)
+    assert counters(sandbox)["total"] == 1  # the listing alone
+    httpx.post(
+        sandbox.urls.control + "/repos/acme/orb-api/commits",
+        json={
+            "files": {
+                "Pipfile": '[packages]\norb-common = {version = "*", index = "codeartifact"}\n'
+            }
+        },
+    )
+    pushed = scan_fleet(settings)
+    assert (pushed.fetched, pushed.carried) == (1, 1)
+    history = rows(
+        settings.database.url,
+        "SELECT run_id, repositories, compliant_repositories FROM v_run_summary ORDER BY run_id",
+    )
+    assert [h[1] for h in history] == [4, 4, 4]
+    assert history[0][2] == history[1][2] == 0
+
+
+def test_partial_errors_and_malformed_pipfiles_do_not_stop_the_run(
+    sandbox: SandboxServer, world: World, settings_for: SettingsFactory
+) -> None:
+    repo = world.repository("acme", "orb-no-pipfile")
+    assert repo is not None
+    world.commit_changes(repo, "main", {"Pipfile": b"[packages\norb-common = '*'\n"}, "broken\n")
+    for name in ("orb-gone", "orb-third"):
+        world.add_repository("acme", name, {"Pipfile": b'[packages]\nflask = "*"\n'})
+
+    def vanish(phase: str, count: int) -> None:
+        if phase == "listed":  # deleted between the listing and the read: GraphQL NOT_FOUND
+            del world.orgs["acme"]["orb-gone"]
+
+    summary = scan_fleet(settings_for(), progress=vanish)
+    assert summary.status == "partial" and summary.failed == 1
+    assert "acme/orb-gone" in summary.errors[0]
+    assert summary.fetched == 3 and summary.findings["parse-error"] == 1
+    broken = rows(
+        settings_for().database.url,
+        "SELECT status, error_line FROM pipfiles p JOIN repositories r ON r.id = p.repository_id"
+        " WHERE r.name = 'orb-no-pipfile'",
+    )
+    assert broken == [("parse-error", 1)]
+
+
+def test_github_app_authentication(world: World, settings_for: SettingsFactory) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    world.github_app = GitHubApp(app_id=314, public_key_pem=public)
+    world.github_tokens.clear()  # only the installation token can work now
+    settings = settings_for(PIPFLEET_GITHUB_APP_ID="314", PIPFLEET_GITHUB_APP_PRIVATE_KEY=pem)
+    summary = scan_fleet(settings)  # the App is preferred over GITHUB_TOKEN when both are set
+    assert summary.status == "completed" and summary.fetched == 2
+
+
+def test_dry_run_writes_nothing(
+    sandbox: SandboxServer, settings_for: SettingsFactory, tmp_path: Path
+) -> None:
+    summary = scan_fleet(settings_for(), dry_run=True)
+    assert summary.run_id is None and summary.fetched == 2
+    assert not (tmp_path / "pipfleet.db").exists()
+    assert counters(sandbox)["writes"] == 0
+
+
+def test_listing_file_overrides_codeartifact(settings_for: SettingsFactory) -> None:
+    summary = scan_fleet(settings_for(), listing_override=parse_listing("requests\n"))
+    assert "origin-drift" not in summary.findings  # a file tells no origins: none claimed
+    assert summary.findings["missing-index"] == 1  # requests, now private, lacks an index
+
+
+def test_no_secret_reaches_the_database(
+    sandbox: SandboxServer, settings_for: SettingsFactory, tmp_path: Path
+) -> None:
+    scan_fleet(settings_for())
+    dump = (tmp_path / "pipfleet.db").read_bytes()
+    assert b"sandbox-token" not in dump
+    for token in sandbox.world.codeartifact_tokens:
+        assert token.encode() not in dump
