@@ -2,99 +2,44 @@
 and one playing CodeArtifact, proves that `pipfleet check --fix` turns a lock
 failure into a lock that resolves the private package from the private index.
 
-Distributions are written by hand with zipfile/tarfile so that no build
-backend, and therefore no network access, is needed to produce them.
+Distributions come from tests/distributions.py, written by hand with
+zipfile/tarfile so that no build backend, and therefore no network access, is
+needed to produce them; pipenv runs isolated by tests/pipenv_tools.py.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
-import os
 import secrets
 import socket
 import subprocess
 import sys
-import tarfile
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.distributions import lock_hash, write_sdist, write_wheel
+from tests.pipenv_tools import (
+    PIPENV,
+    PIPFLEET,
+    PYTHON_VERSION,
+    TOKEN_VAR,
+    folded,
+    isolated_env,
+    output,
+    run,
+)
 
 PRIVATE = "orb-e2e-common"
 PRIVATE_VERSION = "2.1.0"
 PUBLIC = "orb-e2e-public"
-TOKEN_VAR = "CODEARTIFACT_AUTH_TOKEN"
-BIN = Path(sys.executable).parent
-PIPENV_TIMEOUT = 60
-
-
-def _normalized(name: str) -> str:
-    return name.replace("-", "_")
-
-
-def _metadata(name: str, version: str) -> str:
-    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nRequires-Python: >=3.8\n"
-
-
-def _record_line(path: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{path},sha256={digest},{len(data)}"
-
-
-def write_wheel(dest: Path, name: str, version: str) -> Path:
-    """Write a pure-Python wheel holding one module that exposes __version__."""
-    dist = _normalized(name)
-    info = f"{dist}-{version}.dist-info"
-    files = {
-        f"{dist}/__init__.py": f'__version__ = "{version}"\n'.encode(),
-        f"{info}/METADATA": _metadata(name, version).encode(),
-        f"{info}/WHEEL": (
-            b"Wheel-Version: 1.0\nGenerator: pipfleet-tests\n"
-            b"Root-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = [_record_line(path, data) for path, data in files.items()]
-    record.append(f"{info}/RECORD,,")
-    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
-
-    wheel = dest / f"{dist}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path, data in files.items():
-            zf.writestr(path, data)
-    return wheel
-
-
-def write_sdist(dest: Path, name: str, version: str) -> Path:
-    """Write an sdist whose pyproject.toml would build the same module."""
-    dist = _normalized(name)
-    root = f"{dist}-{version}"
-    files = {
-        f"{root}/PKG-INFO": _metadata(name, version),
-        f"{root}/pyproject.toml": (
-            '[build-system]\nrequires = ["setuptools>=61"]\n'
-            'build-backend = "setuptools.build_meta"\n\n'
-            f'[project]\nname = "{name}"\nversion = "{version}"\n'
-        ),
-        f"{root}/{dist}/__init__.py": f'__version__ = "{version}"\n',
-    }
-    sdist = dest / f"{root}.tar.gz"
-    with tarfile.open(sdist, "w:gz") as tf:
-        for path, text in files.items():
-            data = text.encode()
-            member = tarfile.TarInfo(path)
-            member.size = len(data)
-            member.mtime = int(time.time())
-            tf.addfile(member, io.BytesIO(data))
-    return sdist
 
 
 def write_htpasswd(path: Path, user: str, password: str) -> Path:
@@ -202,9 +147,7 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexes]:
         write_wheel(private_dir, PRIVATE, PRIVATE_VERSION),
         write_sdist(private_dir, PRIVATE, PRIVATE_VERSION),
     ]
-    private_hashes = frozenset(
-        f"sha256:{hashlib.sha256(path.read_bytes()).hexdigest()}" for path in private_files
-    )
+    private_hashes = frozenset(lock_hash(path.read_bytes()) for path in private_files)
 
     # Long and random so that finding it in Pipfile.lock cannot be a coincidence.
     token = secrets.token_urlsafe(24)
@@ -239,109 +182,61 @@ def test_private_index_requires_the_token(indexes: Indexes) -> None:
     assert _status(f"{indexes.public.simple_url}/{PRIVATE}/") == 404
 
 
-def _isolated_env(home: Path, token: str) -> dict[str, str]:
-    """The caller's environment minus everything that could point pip or
-    pipenv at another index, another virtualenv, or config and caches outside
-    the temporary HOME (XDG_* would)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PIP_", "PIPENV_", "VIRTUALENV_", "XDG_"))
-        and key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", TOKEN_VAR}
-    }
-    env.update(
-        {
-            # /dev/null makes pip skip the global (/etc/xdg/pip) and user
-            # config files too, not just the one named here.
-            "PIP_CONFIG_FILE": os.devnull,
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "PIPENV_VENV_IN_PROJECT": "1",
-            "PIPENV_IGNORE_VIRTUALENVS": "1",
-            "PIPENV_PYTHON": sys.executable,
-            "PIPENV_YES": "1",
-            "PIPENV_NOSPIN": "1",
-            "CI": "1",
-            "HOME": str(home),
-            TOKEN_VAR: token,
-        }
-    )
-    return env
-
-
-def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        cmd,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=PIPENV_TIMEOUT,
-        check=False,
-    )
-
-
-def _output(proc: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
-
-
 @pytest.mark.slow
 def test_fix_makes_pipenv_lock_resolve_private_package(indexes: Indexes, tmp_path: Path) -> None:
     project = tmp_path / "project"
     home = tmp_path / "home"
     project.mkdir()
     home.mkdir()
-    python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
     private_url = f"http://aws:${{{TOKEN_VAR}}}@127.0.0.1:{indexes.private.port}/simple"
+    # verify_ssl = true although the indexes speak plain http: pip counts loopback
+    # as a secure origin, and `false` would draw insecure-source findings, which
+    # --fix cannot settle, so check would exit 1 after fixing.
     pipfile = project / "Pipfile"
     pipfile.write_text(
         f"""\
 [[source]]
 name = "pypi"
 url = "{indexes.public.simple_url}"
-verify_ssl = false
+verify_ssl = true
 
 [[source]]
 name = "codeartifact"
 url = "{private_url}"
-verify_ssl = false
+verify_ssl = true
 
 [packages]
 {PRIVATE} = "=={PRIVATE_VERSION}"   # private
 
 [requires]
-python_version = "{python_version}"
+python_version = "{PYTHON_VERSION}"
 """
     )
     listing = tmp_path / "listing.txt"
     listing.write_text(f"{PRIVATE} {PRIVATE_VERSION}\n")
-    env = _isolated_env(home, indexes.token)
-    pipenv = [str(BIN / "pipenv"), "lock"]
+    env = isolated_env(home, indexes.token)
+    pipenv = [PIPENV, "lock"]
 
     # Before the fix pipenv searches only the first source, which lacks the
     # package. Only --verbose surfaces pip's own resolver log, and rich wraps
     # it at the terminal width, hence the whitespace folding.
-    before = _run([*pipenv, "--verbose"], project, env)
-    assert before.returncode != 0, _output(before)
-    folded = " ".join((before.stdout + before.stderr).split())
+    before = run([*pipenv, "--verbose"], project, env)
+    assert before.returncode != 0, output(before)
     assert (
         f"Could not find a version that satisfies the requirement {PRIVATE}=={PRIVATE_VERSION}"
-        in folded
-    ), _output(before)
+        in folded(before)
+    ), output(before)
     assert not (project / "Pipfile.lock").exists()
 
-    fix = _run(
-        [str(BIN / "pipfleet"), "check", "Pipfile", "--listing", str(listing), "--fix"],
-        project,
-        env,
-    )
-    assert fix.returncode == 0, _output(fix)
+    fix = run([PIPFLEET, "check", "Pipfile", "--listing", str(listing), "--fix"], project, env)
+    assert fix.returncode == 0, output(fix)
     expected = (
         f'{PRIVATE} = {{version = "=={PRIVATE_VERSION}", index = "codeartifact"}}   # private'
     )
     assert expected in pipfile.read_text().splitlines(), pipfile.read_text()
 
-    after = _run(pipenv, project, env)
-    assert after.returncode == 0, _output(after)
+    after = run(pipenv, project, env)
+    assert after.returncode == 0, output(after)
     lock_text = (project / "Pipfile.lock").read_text()
     lock = json.loads(lock_text)
     assert lock["default"][PRIVATE]["index"] == "codeartifact"

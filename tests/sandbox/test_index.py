@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import boto3
 import httpx
 import pytest
+from tests.distributions import wheel
 
 from pipfleet.sandbox.index import HTML_V1, JSON_V1
 from pipfleet.sandbox.server import SandboxServer
@@ -23,34 +21,11 @@ from pipfleet.sandbox.world import CodeArtifactPackage, PackageOrigin, World
 PIP_ACCEPT = f"{JSON_V1}, {HTML_V1}; q=0.1, text/html; q=0.01"
 
 
-def make_wheel(name: str, version: str) -> tuple[str, bytes]:
-    """A pure-Python wheel holding one module, built by hand so no build backend runs."""
-    dist = name.replace("-", "_")
-    info = f"{dist}-{version}.dist-info"
-    files = {
-        f"{dist}/__init__.py": f'__version__ = "{version}"\n'.encode(),
-        f"{info}/METADATA": (
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nRequires-Python: >=3.8\n"
-        ).encode(),
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: pipfleet-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    files[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as wheel:
-        for path, data in files.items():
-            wheel.writestr(path, data)
-    return f"{dist}-{version}-py3-none-any.whl", buffer.getvalue()
-
-
 @pytest.fixture
 def wheels(world: World) -> dict[str, bytes]:
     """requests 2.32.3 (listed on both indexes), 9.9 (listed on neither), orb-thing 1.0 (private)."""
     built = dict(
-        make_wheel(name, version)
+        wheel(name, version)
         for name, version in [("requests", "2.32.3"), ("requests", "9.9"), ("orb-thing", "1.0")]
     )
     for filename, data in built.items():

@@ -28,6 +28,7 @@ def scan_fleet(
     progress: Progress | None = None,
 ) -> ScanSummary:
     """The scan from settings. A dry run opens no database and writes nothing."""
+    gateway = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
     recorder = None
     if not dry_run:
         recorder = DatabaseRecorder(open_database(settings), settings.github.org)
@@ -39,5 +40,4 @@ def scan_fleet(
         source_url=settings.codeartifact.source_url,
         intel=intel,
     )
-    gateway = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
     return run_scan(settings.github, gateway, listing, intel, options, recorder, progress)
