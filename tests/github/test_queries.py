@@ -1,0 +1,120 @@
+"""Every GraphQL query pipfleet sends validates against GitHub's published schema."""
+
+from __future__ import annotations
+
+import functools
+
+import graphql
+import pytest
+
+from pipfleet.github.queries import (
+    LIST_REPOSITORIES,
+    RepoSummary,
+    blob_read,
+    blobs_batch,
+    discovery_batch,
+    errors_by_alias,
+    parse_repositories,
+    pipfile_layout,
+)
+from tests.conftest import ROOT
+
+SCHEMA = ROOT.parent / "shared" / "reference" / "github-schema.graphql"
+REPO = RepoSummary(
+    "acme", 'orb-"quoted"', False, False, False, False, "private", "", (), "main", "a" * 40
+)
+
+
+@functools.cache
+def github_schema() -> graphql.GraphQLSchema:
+    if not SCHEMA.is_file():
+        pytest.fail(f"GitHub's GraphQL schema is missing at {SCHEMA}")
+    return graphql.build_schema(SCHEMA.read_text(), assume_valid=True, assume_valid_sdl=True)
+
+
+def assert_valid(query: str) -> None:
+    errors = graphql.validate(github_schema(), graphql.parse(query))
+    assert errors == [], [e.message for e in errors]
+
+
+def test_listing_query_is_valid() -> None:
+    assert_valid(LIST_REPOSITORIES)
+
+
+@pytest.mark.parametrize("depth", [0, 1, 3, 5])
+def test_discovery_batches_are_valid_and_carry_values_as_variables(depth: int) -> None:
+    batch = discovery_batch([REPO, REPO], depth)
+    assert_valid(batch.query)
+    assert 'orb-"quoted"' not in batch.query and batch.variables["n1"] == 'orb-"quoted"'
+    assert batch.variables["p0"] == f"{'a' * 40}:Pipfile"
+    assert batch.query.count("entries") == 2 * (depth + 1)  # two repositories, nested depth
+
+
+def test_blob_batches_are_valid() -> None:
+    batch = blobs_batch([(REPO, ["a/Pipfile", "a/b/Pipfile"]), (REPO, ["c/Pipfile"])])
+    assert_valid(batch.query)
+    assert batch.paths[("r0", "f1")] == "a/b/Pipfile" and batch.variables["e1_0"].endswith(
+        ":c/Pipfile"
+    )
+
+
+def test_parsing_answers() -> None:
+    page = parse_repositories(
+        {
+            "organization": {
+                "repositories": {
+                    "pageInfo": {"hasNextPage": True, "endCursor": "c1"},
+                    "nodes": [
+                        {
+                            "name": "orb-a",
+                            "nameWithOwner": "acme/orb-a",
+                            "isArchived": False,
+                            "isFork": True,
+                            "isDisabled": False,
+                            "isEmpty": False,
+                            "visibility": "INTERNAL",
+                            "url": "u",
+                            "repositoryTopics": {"nodes": [{"topic": {"name": "pipfleet-ignore"}}]},
+                            "defaultBranchRef": {"name": "trunk", "target": {"oid": "b" * 40}},
+                        },
+                        None,
+                    ],
+                }
+            }
+        },
+        "acme",
+    )
+    (repo,) = page.repos
+    assert (page.has_next, page.cursor) == (True, "c1")
+    assert (repo.fork, repo.visibility, repo.topics, repo.default_branch) == (
+        True,
+        "internal",
+        ("pipfleet-ignore",),
+        "trunk",
+    )
+    tree = {
+        "entries": [
+            {"name": "Pipfile", "type": "blob"},
+            {"name": "Pipfile.lock", "type": "blob"},
+            {
+                "name": "svc",
+                "type": "tree",
+                "object": {
+                    "entries": [
+                        {"name": "Pipfile", "type": "blob"},
+                        {"name": "deep", "type": "tree", "object": None},
+                    ]
+                },
+            },
+        ]
+    }
+    assert pipfile_layout(tree) == (["Pipfile", "svc/Pipfile"], frozenset({"Pipfile.lock"}))
+    assert blob_read("Pipfile", None) is None
+    big = blob_read(
+        "Pipfile", {"oid": "x", "byteSize": 2_000_000, "isTruncated": True, "text": None}
+    )
+    assert big is not None and big.too_large and big.truncated
+    assert errors_by_alias([{"path": ["r3"], "message": "gone"}, {"message": "whole"}]) == {
+        "r3": "gone",
+        "": "whole",
+    }
