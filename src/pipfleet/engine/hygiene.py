@@ -38,14 +38,20 @@ def has_literal_credential(url: str) -> bool:
     return bool(user and not _ENV_REFERENCE.match(user) and _TOKEN_LIKE_USER.match(user))
 
 
-def _plain_http_off_machine(url: str) -> bool:
+def _loopback(url: str) -> bool:
+    """Traffic to this machine itself cannot be intercepted on the way."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
+        host = urlsplit(url).hostname or ""
     except ValueError:
         return False
-    loopback = host in ("localhost", "::1") or host.startswith("127.")
-    return parts.scheme.lower() == "http" and not loopback
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _plain_http(url: str) -> bool:
+    try:
+        return urlsplit(url).scheme.lower() == "http"
+    except ValueError:
+        return False
 
 
 def _source_label(source: Source) -> str:
@@ -71,7 +77,9 @@ def hygiene_findings(
                     source=source.name,
                 )
             )
-        if _plain_http_off_machine(source.url):
+        if _loopback(source.url):
+            continue
+        if _plain_http(source.url):
             findings.append(
                 Finding(
                     FindingKind.INSECURE_SOURCE,

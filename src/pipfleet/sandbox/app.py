@@ -64,6 +64,10 @@ class SandboxMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        if path.startswith((PUBLIC_INDEX + "/", PRIVATE_INDEX + "/")) and "//" in path:
+            # pip and pipenv join an index URL ending in "/" with "/name/"; indexes accept it.
+            path = re.sub("/{2,}", "/", path)
+            scope = {**scope, "path": path, "raw_path": path.encode()}
         method: str = scope["method"]
         if not path.startswith(CONTROL):
             fault = self._take_fault(method, path)
