@@ -15,6 +15,7 @@ from sqlalchemy import text
 from pipfleet.config import Settings, parse_settings
 from pipfleet.engine.listing import parse_listing
 from pipfleet.jobs.setup import scan_fleet
+from pipfleet.registry.pypi import EtagCache
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import GitHubApp, World
@@ -183,3 +184,35 @@ def test_no_secret_reaches_the_database(
     assert b"sandbox-token" not in dump
     for token in sandbox.world.codeartifact_tokens:
         assert token.encode() not in dump
+
+
+def test_oversized_and_binary_pipfiles_are_recorded_not_parsed(
+    world: World, settings_for: SettingsFactory
+) -> None:
+    repo = world.repository("acme", "orb-no-pipfile")
+    assert repo is not None
+    huge = b"[packages]\n" + b"# padding\n" * 110_000
+    world.commit_changes(
+        repo, "main", {"Pipfile": huge, "tools/Pipfile": b"\x00\x01binary"}, "odd\n"
+    )
+    settings = settings_for()
+    scan_fleet(settings)
+    recorded = rows(
+        settings.database.url,
+        "SELECT p.path, p.status, p.compliant FROM pipfiles p"
+        " JOIN repositories r ON r.id = p.repository_id WHERE r.name = 'orb-no-pipfile' ORDER BY p.path",
+    )
+    assert recorded == [("Pipfile", "too-large", False), ("tools/Pipfile", "binary", False)]
+
+
+def test_public_index_etags_are_kept_between_runs(
+    settings_for: SettingsFactory, tmp_path: Path
+) -> None:
+    scan_fleet(settings_for(), dry_run=True)
+    cache_file = tmp_path / "xdg-cache" / "pipfleet" / "pypi-etags.json"
+    assert not cache_file.exists()  # a dry run writes nothing, not even the cache
+    scan_fleet(settings_for())
+    entries = EtagCache.load(cache_file).entries
+    assert [status for url, (_, status) in entries.items() if url.endswith("/orb-events/")] == [
+        "taken"
+    ]

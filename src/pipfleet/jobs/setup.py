@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from sqlalchemy import Engine
 
 from pipfleet.config import Settings
@@ -10,8 +13,15 @@ from pipfleet.engine.listing import Listing
 from pipfleet.github.gateway import GitHubGateway, connect
 from pipfleet.jobs.scan import Progress, ScanSummary, run_scan
 from pipfleet.registry.intel import gather
+from pipfleet.registry.pypi import EtagCache
 from pipfleet.store.db import make_engine, upgrade
 from pipfleet.store.recorder import DatabaseRecorder
+
+
+def etag_cache_path() -> Path:
+    """Where the public index's ETags are kept between runs ($XDG_CACHE_HOME/pipfleet)."""
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "pipfleet" / "pypi-etags.json"
 
 
 def open_database(settings: Settings) -> Engine:
@@ -32,7 +42,10 @@ def scan_fleet(
     recorder = None
     if not dry_run:
         recorder = DatabaseRecorder(open_database(settings), settings.github.org)
-    listing, intel = gather(settings, listing_override)
+    cache = EtagCache.load(etag_cache_path())
+    listing, intel = gather(settings, listing_override, cache)
+    if not dry_run:
+        cache.save()
     if progress:
         progress("listing", len(listing))
     options = AuditOptions(
