@@ -143,6 +143,50 @@ def scan(
     raise typer.Exit(3 if summary.failed else 0)
 
 
+@app.command()
+def fix(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show titles and diffs; write nothing.")
+    ] = False,
+    max_prs: Annotated[
+        int | None, typer.Option("--max-prs", help="Open at most this many pull requests.")
+    ] = None,
+    repo: Annotated[
+        list[str] | None, typer.Option("--repo", help="Only this repository (repeatable).")
+    ] = None,
+) -> None:
+    """Open, update and close fix pull requests for the latest scan."""
+    from pipfleet.jobs.setup import fix_fleet
+    from pipfleet.render import print_fix_summary
+
+    settings = load_settings(config)
+    summary = fix_fleet(settings, dry_run=dry_run, only=repo or (), max_prs=max_prs)
+    print_fix_summary(Console(highlight=False, soft_wrap=True), summary, dry_run)
+    raise typer.Exit(3 if summary.stopped or summary.counts().get("failed") else 0)
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.TEXT,
+) -> None:
+    """The nightly job: scan, then fix."""
+    from pipfleet.jobs.setup import fix_fleet, scan_fleet
+    from pipfleet.progress import scan_progress
+    from pipfleet.render import print_fix_summary, print_scan_summary
+
+    settings = load_settings(config)
+    console = Console(highlight=False, soft_wrap=True)
+    with scan_progress(log_format.value) as progress:
+        scanned = scan_fleet(settings, progress=progress)
+    print_scan_summary(console, scanned, dry_run=False)
+    fixed = fix_fleet(settings)
+    print_fix_summary(console, fixed, dry_run=False)
+    partial = scanned.failed or fixed.stopped or fixed.counts().get("failed")
+    raise typer.Exit(3 if partial else 0)
+
+
 db_app = typer.Typer(help="The compliance database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

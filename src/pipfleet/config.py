@@ -92,6 +92,19 @@ class PolicySettings:
 
 
 @dataclass(frozen=True)
+class FixSettings:
+    title: str = "Pin private packages to the codeartifact index"
+    branch: str = "pipfleet/codeartifact-index"
+    labels: tuple[str, ...] = ("dependencies",)
+    guide_url: str = (
+        "https://github.com/pipfleet/pipfleet/blob/main/docs/integration-guides/codeartifact.md"
+    )
+    max_prs_per_run: int = 50
+    reopen_dismissed: bool = False
+    max_wait: float = 300.0  # seconds a rate limit may be waited out before the run stops
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str = "sqlite:///pipfleet.db"
 
@@ -112,6 +125,7 @@ class Settings:
     pypi: PyPISettings = field(default_factory=PyPISettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    fix: FixSettings = field(default_factory=FixSettings)
     secrets: Secrets = field(default_factory=Secrets)
     path: Path | None = None
 
@@ -173,7 +187,7 @@ def parse_settings(
     data: Mapping[str, Any], environ: Mapping[str, str], path: Path | None = None
 ) -> Settings:
     """Settings from parsed TOML and an environment; ConfigError names the bad key."""
-    _Table(data, "config", {"github", "codeartifact", "pypi", "policy", "database"})
+    _Table(data, "config", {"github", "codeartifact", "pypi", "policy", "database", "fix"})
     gh = _Table(_table(data, "github"), "github", set(GitHubSettings.__dataclass_fields__))
     pipfiles_raw = gh.data.get("pipfiles", "auto")
     if pipfiles_raw == "auto":
@@ -264,7 +278,26 @@ def parse_settings(
     database = DatabaseSettings(
         url=environ.get("PIPFLEET_DATABASE_URL") or db.get("url", str, DatabaseSettings.url)
     )
-    return Settings(github, codeartifact, pypi, policy, database, _secrets(environ), path)
+    fx = _Table(_table(data, "fix"), "fix", set(FixSettings.__dataclass_fields__))
+    fix = FixSettings(
+        title=fx.get("title", str, FixSettings.title),
+        branch=fx.check(
+            "branch",
+            fx.get("branch", str, FixSettings.branch),
+            lambda v: bool(v) and " " not in v and not v.startswith(("/", "refs/")),
+            "must be a branch name",
+        ),
+        labels=fx.strings("labels", FixSettings.labels),
+        guide_url=_url(fx, "guide_url", fx.get("guide_url", str, FixSettings.guide_url)),
+        max_prs_per_run=fx.check(
+            "max_prs_per_run", fx.get("max_prs_per_run", int, 50), lambda v: v >= 0, "must be >= 0"
+        ),
+        reopen_dismissed=fx.get("reopen_dismissed", bool, False),
+        max_wait=fx.check(
+            "max_wait", fx.get("max_wait", float, 300.0), lambda v: v >= 0, "must be >= 0"
+        ),
+    )
+    return Settings(github, codeartifact, pypi, policy, database, fix, _secrets(environ), path)
 
 
 def _secrets(environ: Mapping[str, str]) -> Secrets:

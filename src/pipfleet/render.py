@@ -15,6 +15,7 @@ from rich.text import Text
 from pipfleet.engine.findings import Finding, FindingKind, Severity
 from pipfleet.engine.listing import Listing
 from pipfleet.jobs.check import CheckResult, FileResult, FileStatus, Mode
+from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import ScanSummary
 
 CHECK_SCHEMA = "pipfleet.check/1"
@@ -155,3 +156,35 @@ def print_scan_summary(console: Console, summary: ScanSummary, dry_run: bool) ->
         console.print(f"  {count:6d}  {kind}")
     for error in summary.errors:
         console.print(Text(f"  error: {error}", style="red"))
+
+
+_FIX_VERBS = {
+    "open": "opened",
+    "update": "updated",
+    "close": "closed (fixed on the default branch)",
+    "nothing": "up to date",
+    "declined": "declined earlier, left alone",
+    "none-needed": "nothing to fix",
+    "opted-out": "opted out",
+    "deferred": "deferred",
+    "failed": "failed",
+}
+
+
+def print_fix_summary(console: Console, summary: FixSummary, dry_run: bool) -> None:
+    """One line per repository; in a dry run, the title and diff of each would-be PR."""
+    for outcome in summary.outcomes:
+        if dry_run and outcome.fix is not None and not outcome.fix.empty and outcome.text:
+            console.rule(Text(f"{outcome.repository}: would {outcome.action}"))
+            console.print(Text(f"title: {outcome.text.title}"))
+            for change in outcome.fix.changes:
+                console.print(Text(change.diff.rstrip("\n")), highlight=False)
+            continue
+        verb = _FIX_VERBS.get(outcome.action, outcome.action)
+        where = f" #{outcome.number} {outcome.url}" if outcome.number else ""
+        console.print(Text(f"{outcome.repository}: {verb}{where} ({outcome.reason})"))
+    counts = ", ".join(f"{n} {action}" for action, n in sorted(summary.counts().items()))
+    mode = "dry run, nothing written" if dry_run else f"{summary.writes} write requests"
+    console.print(f"fix (scan run {summary.run_id}): {counts or 'no repository to fix'}; {mode}")
+    if summary.stopped:
+        console.print(Text(f"stopped early: {summary.stopped}", style="yellow"))

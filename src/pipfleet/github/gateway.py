@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from github import Auth, Github, GithubException, GithubIntegration
 from github.GithubRetry import GithubRetry
 
+from github import Auth, Github, GithubException, GithubIntegration
 from pipfleet import __version__
 from pipfleet.config import GitHubSettings, Secrets
 from pipfleet.errors import ConfigError, GitHubError, NotFound, RateLimited
@@ -145,6 +145,25 @@ class GitHubGateway:
             if on_batch is not None:
                 on_batch(len(chunk))
         return results
+
+    def read_texts(
+        self, wanted: Sequence[tuple[RepoSummary, Sequence[str]]]
+    ) -> dict[str, dict[str, str]]:
+        """The text of given files at each repository's head: full name -> {path: text}.
+
+        Missing, binary and truncated files are left out.
+        """
+        texts: dict[str, dict[str, str]] = {}
+        size = self._settings.graphql_batch
+        for start in range(0, len(wanted), size):
+            batch = blobs_batch(wanted[start : start + size])
+            data, _ = self.graphql(batch.query, batch.variables, "reading files")
+            for (alias, key), path in batch.paths.items():
+                read = blob_read(path, (data.get(alias) or {}).get(key))
+                if read is not None and read.text is not None and not read.truncated:
+                    repo = batch.aliases[alias]
+                    texts.setdefault(repo.full_name, {})[path] = read.text
+        return texts
 
     def _read_chunk(self, repos: Sequence[RepoSummary]) -> list[RepoFiles]:
         explicit = self._settings.pipfiles

@@ -88,6 +88,9 @@ class Gateway(Protocol):
     def read_files(
         self, repos: Sequence[RepoSummary], on_batch: Callable[[int], None] | None = None
     ) -> list[RepoFiles]: ...
+    def read_texts(
+        self, wanted: Sequence[tuple[RepoSummary, Sequence[str]]]
+    ) -> dict[str, dict[str, str]]: ...
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -11,10 +12,13 @@ from pipfleet.config import Settings
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.listing import Listing
 from pipfleet.github.gateway import GitHubGateway, connect
+from pipfleet.github.pulls import PullRequests
+from pipfleet.jobs.fix import FixJob, FixSummary
 from pipfleet.jobs.scan import Progress, ScanSummary, run_scan
 from pipfleet.registry.intel import gather
 from pipfleet.registry.pypi import EtagCache
 from pipfleet.store.db import make_engine, upgrade
+from pipfleet.store.prs import PullRequestStore
 from pipfleet.store.recorder import DatabaseRecorder
 
 
@@ -54,3 +58,20 @@ def scan_fleet(
         intel=intel,
     )
     return run_scan(settings.github, gateway, listing, intel, options, recorder, progress)
+
+
+def fix_fleet(
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    only: Sequence[str] = (),
+    max_prs: int | None = None,
+) -> FixSummary:
+    """The fix job from settings. A dry run sends no write request and records nothing."""
+    reader = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
+    pulls = None
+    if not dry_run:
+        writer = connect(settings.github, settings.secrets, writes=True)
+        pulls = PullRequests(writer, settings.github.org, max_wait=settings.fix.max_wait)
+    store = PullRequestStore(open_database(settings))
+    return FixJob(settings, reader, store, pulls).run(only, max_prs)

@@ -1,0 +1,129 @@
+"""A repository's whole fix: every Pipfile rewritten and every lock brought along. Pure.
+
+The fix PR carries exactly this set of file changes. Its fingerprint names the
+change and what it was made from, so a later run can tell "same fix, nothing to
+do" from "the fix or the files under it changed".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pipfleet.engine.audit import AuditOptions, audit_text
+from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.listing import Listing
+from pipfleet.engine.lockfile import update_lock
+from pipfleet.engine.rewrite import rewrite, unified_diff
+from pipfleet.errors import FixError, PipfileError, RewriteError
+
+LOCK_NAME = "Pipfile.lock"
+
+
+@dataclass(frozen=True)
+class ChangedEntry:
+    path: str
+    category: str
+    package: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    old_text: str
+    new_text: str
+
+    @property
+    def diff(self) -> str:
+        return unified_diff(self.old_text, self.new_text, self.path)
+
+
+@dataclass(frozen=True)
+class RepoFix:
+    changes: tuple[FileChange, ...]
+    entries: tuple[ChangedEntry, ...]
+    added_sources: tuple[str, ...] = ()  # Pipfiles that gained the private [[source]]
+    stale_locks: tuple[str, ...] = ()  # locks that matched neither hash scheme: left alone
+    unfixable: tuple[str, ...] = ()  # "path: reason" for Pipfiles that needed a fix but got none
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of every changed file's path, old content and new content."""
+        digest = hashlib.sha256()
+        for change in sorted(self.changes, key=lambda c: c.path):
+            for part in (change.path, change.old_text, change.new_text):
+                digest.update(hashlib.sha256(part.encode()).digest())
+        return digest.hexdigest()
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def lock_path(pipfile_path: str) -> str:
+    folder = pipfile_path.rpartition("/")[0]
+    return f"{folder}/{LOCK_NAME}" if folder else LOCK_NAME
+
+
+def build_fix(
+    pipfiles: Mapping[str, str],
+    locks: Mapping[str, str],
+    listing: Listing,
+    options: AuditOptions,
+) -> RepoFix:
+    """Rewrite each Pipfile's fixable entries and update the lock beside each one."""
+    changes: list[FileChange] = []
+    entries: list[ChangedEntry] = []
+    added, stale, unfixable = [], [], []
+    for path in sorted(pipfiles):
+        text = pipfiles[path]
+        pipfile, report = audit_text(text, path, listing, options)
+        if pipfile is None or not report.fixable:
+            continue
+        try:
+            new_text = rewrite(pipfile, report, options.source_url)
+        except (FixError, RewriteError) as exc:
+            unfixable.append(f"{path}: {exc}")
+            continue
+        if new_text == text:
+            continue
+        changes.append(FileChange(path, text, new_text))
+        pinned = []
+        for finding in report.fixable:
+            if finding.kind is FindingKind.MISSING_SOURCE:
+                added.append(path)
+            elif finding.category and finding.package:
+                pinned.append((finding.category, finding.package))
+                entries.append(
+                    ChangedEntry(
+                        path,
+                        finding.category,
+                        finding.package,
+                        finding.current or "",
+                        finding.expected or "",
+                    )
+                )
+        lock = lock_path(path)
+        if lock not in locks:
+            continue
+        new_pipfile = audit_text(new_text, path, listing, options)[0]
+        assert new_pipfile is not None
+        try:
+            update = update_lock(
+                locks[lock],
+                pipfile.data,
+                new_pipfile.data,
+                report.private_source or options.index_name,
+                pinned,
+            )
+        except PipfileError as exc:
+            unfixable.append(f"{lock}: {exc}")
+            continue
+        if update.stale or update.text is None:
+            stale.append(lock)
+        elif update.text != locks[lock]:
+            changes.append(FileChange(lock, locks[lock], update.text))
+    return RepoFix(tuple(changes), tuple(entries), tuple(added), tuple(stale), tuple(unfixable))

@@ -1,0 +1,240 @@
+"""Where pull requests are opened, updated and closed: GitHub writes through PyGithub.
+
+A fix is one commit built with the git data API on the default branch's head:
+one tree request (file contents inline, no blob requests), one commit, one ref,
+one pull request and, when labels are configured, one labels request. Requests
+go through PyGithub's requester (its authentication, retries and pacing between
+writes) straight to the REST paths, so no request is spent fetching objects
+only to learn their URLs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from github import Github, GithubException
+from pipfleet.errors import GitHubError, RateLimited
+from pipfleet.github.gateway import translate
+
+
+@dataclass(frozen=True)
+class PullState:
+    number: int
+    state: str  # "open" or "closed"
+    merged: bool
+    head_branch: str
+    html_url: str
+    body: str
+
+
+def _state(data: dict[str, Any]) -> PullState:
+    return PullState(
+        number=int(data["number"]),
+        state=str(data["state"]),
+        merged=bool(data.get("merged") or data.get("merged_at")),
+        head_branch=str(data["head"]["ref"]),
+        html_url=str(data.get("html_url") or ""),
+        body=str(data.get("body") or ""),
+    )
+
+
+def already_exists(exc: GithubException) -> bool:
+    """Whether a 422 says the ref or pull request exists (a run that died halfway made it)."""
+    if exc.status != 422 or not isinstance(exc.data, dict):
+        return False
+    messages = [str(exc.data.get("message", ""))]
+    messages += [
+        str(error.get("message", ""))
+        for error in exc.data.get("errors", [])
+        if isinstance(error, dict)
+    ]
+    return any(
+        "already exists" in message or "Reference already exists" in message for message in messages
+    )
+
+
+def _reset_wait(exc: GithubException) -> float | None:
+    reset = (exc.headers or {}).get("x-ratelimit-reset")
+    return max(float(reset) - time.time(), 0.0) if reset else None
+
+
+class PullRequests:
+    """The fix job's GitHub requests for one organisation, with rate-limit handling."""
+
+    def __init__(
+        self,
+        github: Github,
+        org: str,
+        *,
+        max_wait: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self._requester = github.requester
+        self._org = org
+        self._max_wait = max_wait
+        self._sleep = sleep
+        self.writes = 0
+        self.reads = 0
+
+    def _url(self, repo: str, path: str) -> str:
+        return f"/repos/{quote(self._org)}/{quote(repo)}{path}"
+
+    def _request(
+        self,
+        verb: str,
+        url: str,
+        doing: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        *,
+        exists_ok: bool = False,
+    ) -> Any:
+        """One request; wait out a rate limit once when GitHub says how long, else stop.
+
+        With ``exists_ok``, a 422 saying the object exists already answers None.
+        """
+        for attempt in (1, 2):
+            if verb == "GET":
+                self.reads += 1
+            else:
+                self.writes += 1
+            try:
+                _, data = self._requester.requestJsonAndCheck(
+                    verb, url, parameters=params, input=body
+                )
+                return data
+            except GithubException as exc:
+                if exists_ok and already_exists(exc):
+                    return None
+                error = translate(exc, doing)
+                if not isinstance(error, RateLimited) or attempt == 2:
+                    raise error from None
+                wait = error.retry_after if error.retry_after is not None else _reset_wait(exc)
+                if wait is None or wait > self._max_wait:
+                    raise error from None
+                self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    def find_open(self, repo: str, branch: str, base: str) -> PullState | None:
+        pulls = self._request(
+            "GET",
+            self._url(repo, "/pulls"),
+            f"listing pull requests of {repo}",
+            params={"state": "open", "head": f"{self._org}:{branch}", "base": base},
+        )
+        return _state(pulls[0]) if pulls else None
+
+    def get(self, repo: str, number: int) -> PullState:
+        data = self._request(
+            "GET", self._url(repo, f"/pulls/{number}"), f"reading #{number} of {repo}"
+        )
+        return _state(data)
+
+    def commit_files(
+        self, repo: str, base_sha: str, files: Sequence[tuple[str, str]], message: str
+    ) -> str:
+        """One commit on ``base_sha`` changing ``files`` (path, new text); its sha."""
+        commit = self._request(
+            "GET", self._url(repo, f"/git/commits/{base_sha}"), f"reading {repo}'s head"
+        )
+        tree = self._request(
+            "POST",
+            self._url(repo, "/git/trees"),
+            f"writing the tree for {repo}",
+            {
+                "base_tree": commit["tree"]["sha"],
+                "tree": [
+                    {"path": path, "mode": "100644", "type": "blob", "content": text}
+                    for path, text in files
+                ],
+            },
+        )
+        created = self._request(
+            "POST",
+            self._url(repo, "/git/commits"),
+            f"committing to {repo}",
+            {"message": message, "tree": tree["sha"], "parents": [base_sha]},
+        )
+        return str(created["sha"])
+
+    def point_branch(self, repo: str, branch: str, sha: str) -> None:
+        """Create the branch at ``sha``, or move it there (force) when it exists already."""
+        created = self._request(
+            "POST",
+            self._url(repo, "/git/refs"),
+            f"creating branch {branch} in {repo}",
+            {"ref": f"refs/heads/{branch}", "sha": sha},
+            exists_ok=True,
+        )
+        if created is None:
+            self._request(
+                "PATCH",
+                self._url(repo, f"/git/refs/heads/{quote(branch)}"),
+                f"updating branch {branch} in {repo}",
+                {"sha": sha, "force": True},
+            )
+
+    def open(self, repo: str, branch: str, base: str, title: str, body: str) -> PullState:
+        """Open the pull request, or find the one a run that died halfway opened."""
+        data = self._request(
+            "POST",
+            self._url(repo, "/pulls"),
+            f"opening a pull request in {repo}",
+            {"title": title, "head": branch, "base": base, "body": body},
+            exists_ok=True,
+        )
+        if data is not None:
+            return _state(data)
+        existing = self.find_open(repo, branch, base)
+        if existing is None:
+            raise GitHubError(
+                f"GitHub says a pull request for {branch} exists in {repo}, yet none is open"
+            )
+        return existing
+
+    def update(self, repo: str, number: int, title: str, body: str) -> None:
+        self._request(
+            "PATCH",
+            self._url(repo, f"/pulls/{number}"),
+            f"updating #{number} of {repo}",
+            {"title": title, "body": body},
+        )
+
+    def comment(self, repo: str, number: int, text: str) -> None:
+        self._request(
+            "POST",
+            self._url(repo, f"/issues/{number}/comments"),
+            f"commenting on #{number} of {repo}",
+            {"body": text},
+        )
+
+    def label(self, repo: str, number: int, labels: Sequence[str]) -> None:
+        if labels:
+            self._request(
+                "POST",
+                self._url(repo, f"/issues/{number}/labels"),
+                f"labelling #{number} of {repo}",
+                {"labels": list(labels)},
+            )
+
+    def close(self, repo: str, number: int) -> None:
+        self._request(
+            "PATCH",
+            self._url(repo, f"/pulls/{number}"),
+            f"closing #{number} of {repo}",
+            {"state": "closed"},
+        )
+
+    def delete_branch(self, repo: str, branch: str) -> None:
+        try:
+            self._request(
+                "DELETE",
+                self._url(repo, f"/git/refs/heads/{quote(branch)}"),
+                f"deleting branch {branch} of {repo}",
+            )
+        except GitHubError:
+            pass  # gone already: a maintainer deleted it, or GitHub did on merge

@@ -1,0 +1,101 @@
+"""Reads and writes of the fix job: the latest scan's fixable repositories, PR records."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from pipfleet.engine.listing import Listing
+from pipfleet.errors import StoreError
+from pipfleet.store.db import session_scope
+from pipfleet.store.models import (
+    FindingRecord,
+    PrivatePackage,
+    PullRequestRecord,
+    PullRequestState,
+    Repository,
+    ScanRun,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A repository the fix job looks at, with what the database knows of it."""
+
+    repository_id: int
+    full_name: str
+    name: str
+    topics: tuple[str, ...]
+    record: PullRequestRecord | None  # the latest pull request pipfleet recorded
+
+
+class PullRequestStore:
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    def latest_run(self) -> int | None:
+        with Session(self._engine) as session:
+            return session.exec(
+                select(func.max(ScanRun.id)).where(col(ScanRun.finished_at).is_not(None))
+            ).one()
+
+    def listing(self, run_id: int) -> Listing:
+        """The private packages the scan ``run_id`` judged by."""
+        with Session(self._engine) as session:
+            rows = session.exec(select(PrivatePackage).where(PrivatePackage.run_id == run_id)).all()
+            return Listing({row.name: frozenset(json.loads(row.versions)) or None for row in rows})
+
+    def candidates(self, run_id: int, org: str) -> list[Candidate]:
+        """Repositories with fixable findings in ``run_id``, or with a pull request open."""
+        with Session(self._engine) as session:
+            fixable = select(FindingRecord.repository_id).where(
+                FindingRecord.run_id == run_id, col(FindingRecord.fixable).is_(True)
+            )
+            with_open_pull = select(PullRequestRecord.repository_id).where(
+                col(PullRequestRecord.state).in_([PullRequestState.OPEN, PullRequestState.PENDING])
+            )
+            repos = session.exec(
+                select(Repository)
+                .where(
+                    Repository.org == org,
+                    col(Repository.id).in_(fixable) | col(Repository.id).in_(with_open_pull),
+                )
+                .order_by(Repository.full_name)
+            ).all()
+            result = []
+            for repo in repos:
+                assert repo.id is not None
+                record = session.exec(
+                    select(PullRequestRecord)
+                    .where(PullRequestRecord.repository_id == repo.id)
+                    .order_by(col(PullRequestRecord.id).desc())
+                ).first()
+                if record is not None:
+                    session.expunge(record)
+                result.append(
+                    Candidate(
+                        repo.id, repo.full_name, repo.name, tuple(json.loads(repo.topics)), record
+                    )
+                )
+            return result
+
+    def repository_id(self, full_name: str) -> int:
+        with Session(self._engine) as session:
+            found = session.exec(
+                select(Repository.id).where(Repository.full_name == full_name)
+            ).first()
+        if found is None:
+            raise StoreError(f"{full_name} has never been scanned")
+        return found
+
+    def save(self, record: PullRequestRecord) -> PullRequestRecord:
+        record.updated_at = utcnow()
+        with session_scope(self._engine) as session:
+            merged = session.merge(record)
+            session.flush()
+            session.expunge(merged)
+            return merged
