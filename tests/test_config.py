@@ -24,6 +24,8 @@ def test_defaults_fill_everything_but_the_required_keys() -> None:
     settings = parse_settings(MINIMAL, {})
     assert settings.github.include == ("orb-*",) and settings.github.pipfiles == "auto"
     assert settings.github.api_url == "https://api.github.com"
+    assert (settings.github.graphql_batch, settings.github.write_pause) == (50, 1.0)
+    assert parse_settings(with_(github={"write_pause": 0}), {}).github.write_pause == 0.0
     assert settings.codeartifact.source_url == (
         "https://aws:${CODEARTIFACT_AUTH_TOKEN}@acme-111122223333.d.codeartifact.eu-west-1"
         ".amazonaws.com/pypi/private/simple/"
@@ -44,6 +46,7 @@ def test_defaults_fill_everything_but_the_required_keys() -> None:
         (with_(codeartifact={"domain_owner": "12"}), "codeartifact.domain_owner must be a 12-digit"),
         (with_(policy={"private": "all"}), 'policy.private must be "internal" or "listed"'),
         (with_(pypi={"concurrency": 0}), "pypi.concurrency must be 1 to 128"),
+        (with_(github={"write_pause": -1}), "github.write_pause must be >= 0"),
         (
             with_(codeartifact={"source_url": "https://aws:abc123@x.d.codeartifact.r.amazonaws.com/"}),
             "never a literal token",

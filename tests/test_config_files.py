@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import tomllib
 
-from pipfleet.config import parse_settings
 from tests.conftest import ROOT
+
+from pipfleet.config import parse_settings
 
 
 def test_commented_example_is_valid_and_sets_every_key() -> None:

@@ -217,9 +217,15 @@ def parse_settings(
         ),
         graphql_batch=gh.check(
             "graphql_batch",
-            gh.get("graphql_batch", int, 25),
+            gh.get("graphql_batch", int, GitHubSettings.graphql_batch),
             lambda v: 1 <= v <= 100,
             "must be 1 to 100",
+        ),
+        request_pause=gh.check(
+            "request_pause", gh.get("request_pause", float, 0.0), lambda v: v >= 0, "must be >= 0"
+        ),
+        write_pause=gh.check(
+            "write_pause", gh.get("write_pause", float, 1.0), lambda v: v >= 0, "must be >= 0"
         ),
         opt_out_topic=gh.get("opt_out_topic", str, GitHubSettings.opt_out_topic),
     )

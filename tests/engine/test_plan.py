@@ -24,5 +24,7 @@ A, B = "a" * 64, "b" * 64
         (A, LastPull("closed", A), False, PullAction.OPEN),
     ],
 )
-def test_decisions(fingerprint: str | None, last: LastPull | None, reopen: bool, action: PullAction) -> None:
+def test_decisions(
+    fingerprint: str | None, last: LastPull | None, reopen: bool, action: PullAction
+) -> None:
     assert decide(fingerprint, last, reopen).action is action

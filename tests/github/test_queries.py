@@ -6,6 +6,7 @@ import functools
 
 import graphql
 import pytest
+from tests.conftest import ROOT
 
 from pipfleet.github.queries import (
     LIST_REPOSITORIES,
@@ -17,7 +18,6 @@ from pipfleet.github.queries import (
     parse_repositories,
     pipfile_layout,
 )
-from tests.conftest import ROOT
 
 SCHEMA = ROOT.parent / "shared" / "reference" / "github-schema.graphql"
 REPO = RepoSummary(

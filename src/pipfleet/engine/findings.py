@@ -95,6 +95,11 @@ class Finding:
     def fixable(self) -> bool:
         return self.expected is not None and self.kind in FIXABLE_KINDS
 
+    @property
+    def breaks_compliance(self) -> bool:
+        """Whether the Pipfile itself is wrong (not the registries around it)."""
+        return self.kind in NONCOMPLIANT_KINDS
+
 
 FIXABLE_KINDS = frozenset(
     {
@@ -102,6 +107,22 @@ FIXABLE_KINDS = frozenset(
         FindingKind.WRONG_INDEX,
         FindingKind.UNDEFINED_INDEX,
         FindingKind.MISSING_SOURCE,
+    }
+)
+
+
+# What a repository fixes in its own Pipfile. Confusion risk on a pinned entry, a claimable
+# name or origin drift are about the registries, and public-first or non-registry are notes.
+NONCOMPLIANT_KINDS = frozenset(
+    {
+        FindingKind.MISSING_INDEX,
+        FindingKind.WRONG_INDEX,
+        FindingKind.UNDEFINED_INDEX,
+        FindingKind.MISSING_SOURCE,
+        FindingKind.VERSION_NOT_FOUND,
+        FindingKind.PARSE_ERROR,
+        FindingKind.HARDCODED_CREDENTIAL,
+        FindingKind.INSECURE_SOURCE,
     }
 )
 
@@ -118,6 +139,10 @@ class FileReport:
     @property
     def needs_action(self) -> bool:
         return any(finding.needs_action for finding in self.findings)
+
+    @property
+    def compliant(self) -> bool:
+        return not any(finding.breaks_compliance for finding in self.findings)
 
     @property
     def parse_error(self) -> Finding | None:

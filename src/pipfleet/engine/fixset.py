@@ -111,13 +111,16 @@ def build_fix(
             continue
         new_pipfile = audit_text(new_text, path, listing, options)[0]
         assert new_pipfile is not None
+        index = report.private_source or options.index_name
+        new_source = new_pipfile.source_named(index) if path in added else None
+        added_source = (
+            {"name": new_source.name, "url": new_source.url, "verify_ssl": True}
+            if new_source
+            else None
+        )
         try:
             update = update_lock(
-                locks[lock],
-                pipfile.data,
-                new_pipfile.data,
-                report.private_source or options.index_name,
-                pinned,
+                locks[lock], pipfile.data, new_pipfile.data, index, pinned, added_source
             )
         except PipfileError as exc:
             unfixable.append(f"{lock}: {exc}")

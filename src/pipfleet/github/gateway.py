@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from github.GithubRetry import GithubRetry
+from github import Auth, Github, GithubIntegration
+from urllib3.util.retry import Retry
 
-from github import Auth, Github, GithubException, GithubIntegration
 from pipfleet import __version__
 from pipfleet.config import GitHubSettings, Secrets
-from pipfleet.errors import ConfigError, GitHubError, NotFound, RateLimited
+from pipfleet.errors import ConfigError, NotFound
+from pipfleet.github.limits import Patience, server_error_retry
 from pipfleet.github.queries import (
     LIST_REPOSITORIES,
     Batch,
@@ -34,40 +35,19 @@ USER_AGENT = f"pipfleet/{__version__}"
 PAGE_SIZE = 100
 
 
-def translate(exc: GithubException, doing: str) -> GitHubError:
-    """A one-line GitHubError for a PyGithub exception, without any credential in it."""
-    status = exc.status
-    message = exc.data.get("message") if isinstance(exc.data, dict) else None
-    reason = f"{status} {message}" if message else str(status)
-    if status == 401:
-        return GitHubError(
-            f"GitHub refused the credentials while {doing} ({reason}): check GITHUB_TOKEN "
-            "or the GitHub App id, key and installation"
-        )
-    retry_after = (exc.headers or {}).get("retry-after")
-    if status == 429 or (status == 403 and "rate limit" in (message or "").lower()):
-        return RateLimited(
-            f"GitHub's rate limit stopped {doing} ({reason})",
-            retry_after=float(retry_after) if retry_after else None,
-        )
-    if status == 404:
-        return NotFound(f"not found while {doing} ({reason}): check the org and the token's access")
-    return GitHubError(f"GitHub failed while {doing} ({reason})")
-
-
 def connect(
     settings: GitHubSettings,
     secrets: Secrets,
     *,
     writes: bool = False,
-    retry: int | GithubRetry | None = None,
+    retry: Retry | None = None,
 ) -> Github:
     """A PyGithub client for the configured API, with a token or as a GitHub App installation.
 
     PyGithub paces every POST as a write; GraphQL queries are POSTs that only read, so
     a client that will not write (``writes=False``) is not paced between them.
     """
-    retry = GithubRetry(total=5) if retry is None else retry
+    retry = server_error_retry() if retry is None else retry
     common: dict[str, Any] = {
         "base_url": settings.api_url,
         "user_agent": USER_AGENT,
@@ -81,10 +61,11 @@ def connect(
         installation = secrets.app_installation_id
         if installation is None:
             integration = GithubIntegration(base_url=settings.api_url, auth=app, retry=retry)
-            try:
-                installation = integration.get_org_installation(settings.org).id
-            except GithubException as exc:
-                raise translate(exc, f"looking up the App installation on {settings.org}") from None
+            installation = Patience().call(
+                f"looking up the App installation on {settings.org}",
+                lambda: integration.get_org_installation(settings.org).id,
+                lambda: None,
+            )
         return Github(auth=app.get_installation_auth(installation), **common)
     if secrets.github_token is None:
         raise ConfigError(
@@ -97,23 +78,27 @@ def connect(
 class GitHubGateway:
     """The reads a fleet scan needs, in as few requests as GitHub allows."""
 
-    def __init__(self, github: Github, settings: GitHubSettings):
+    def __init__(self, github: Github, settings: GitHubSettings, patience: Patience | None = None):
         self._github = github
         self._settings = settings
+        self._patience = patience or Patience()
         self.requests = 0
+
+    def _counted(self) -> None:
+        self.requests += 1
 
     def graphql(
         self, query: str, variables: dict[str, Any], doing: str
     ) -> tuple[dict[str, Any], list[Any]]:
         """Data and errors of one GraphQL request: partial answers are not failures here."""
         requester = self._github.requester
-        self.requests += 1
-        try:
-            _, answer = requester.requestJsonAndCheck(
+        _, answer = self._patience.call(
+            doing,
+            lambda: requester.requestJsonAndCheck(
                 "POST", requester.graphql_url, input={"query": query, "variables": variables}
-            )
-        except GithubException as exc:
-            raise translate(exc, doing) from None
+            ),
+            self._counted,
+        )
         return answer.get("data") or {}, list(answer.get("errors") or ())
 
     def list_repositories(self) -> list[RepoSummary]:

@@ -10,15 +10,15 @@ only to learn their URLs.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from github import Github, GithubException
-from pipfleet.errors import GitHubError, RateLimited
-from pipfleet.github.gateway import translate
+
+from pipfleet.errors import GitHubError
+from pipfleet.github.limits import Patience
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,6 @@ def already_exists(exc: GithubException) -> bool:
     )
 
 
-def _reset_wait(exc: GithubException) -> float | None:
-    reset = (exc.headers or {}).get("x-ratelimit-reset")
-    return max(float(reset) - time.time(), 0.0) if reset else None
-
-
 class PullRequests:
     """The fix job's GitHub requests for one organisation, with rate-limit handling."""
 
@@ -70,13 +65,11 @@ class PullRequests:
         github: Github,
         org: str,
         *,
-        max_wait: float = 300.0,
-        sleep: Callable[[float], None] = time.sleep,
+        patience: Patience | None = None,
     ):
         self._requester = github.requester
         self._org = org
-        self._max_wait = max_wait
-        self._sleep = sleep
+        self._patience = patience or Patience()
         self.writes = 0
         self.reads = 0
 
@@ -93,31 +86,27 @@ class PullRequests:
         *,
         exists_ok: bool = False,
     ) -> Any:
-        """One request; wait out a rate limit once when GitHub says how long, else stop.
+        """One request, rate limits handled by Patience.
 
         With ``exists_ok``, a 422 saying the object exists already answers None.
         """
-        for attempt in (1, 2):
+
+        def count() -> None:
             if verb == "GET":
                 self.reads += 1
             else:
                 self.writes += 1
-            try:
-                _, data = self._requester.requestJsonAndCheck(
-                    verb, url, parameters=params, input=body
-                )
-                return data
-            except GithubException as exc:
-                if exists_ok and already_exists(exc):
-                    return None
-                error = translate(exc, doing)
-                if not isinstance(error, RateLimited) or attempt == 2:
-                    raise error from None
-                wait = error.retry_after if error.retry_after is not None else _reset_wait(exc)
-                if wait is None or wait > self._max_wait:
-                    raise error from None
-                self._sleep(wait)
-        raise AssertionError("unreachable")
+
+        def send() -> Any:
+            return self._requester.requestJsonAndCheck(verb, url, parameters=params, input=body)[1]
+
+        try:
+            return self._patience.call(doing, send, count)
+        except GitHubError as error:
+            cause = error.__cause__
+            if exists_ok and isinstance(cause, GithubException) and already_exists(cause):
+                return None
+            raise
 
     def find_open(self, repo: str, branch: str, base: str) -> PullState | None:
         pulls = self._request(
@@ -161,22 +150,32 @@ class PullRequests:
         )
         return str(created["sha"])
 
-    def point_branch(self, repo: str, branch: str, sha: str) -> None:
-        """Create the branch at ``sha``, or move it there (force) when it exists already."""
-        created = self._request(
+    def point_branch(self, repo: str, branch: str, sha: str, *, exists: bool = False) -> None:
+        """Point the branch at ``sha``: create it, or move it there (force) if it exists.
+
+        ``exists`` says which to try first, so the usual case costs one request.
+        """
+        create = (
             "POST",
             self._url(repo, "/git/refs"),
             f"creating branch {branch} in {repo}",
             {"ref": f"refs/heads/{branch}", "sha": sha},
-            exists_ok=True,
         )
-        if created is None:
-            self._request(
-                "PATCH",
-                self._url(repo, f"/git/refs/heads/{quote(branch)}"),
-                f"updating branch {branch} in {repo}",
-                {"sha": sha, "force": True},
-            )
+        move = (
+            "PATCH",
+            self._url(repo, f"/git/refs/heads/{quote(branch)}"),
+            f"updating branch {branch} in {repo}",
+            {"sha": sha, "force": True},
+        )
+        if exists:
+            try:
+                self._request(*move)
+                return
+            except GitHubError:  # deleted meanwhile (by a maintainer): create it again
+                self._request(*create)
+                return
+        if self._request(*create, exists_ok=True) is None:
+            self._request(*move)
 
     def open(self, repo: str, branch: str, base: str, title: str, body: str) -> PullState:
         """Open the pull request, or find the one a run that died halfway opened."""

@@ -210,7 +210,9 @@ class FixJob:
     ) -> PullRequestRecord:
         assert self.pulls is not None and repo.head_oid and repo.default_branch
         branch = self.settings.fix.branch
-        if action is PullAction.OPEN:
+        if action is PullAction.OPEN and (
+            record is None or record.state is not PullRequestState.PENDING
+        ):
             record = PullRequestRecord(
                 repository_id=self._repository_id(repo),
                 branch=branch,
@@ -225,7 +227,7 @@ class FixJob:
             sorted({f"{e.package} ({e.path})" for e in fix.entries})
         )
         sha = self.pulls.commit_files(repo.name, repo.head_oid, files, message + "\n")
-        self.pulls.point_branch(repo.name, branch, sha)
+        self.pulls.point_branch(repo.name, branch, sha, exists=action is PullAction.UPDATE)
         if action is PullAction.OPEN:
             pull = self.pulls.open(repo.name, branch, repo.default_branch, text.title, text.body)
             self.pulls.label(repo.name, pull.number, self.settings.fix.labels)

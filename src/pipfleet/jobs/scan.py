@@ -35,7 +35,7 @@ class PipfileResult:
 
     @property
     def compliant(self) -> bool:
-        return self.status is PipfileStatus.OK and not self.report.needs_action
+        return self.status is PipfileStatus.OK and self.report.compliant
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,12 @@ class PreviousState:
 
 @dataclass(frozen=True)
 class CarriedState:
-    """What a repository carried over from its last scan contributes to this run's figures."""
+    """What repositories carried over from their last scan contribute to this run's figures."""
 
+    repositories: int
     pipfiles: int
-    compliant: bool | None
+    judged: int  # repositories with a Pipfile read
+    compliant: int
     findings: Counter[str]
 
 
@@ -76,7 +78,9 @@ class Recorder(Protocol):
     def previous(self) -> Mapping[str, PreviousState]: ...
     def start(self, audit_digest: str) -> int: ...
     def record(self, run_id: int, result: RepoResult, audit_digest: str) -> None: ...
-    def carry(self, run_id: int, repo: RepoSummary, previous: PreviousState) -> CarriedState: ...
+    def carry(
+        self, run_id: int, carried: Sequence[tuple[RepoSummary, PreviousState]]
+    ) -> CarriedState: ...
     def record_packages(self, run_id: int, intel: Mapping[str, PackageIntel]) -> None: ...
     def finish(self, run_id: int, summary: ScanSummary) -> None: ...
 
@@ -116,11 +120,10 @@ class ScanSummary:
         return self.compliant_repositories / self.judged_repositories
 
     def add_carried(self, state: CarriedState) -> None:
-        self.carried += 1
+        self.carried += state.repositories
         self.pipfiles += state.pipfiles
-        if state.compliant is not None:
-            self.judged_repositories += 1
-            self.compliant_repositories += int(state.compliant)
+        self.judged_repositories += state.judged
+        self.compliant_repositories += state.compliant
         self.findings.update(state.findings)
 
     def add(self, result: RepoResult) -> None:
@@ -231,7 +234,7 @@ def run_scan(
             progress("listed", len(repos))
         if recorder and run_id is not None:
             recorder.record_packages(run_id, intel)
-        to_read = []
+        to_read, to_carry = [], []
         for repo in repos:
             reason = skip_reason(repo, settings)
             earlier = previous.get(repo.full_name)
@@ -244,9 +247,7 @@ def run_scan(
                 and earlier.head_oid == repo.head_oid
                 and earlier.audit_digest == digest
             ):
-                summary.add_carried(recorder.carry(run_id, repo, earlier))
-                if progress:
-                    progress("repository", 1)
+                to_carry.append((repo, earlier))
                 continue
             else:
                 to_read.append(repo)
@@ -256,6 +257,10 @@ def run_scan(
                 recorder.record(run_id, result, digest)
             if progress:
                 progress("repository", 1)
+        if recorder and run_id is not None and to_carry:
+            summary.add_carried(recorder.carry(run_id, to_carry))
+            if progress:
+                progress("repository", len(to_carry))
         for files in gateway.read_files(to_read):
             result = audit_repository(files, listing, options)
             summary.add(result)

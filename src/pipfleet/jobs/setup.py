@@ -12,6 +12,7 @@ from pipfleet.config import Settings
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.listing import Listing
 from pipfleet.github.gateway import GitHubGateway, connect
+from pipfleet.github.limits import Patience
 from pipfleet.github.pulls import PullRequests
 from pipfleet.jobs.fix import FixJob, FixSummary
 from pipfleet.jobs.scan import Progress, ScanSummary, run_scan
@@ -72,6 +73,6 @@ def fix_fleet(
     pulls = None
     if not dry_run:
         writer = connect(settings.github, settings.secrets, writes=True)
-        pulls = PullRequests(writer, settings.github.org, max_wait=settings.fix.max_wait)
+        pulls = PullRequests(writer, settings.github.org, patience=Patience(settings.fix.max_wait))
     store = PullRequestStore(open_database(settings))
     return FixJob(settings, reader, store, pulls).run(only, max_prs)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from packaging.utils import canonicalize_name
-from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, Select, Table, case, func, insert, literal, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, select
 
 from pipfleet.engine.confusion import PackageIntel
 from pipfleet.github.queries import RepoSummary
@@ -25,8 +28,51 @@ from pipfleet.store.models import (
     ScanStatus,
     SkipReason,
     UpstreamPolicy,
+    UTCDateTime,
     utcnow,
 )
+
+_CHUNK = 500  # ids per IN (...) list, well inside every database's parameter limit
+# The per-run tables whose rows a carried repository copies into the new run.
+_CARRIED_TABLES: tuple[Table, ...] = tuple(
+    SQLModel.metadata.tables[name] for name in ("repository_scans", "pipfiles", "findings")
+)
+_REPOSITORIES: Table = SQLModel.metadata.tables["repositories"]
+
+
+def _copy_from_last_run(
+    table: Table, copied: list[str], run_id: int, now: datetime, repository_ids: list[int]
+) -> Select[Any]:
+    """The rows of ``table`` from each repository's last run, readied for run ``run_id``."""
+    earlier = table.alias("earlier")
+    overrides: dict[str, Any] = {}
+    if table.name == "repository_scans":
+        overrides = {
+            "status": literal(ScanStatus.CARRIED.value),
+            "scanned_at": literal(now, type_=UTCDateTime()),
+        }
+    columns = [literal(run_id), *(overrides.get(c, earlier.c[c]) for c in copied)]
+    joined = earlier.join(
+        _REPOSITORIES,
+        (_REPOSITORIES.c.id == earlier.c.repository_id)
+        & (_REPOSITORIES.c.last_run_id == earlier.c.run_id),
+    )
+    return (
+        sa_select(*columns).select_from(joined).where(earlier.c.repository_id.in_(repository_ids))
+    )
+
+
+def _metadata(repo: RepoSummary) -> dict[str, object]:
+    """What GitHub says of a repository, as the repositories table keeps it."""
+    return {
+        "default_branch": repo.default_branch,
+        "archived": repo.archived,
+        "fork": repo.fork,
+        "disabled": repo.disabled,
+        "empty": repo.empty,
+        "topics": json.dumps(list(repo.topics)),
+        "html_url": repo.url or None,
+    }
 
 
 class DatabaseRecorder:
@@ -64,15 +110,8 @@ class DatabaseRecorder:
         row = session.exec(select(Repository).where(Repository.full_name == repo.full_name)).first()
         if row is None:
             row = Repository(full_name=repo.full_name, org=repo.owner, name=repo.name)
-        row.default_branch = repo.default_branch
-        row.archived, row.fork, row.disabled, row.empty = (
-            repo.archived,
-            repo.fork,
-            repo.disabled,
-            repo.empty,
-        )
-        row.topics = json.dumps(list(repo.topics))
-        row.html_url = repo.url or None
+        for key, value in _metadata(repo).items():
+            setattr(row, key, value)
         session.add(row)
         session.flush()
         return row
@@ -141,51 +180,67 @@ class DatabaseRecorder:
                 repository.listing_digest = audit_digest
             session.add(repository)
 
-    def carry(self, run_id: int, repo: RepoSummary, previous: PreviousState) -> CarriedState:
-        """Copy a repository's rows from its last scan into this run."""
+    def carry(
+        self, run_id: int, carried: Sequence[tuple[RepoSummary, PreviousState]]
+    ) -> CarriedState:
+        """Copy unchanged repositories' rows from their last scan into this run, set-wise.
+
+        Thousands of unchanged repositories cost a handful of statements, not thousands
+        of transactions; the copy is all or nothing.
+        """
+        names = [repo.full_name for repo, _ in carried]
+        by_name = {repo.full_name: repo for repo, _ in carried}
+        now = utcnow()
         with session_scope(self._engine) as session:
-            repository = self._repository(session, repo)
-            assert repository.id is not None
-            earlier = session.exec(
-                select(RepositoryScan).where(
-                    RepositoryScan.run_id == previous.run_id,
-                    RepositoryScan.repository_id == repository.id,
-                )
-            ).one()
-            session.add(
-                RepositoryScan(
-                    run_id=run_id,
-                    repository_id=repository.id,
-                    head_oid=repo.head_oid,
-                    status=ScanStatus.CARRIED,
-                    pipfiles=earlier.pipfiles,
-                    compliant=earlier.compliant,
-                )
+            ids: dict[str, int] = {}
+            for start in range(0, len(names), _CHUNK):
+                rows = session.exec(
+                    select(Repository.full_name, Repository.id).where(
+                        col(Repository.full_name).in_(names[start : start + _CHUNK])
+                    )
+                ).all()
+                ids.update({name: id_ for name, id_ in rows if id_ is not None})
+            id_list = list(ids.values())
+            for start in range(0, len(id_list), _CHUNK):
+                for table in _CARRIED_TABLES:
+                    copied = [c.name for c in table.columns if c.name not in ("id", "run_id")]
+                    query = _copy_from_last_run(
+                        table, copied, run_id, now, id_list[start : start + _CHUNK]
+                    )
+                    session.execute(insert(table).from_select(["run_id", *copied], query))
+            session.execute(
+                update(Repository),
+                [
+                    {
+                        "id": id_,
+                        **_metadata(by_name[name]),
+                        "last_scanned_at": now,
+                        "last_run_id": run_id,
+                    }
+                    for name, id_ in ids.items()
+                ],
             )
-            for pipfile in session.exec(
-                select(PipfileRecord).where(
-                    PipfileRecord.run_id == previous.run_id,
-                    PipfileRecord.repository_id == repository.id,
-                )
-            ).all():
-                session.add(
-                    PipfileRecord(**pipfile.model_dump(exclude={"id", "run_id"}), run_id=run_id)
-                )
-            kinds: Counter[str] = Counter()
-            for finding in session.exec(
-                select(FindingRecord).where(
-                    FindingRecord.run_id == previous.run_id,
-                    FindingRecord.repository_id == repository.id,
-                )
-            ).all():
-                kinds[finding.kind] += 1
-                session.add(
-                    FindingRecord(**finding.model_dump(exclude={"id", "run_id"}), run_id=run_id)
-                )
-            repository.last_scanned_at = utcnow()
-            repository.last_run_id = run_id
-            session.add(repository)
-            return CarriedState(earlier.pipfiles, earlier.compliant, kinds)
+            scans, findings = _CARRIED_TABLES[0], _CARRIED_TABLES[2]
+            totals = session.execute(
+                sa_select(
+                    func.count(),
+                    func.coalesce(func.sum(scans.c.pipfiles), 0),
+                    func.count(scans.c.compliant),
+                    func.coalesce(func.sum(case((scans.c.compliant, 1), else_=0)), 0),
+                ).where(scans.c.run_id == run_id, scans.c.status == ScanStatus.CARRIED.value)
+            ).one()
+            kinds = session.execute(
+                sa_select(findings.c.kind, func.count())
+                .where(findings.c.run_id == run_id)
+                .group_by(findings.c.kind)
+            ).all()
+        return CarriedState(
+            int(totals[0]),
+            int(totals[1]),
+            int(totals[2]),
+            int(totals[3]),
+            Counter({str(kind): int(count) for kind, count in kinds}),
+        )
 
     def record_packages(self, run_id: int, intel: Mapping[str, PackageIntel]) -> None:
         with session_scope(self._engine) as session:
