@@ -87,6 +87,7 @@ def test_fix_adds_the_missing_source_when_given_its_url(tmp_path: Path) -> None:
         (tmp_path / "Pipfile")
         .read_text()
         .startswith(
+            '[[source]]\nname = "pypi"\nurl = "https://pypi.org/simple"\nverify_ssl = true\n\n'
             f'[[source]]\nname = "codeartifact"\nurl = "{SOURCE_URL}"\nverify_ssl = true\n\n[packages]\n'
         )
     )

@@ -17,7 +17,7 @@ from pipfleet.engine.audit import AuditOptions, audit
 from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import RESERVED_TABLES, EntryForm, Pipfile, parse
-from pipfleet.engine.rewrite import rewrite
+from pipfleet.engine.rewrite import IMPLICIT_SOURCE, rewrite
 from pipfleet.errors import PipfileError
 
 FEATURES = corpus_features()
@@ -100,7 +100,7 @@ def test_full_listing_rewrite_is_minimal_faithful_and_idempotent(folder: Path) -
     added_source = any(f.kind is FindingKind.MISSING_SOURCE for f in report.findings)
     if added_source:
         expected["source"] = [
-            *old_data.get("source", []),
+            *(old_data.get("source") or [IMPLICIT_SOURCE]),  # pipenv's default, written out
             {"name": "codeartifact", "url": SOURCE_URL, "verify_ssl": True},
         ]
     assert new_data == expected
@@ -131,6 +131,8 @@ def test_full_listing_rewrite_is_minimal_faithful_and_idempotent(folder: Path) -
     assert changed_lines <= rewritten_lines
     source_lines = {
         "[[source]]",
+        'name = "pypi"',
+        'url = "https://pypi.org/simple"',
         'name = "codeartifact"',
         f'url = "{SOURCE_URL}"',
         "verify_ssl = true",

@@ -94,9 +94,12 @@ def test_missing_source_goes_after_the_last_source_block() -> None:
 
 
 def test_missing_source_without_any_source_goes_before_the_first_table() -> None:
+    # pipenv's implicit pypi source is written out first, so public packages stay on it.
     before = '# comment\n\n[packages]\norb-x = "*"\n'
     assert fix(before) == (
-        f'# comment\n\n[[source]]\nname = "codeartifact"\nurl = "{CA_URL}"\nverify_ssl = true\n\n'
+        "# comment\n\n"
+        '[[source]]\nname = "pypi"\nurl = "https://pypi.org/simple"\nverify_ssl = true\n\n'
+        f'[[source]]\nname = "codeartifact"\nurl = "{CA_URL}"\nverify_ssl = true\n\n'
         '[packages]\norb-x = {version = "*", index = "codeartifact"}\n'
     )
 

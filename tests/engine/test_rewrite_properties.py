@@ -388,7 +388,8 @@ def expected_data(doc: Doc) -> dict[str, Any]:
             data[entry.category][entry.key] = pinned(entry.value, doc.target)
     if doc.needs_source:
         added = {"name": INDEX_NAME, "url": SOURCE_URL, "verify_ssl": True}
-        data["source"] = [*data.get("source", []), added]
+        # Without sources, pipenv's implicit pypi is written out before the private one.
+        data["source"] = [*(data.get("source") or [PLETTE_DEFAULT_SOURCE]), added]
     return data
 
 

@@ -122,7 +122,7 @@ def build_fix(
             update = update_lock(
                 locks[lock], pipfile.data, new_pipfile.data, index, pinned, added_source
             )
-        except PipfileError as exc:
+        except (PipfileError, FixError) as exc:
             unfixable.append(f"{lock}: {exc}")
             continue
         if update.stale or update.text is None:

@@ -190,9 +190,9 @@ def _check_only_the_fix(
         value = {"version": value} if isinstance(value, str) else dict(value)
         expected[category] = {**expected[category], key: {**value, "index": index_name}}
     new_rest = {name: value for name, value in new.items() if name != "source"}
-    # As written, not _sources(): a Pipfile without [[source]] may gain one
-    # (_check_indexes_kept then decides whether the lock survives that).
-    old_sources, new_sources = old.get("source", []), new.get("source", [])
+    # As pipenv reads them: a Pipfile without [[source]] has pypi, which the fix writes
+    # out before the source it adds.
+    old_sources, new_sources = _sources(old), _sources(new)
     appended = new_sources[len(old_sources) :]
     if (
         new_rest != expected

@@ -52,7 +52,9 @@ def render(fix: RepoFix, title: str, index_name: str, guide_url: str) -> PullReq
     if locks:
         notes.append(
             "- Updated " + ", ".join(escape(p) for p in locks) + " to match (hash and `index`), "
-            "so `pipenv install --deploy` passes without relocking."
+            "so `pipenv install --deploy` passes without relocking. (Should it fail the hash "
+            "check, the package was locked from the public index before, where an impostor "
+            "lives: run `pipenv lock`.)"
         )
     if fix.stale_locks:
         notes.append(

@@ -63,10 +63,31 @@ def pinned_value(text: str, entry: Entry, index: str) -> str:
     return value
 
 
-def source_block(name: str, url: str, newline: str) -> str:
-    """The ``[[source]]`` table the fix adds, without a trailing newline."""
-    return newline.join(
-        ["[[source]]", f"name = {quote(name)}", f"url = {quote(url)}", "verify_ssl = true"]
+# pipenv reads a Pipfile without any [[source]] as if it had this one. Adding the private
+# source alone would make it the default index for every public package, so it is written
+# out first.
+IMPLICIT_SOURCE = {"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": True}
+
+
+def source_block(name: str, url: str, newline: str, *, with_implicit: bool = False) -> str:
+    """The ``[[source]]`` table(s) the fix adds, without a trailing newline.
+
+    ``with_implicit`` (for a Pipfile without sources) writes pipenv's implicit pypi source
+    before the private one, so public packages keep resolving where they did.
+    """
+    tables = [(name, url)]
+    if with_implicit:
+        tables.insert(0, (str(IMPLICIT_SOURCE["name"]), str(IMPLICIT_SOURCE["url"])))
+    return (newline * 2).join(
+        newline.join(
+            [
+                "[[source]]",
+                f"name = {quote(table_name)}",
+                f"url = {quote(table_url)}",
+                "verify_ssl = true",
+            ]
+        )
+        for table_name, table_url in tables
     )
 
 
@@ -104,7 +125,7 @@ def _entry_edits(text: str, entry: Entry, index: str, newline: str = "\n") -> li
 
 def _source_edit(pipfile: Pipfile, name: str, url: str) -> _Edit:
     newline = pipfile.newline
-    block = source_block(name, url, newline)
+    block = source_block(name, url, newline, with_implicit=not pipfile.sources)
     if pipfile.source_block_end is not None:
         at = pipfile.source_block_end
         return _Edit(at, at, newline + newline + block)
@@ -171,7 +192,7 @@ def _verify(
         expected[finding.category] = category
     if added_source is not None:
         name, url = added_source
-        sources = old.get("source", [])
+        sources = old.get("source") or [IMPLICIT_SOURCE]
         expected["source"] = [*sources, {"name": name, "url": url, "verify_ssl": True}]
     if new != expected:
         raise RewriteError(

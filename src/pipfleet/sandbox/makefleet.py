@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pipfleet.engine.lockfile import HashScheme, dump_lock, pipfile_hash
+from pipfleet.engine.rewrite import IMPLICIT_SOURCE
 from pipfleet.errors import UsageError
 
 
@@ -62,14 +64,6 @@ _REPOSITORY = "private"
 _ORG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
-# The default source plette adds to a Pipfile without one before hashing it.
-_DEFAULT_SOURCE = {"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": True}
-# plette's Pipfile sections, and the names its lock gives [packages] and [dev-packages]:
-# every other top-level table is a package category of its own in the hash.
-_NOT_CATEGORIES = frozenset(
-    {"source", "packages", "dev-packages", "requires", "scripts", "pipfile", "pipenv"}
-    | {"default", "develop"}
-)
 _LOCK_SECTION = {"packages": "default", "dev-packages": "develop"}
 
 # Earlier names are used more, as a few core libraries always are.
@@ -320,27 +314,6 @@ def _codeartifact_url(domain: str) -> str:
         f"https://aws:${{CODEARTIFACT_AUTH_TOKEN}}@{domain}-{_DOMAIN_OWNER}.d.codeartifact."
         f"{_REGION}.amazonaws.com/pypi/{_REPOSITORY}/simple/"
     )
-
-
-def pipfile_hash(data: dict[str, Any]) -> str:
-    """``_meta.hash.sha256`` of a lock for a Pipfile tomllib parsed into ``data``.
-
-    This is plette's ``Pipfile.get_hash`` (package names as written). Current
-    pipenv canonicalises names first; both agree when every key is canonical.
-    """
-    meta = {
-        "_meta": {
-            "sources": data.get("source", [_DEFAULT_SOURCE]),
-            "requires": data.get("requires", {}),
-        },
-        "default": data.get("packages", {}),
-        "develop": data.get("dev-packages", {}),
-    }
-    for category, values in data.items():
-        if category not in _NOT_CATEGORIES:
-            meta[category] = values
-    content = json.dumps(meta, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def _key_of(version: str) -> tuple[int, ...]:
@@ -826,14 +799,14 @@ class _Generator:
 
     def _lock(self, text: str, pipfile: _Pipfile) -> str:
         data = tomllib.loads(text)
-        sources = [dict(source) for source in data.get("source", [_DEFAULT_SOURCE])]
+        sources = [dict(source) for source in data.get("source", [IMPLICIT_SOURCE])]
         for source in sources:
             source.setdefault("verify_ssl", "https://" in source["url"])
         default_index = pipfile.sources[0][0] if pipfile.sources else "pypi"
         private_index = pipfile.private_source or default_index
         lock: dict[str, Any] = {
             "_meta": {
-                "hash": {"sha256": pipfile_hash(data)},
+                "hash": {"sha256": pipfile_hash(data, HashScheme.LEGACY)},
                 "pipfile-spec": 6,
                 "requires": data.get("requires", {}),
                 "sources": sources,
@@ -863,7 +836,7 @@ class _Generator:
                 if name in _LOCK_MARKERS:
                     section[name]["markers"] = _LOCK_MARKERS[name]
                 pending.extend(_DEPENDS.get(name, ()))
-        return json.dumps(lock, indent=4, sort_keys=True) + "\n"
+        return dump_lock(lock)
 
     @staticmethod
     def _locked(entry: _Entry, default_index: str) -> dict[str, Any]:
