@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import CORPUS, ROOT, SOURCE_URL, corpus_features
+from tests.conftest import CORPUS, SOURCE_URL, corpus_features
 
 PIPFLEET = Path(sys.executable).with_name("pipfleet")
 BEFORE = (
@@ -169,20 +168,3 @@ def test_unreadable_file_is_reported_not_raised(project: Path) -> None:
         (project / "Pipfile").chmod(0)
     result = run("check", project / "Pipfile", "--listing", project / "listing.txt")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-
-
-def test_demo_shows_findings_and_diffs_from_the_examples(tmp_path: Path) -> None:
-    result = run("demo", cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert "missing-index [packages] orb-common" in result.stdout
-    assert "+[[source]]" in result.stdout and "nothing was written" in result.stdout
-    assert (
-        shutil.which("git") is None
-        or subprocess.run(
-            ["git", "status", "--porcelain", "config/examples"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout
-        == ""
-    )

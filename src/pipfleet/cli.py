@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from pipfleet import __version__
 from pipfleet.config import load_settings
@@ -32,11 +33,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
-DEMO_SOURCE_URL = (
-    "https://aws:${CODEARTIFACT_AUTH_TOKEN}@acme-111122223333.d.codeartifact."
-    "eu-west-1.amazonaws.com/pypi/private/simple/"
-)
 
 
 class OutputFormat(StrEnum):
@@ -169,22 +165,24 @@ def fix(
 @app.command()
 def run(
     config: ConfigOption = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Also write the HTML dashboard here.")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when findings no pull request can fix remain.")
+    ] = False,
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.TEXT,
 ) -> None:
-    """The nightly job: scan, then fix."""
-    from pipfleet.jobs.setup import fix_fleet, scan_fleet
+    """The nightly job: scan, fix, summarise. Exit 0 done, 1 (--strict) unfixable findings,
+    2 configuration, 3 partial run, 4 another run holds the lock."""
+    from pipfleet.jobs.nightly import run_nightly
     from pipfleet.progress import scan_progress
-    from pipfleet.render import print_fix_summary, print_scan_summary
 
     settings = load_settings(config)
-    console = Console(highlight=False, soft_wrap=True)
     with scan_progress(log_format.value) as progress:
-        scanned = scan_fleet(settings, progress=progress)
-    print_scan_summary(console, scanned, dry_run=False)
-    fixed = fix_fleet(settings)
-    print_fix_summary(console, fixed, dry_run=False)
-    partial = scanned.failed or fixed.stopped or fixed.counts().get("failed")
-    raise typer.Exit(3 if partial else 0)
+        result = run_nightly(settings, report=report, progress=progress)
+    typer.echo(result.paragraph())
+    raise typer.Exit(result.exit_code(strict))
 
 
 db_app = typer.Typer(help="The compliance database.", no_args_is_help=True)
@@ -212,17 +210,29 @@ def db_current(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Show the audit and the fix on the example Pipfiles in config/examples/."""
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the demo's fleet, database and dashboard.")
+    ] = Path("pipfleet-demo"),
+) -> None:
+    """Run the nightly job end to end against a generated fleet in the embedded sandbox."""
+    from pipfleet.jobs.demo import run_demo
+    from pipfleet.progress import scan_progress
+
     console = Console(highlight=False, soft_wrap=True)
-    console.rule("pipfleet demo: auditing config/examples/ against config/examples/listing.txt")
-    if not EXAMPLES.is_dir():
-        raise UsageError(f"the examples folder {EXAMPLES} is missing; run from a source checkout")
-    private = _load_listing(EXAMPLES / "listing.txt")
-    options = AuditOptions(source_url=DEMO_SOURCE_URL)
-    result = check_paths([Path(os.path.relpath(EXAMPLES))], private, options, Mode.DIFF)
-    print_check(console, result, verbose=True)
-    console.rule("nothing was written; `pipfleet check --fix` applies these diffs")
+    console.rule("pipfleet demo: a generated org served by the sandbox on loopback")
+    with scan_progress("text") as progress:
+        result = run_demo(out, progress)
+    console.print(result.nightly.paragraph())
+    for outcome in result.examples:
+        assert outcome.fix is not None and outcome.text is not None
+        console.rule(Text(f"{outcome.repository}: pull request #{outcome.number}"))
+        console.print(Text(f"title: {outcome.text.title}"))
+        for change in outcome.fix.changes:
+            console.print(Text(change.diff.rstrip("\n")))
+    console.rule("done: the sandbox is stopped")
+    console.print(f"dashboard: {result.nightly.report}")
+    console.print(f"database:  {result.folder / 'pipfleet.db'} (try `pipfleet report` on it)")
 
 
 sandbox_app = typer.Typer(

@@ -75,3 +75,9 @@ class RegistryError(PipfleetError):
 
 class StoreError(PipfleetError):
     """The database could not be opened, migrated or written."""
+
+
+class LockHeld(PipfleetError):
+    """Another pipfleet run holds the database's run lock."""
+
+    exit_code = 4

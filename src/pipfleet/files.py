@@ -66,7 +66,7 @@ def read_text(path: Path) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` via a temporary file and a rename, keeping its mode."""
-    mode = stat.S_IMODE(path.stat().st_mode)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
