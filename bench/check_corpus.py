@@ -36,6 +36,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from _report import BENCHMARKS, cpu_model, update_section  # bench/ is first on sys.path
+
 from pipfleet.engine.audit import AuditOptions, audit_text
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import parse
@@ -44,16 +46,7 @@ from pipfleet.errors import FixError, PipfileError, RewriteError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = "../shared/corpus/pipfiles"
-BENCHMARKS = ROOT / "BENCHMARKS.md"
 SECTION_TITLE = "## check_corpus: audit and fix over the corpus"
-BENCHMARKS_HEADER = """\
-# Benchmarks
-
-Every figure in this file is produced by a script under `bench/` (run with
-`make bench`) on the machine named in its section. Timed assertions never live in
-the test suite: tests check behaviour, `bench/` scripts measure speed. Each script
-rewrites only its own section, so re-running one leaves the others as they are.
-"""
 
 OPTIONS = AuditOptions(
     index_name="codeartifact",
@@ -174,16 +167,6 @@ def time_rounds(name: str, run: Callable[[], object], rounds: int, files: int) -
     return Timing(name, seconds, files)
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def render_section(
     *,
     command: str,
@@ -243,23 +226,6 @@ def render_section(
         "`pipfleet check --fix` does more per file than this).",
     ]
     return "\n".join(lines) + "\n"
-
-
-def update_benchmarks(path: Path, section: str) -> None:
-    """Replace this script's section of BENCHMARKS.md (or append it); keep everything else."""
-    text = path.read_text(encoding="utf-8") if path.exists() else BENCHMARKS_HEADER
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION_TITLE), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        before = "".join(lines[:start])
-        after = "".join(lines[end:])
-        new = before + section + ("\n" + after if after else "")
-    path.write_text(new, encoding="utf-8")
 
 
 def profile_audit(texts: Sequence[tuple[str, str]], listing: Listing, top: int) -> None:
@@ -355,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             counts=counts,
             rounds=args.rounds,
         )
-        update_benchmarks(BENCHMARKS, section)
+        update_section(SECTION_TITLE, section, BENCHMARKS)
         print(f"updated {BENCHMARKS.relative_to(ROOT)}")
     return 0
 
