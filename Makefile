@@ -1,11 +1,12 @@
-# The two set-up commands: `make demo` and `make test`. Both create the
-# project virtualenv on first use, so a fresh machine needs only Python 3.11.
+# The two set-up commands: `make demo` and `make test`. Both create the project
+# virtualenv on first use, so a fresh machine needs only Python 3.11; `make test`
+# also installs Debian's chromium (for the dashboard test) when it is missing.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,14 +14,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Debian's own chromium: tests drive it headless; no browser is ever downloaded.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "the dashboard test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
 demo: $(STAMP)
 	$(BIN)/pipfleet demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/check_corpus.py
+	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/report.py
+	$(BIN)/python bench/fix.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis pipfleet-demo

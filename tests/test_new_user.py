@@ -1,0 +1,54 @@
+"""Tried as a new user would: a fresh clone, `make demo`, then `make test`, as CI does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from tests.conftest import ROOT
+
+THIS_TEST = "tests/test_new_user.py::test_fresh_clone_runs_make_demo_then_make_test"
+
+
+def _clean_environment(tmp_path: Path) -> dict[str, str]:
+    """The machine's environment without this test run's own: no venv, no pipfleet settings."""
+    drop = ("VIRTUAL_ENV", "PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")
+    environ = {
+        k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PIPFLEET_")
+    }
+    environ["PATH"] = os.pathsep.join(
+        p for p in environ.get("PATH", "").split(os.pathsep) if ".venv" not in p
+    )
+    environ["HOME"] = str(tmp_path / "home")
+    return environ
+
+
+@pytest.mark.slow
+def test_fresh_clone_runs_make_demo_then_make_test(tmp_path: Path) -> None:
+    workplace = tmp_path / "workplace"
+    workplace.mkdir()
+    (workplace / "shared").symlink_to(ROOT.parent / "shared")  # as CI lays shared/ beside it
+    clone = workplace / "main"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    environ = _clean_environment(tmp_path)
+
+    demo = subprocess.run(
+        ["make", "demo"], cwd=clone, env=environ, capture_output=True, text=True, timeout=900
+    )
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert (
+        "Pull requests:" in demo.stdout and (clone / "pipfleet-demo" / "dashboard.html").is_file()
+    )
+
+    # The clone's own suite runs everything but this test, which would start all over again.
+    environ["PYTEST_ADDOPTS"] = f"--deselect {THIS_TEST} -q"
+    tests = subprocess.run(
+        ["make", "test"], cwd=clone, env=environ, capture_output=True, text=True, timeout=1800
+    )
+    assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-3000:]
+    assert (
+        " passed" in tests.stdout.splitlines()[-1]
+        and " failed" not in tests.stdout.splitlines()[-1]
+    )
