@@ -24,6 +24,7 @@ from pipfleet.engine.listing import Listing, parse_listing
 from pipfleet.errors import ListingError, PipfleetError, UsageError
 from pipfleet.jobs.check import Mode, check_paths
 from pipfleet.render import check_json, print_check
+from pipfleet.report import ReportFormat
 
 app = typer.Typer(
     name="pipfleet",
@@ -32,7 +33,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
 
 
 class OutputFormat(StrEnum):
@@ -183,6 +183,69 @@ def run(
         result = run_nightly(settings, report=report, progress=progress)
     typer.echo(result.paragraph())
     raise typer.Exit(result.exit_code(strict))
+
+
+@app.command()
+def report(
+    config: ConfigOption = None,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="table, json, csv, markdown or html (the dashboard)."),
+    ] = ReportFormat.TABLE,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the report to this file instead of stdout."),
+    ] = None,
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Run number (default: the latest finished run).")
+    ] = None,
+    repo: Annotated[
+        str | None,
+        typer.Option("--repo", help="Shell pattern on the repository's name or full name."),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="Only findings of this kind (e.g. confusion-risk)."),
+    ] = None,
+) -> None:
+    """Report a scan run: fleet summary, confusion risks, repositories, private packages."""
+    from pipfleet.report.model import ReportQuery
+    from pipfleet.report.output import make_report, write_report
+
+    query = ReportQuery(run_id=run_id, repo=repo, kind=kind)
+    console = Console(highlight=False, soft_wrap=True)
+    color = output is None and console.is_terminal and not console.no_color
+    text = make_report(_database_url(config), fmt, query, width=console.width, color=color)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_report(output, text)
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[
+        str, typer.Option(help="Address to bind: loopback unless --public.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8080,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Allow a non-loopback --host and any Host header: put an authenticating "
+            "proxy in front, the dashboard has no login.",
+        ),
+    ] = False,
+) -> None:
+    """Serve the dashboard and its JSON live from the database (read-only) until Ctrl-C."""
+    from pipfleet.report.serve import serve as serve_dashboard
+
+    def ready(url: str) -> None:
+        typer.echo(f"pipfleet dashboard on {url} (JSON: {url}api/report.json); Ctrl-C stops it")
+
+    serve_dashboard(_database_url(config), host, port, public=public, ready=ready)
 
 
 db_app = typer.Typer(help="The compliance database.", no_args_is_help=True)

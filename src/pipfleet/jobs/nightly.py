@@ -12,7 +12,8 @@ from pipfleet.files import write_atomically
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import Progress, ScanSummary
 from pipfleet.jobs.setup import fix_fleet, open_database, scan_fleet
-from pipfleet.report.output import ReportFormat, make_report
+from pipfleet.report import ReportFormat
+from pipfleet.report.output import make_report
 from pipfleet.store.queries import unfixable_findings
 from pipfleet.store.runlock import run_lock
 

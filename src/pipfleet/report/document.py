@@ -1,0 +1,302 @@
+"""The report as a JSON document, versioned by its ``schema`` field.
+
+docs/dashboard.md documents it; ``SCHEMA`` is the same contract as a JSON Schema that
+the tests validate every document against. Additions keep the version; any other
+change bumps ``REPORT_SCHEMA``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pipfleet.report.model import FindingRow, PackageRow, Report, RepositoryRow, TrendPoint
+
+REPORT_SCHEMA = "pipfleet.report/1"
+# The parts /api/<part>.json serves, each with the document's header.
+PARTS = ("repositories", "packages", "findings", "risks", "trend")
+
+
+def _when(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _repository(row: RepositoryRow) -> dict[str, Any]:
+    pr = row.pull_request
+    return {
+        "full_name": row.full_name,
+        "name": row.name,
+        "html_url": row.html_url,
+        "state": row.state,
+        "status": row.status,
+        "skip_reason": row.skip_reason,
+        "compliant": row.compliant,
+        "pipfiles": row.pipfiles,
+        "findings": row.findings,
+        "worst_severity": row.worst_severity,
+        "last_scanned_at": _when(row.last_scanned_at),
+        "error": row.error,
+        "pull_request": None
+        if pr is None
+        else {
+            "number": pr.number,
+            "state": pr.state,
+            "title": pr.title,
+            "html_url": pr.html_url,
+            "updated_at": _when(pr.updated_at),
+        },
+    }
+
+
+def _package(row: PackageRow) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "public_status": row.public_status,
+        "origin": row.origin,
+        "upstream": row.upstream,
+        "published": list(row.published),
+        "repositories": list(row.repositories),
+        "entries": row.entries,
+        "pinned_entries": row.pinned_entries,
+        "unpinned_entries": row.unpinned_entries,
+        "versions": list(row.versions),
+    }
+
+
+def _finding(row: FindingRow) -> dict[str, Any]:
+    return {
+        "repository": row.repository,
+        "path": row.path,
+        "line": row.line,
+        "category": row.category,
+        "package": row.package,
+        "current": row.current,
+        "expected": row.expected,
+        "index_name": row.index_name,
+        "kind": row.kind,
+        "severity": row.severity,
+        "fixable": row.fixable,
+        "message": row.message,
+    }
+
+
+def _point(point: TrendPoint) -> dict[str, Any]:
+    return {
+        "run_id": point.run_id,
+        "started_at": _when(point.started_at),
+        "status": point.status,
+        "repositories_with_pipfiles": point.repositories_with_pipfiles,
+        "compliant_repositories": point.compliant_repositories,
+        "compliant_share": point.compliant_share,
+        "findings": point.findings,
+    }
+
+
+def _header(report: Report) -> dict[str, Any]:
+    s = report.summary
+    return {
+        "schema": REPORT_SCHEMA,
+        "generated_at": _when(report.generated_at),
+        "query": {"run": report.query.run_id, "repo": report.query.repo, "kind": report.query.kind},
+        "run": {
+            "id": s.run_id,
+            "started_at": _when(s.started_at),
+            "finished_at": _when(s.finished_at),
+            "status": s.status,
+            "error": s.run_error,
+        },
+    }
+
+
+def document(report: Report, part: str | None = None) -> dict[str, Any]:
+    """The whole document, or its header with one of ``PARTS``."""
+    s = report.summary
+    body: dict[str, Any] = {
+        "summary": {
+            "repositories": s.repositories,
+            "repositories_with_pipfiles": s.repositories_with_pipfiles,
+            "compliant_repositories": s.compliant_repositories,
+            "compliant_share": s.compliant_share,
+            "pipfiles": s.pipfiles,
+            "failed_repositories": s.failed_repositories,
+            "skipped_repositories": s.skipped_repositories,
+            "findings": s.findings,
+            "findings_needing_action": s.findings_needing_action,
+            "findings_by_kind": dict(s.findings_by_kind),
+            "findings_by_severity": dict(s.findings_by_severity),
+            "pull_requests": dict(s.pull_requests),
+            "confusion_risks": s.confusion_risks,
+        },
+        "trend": [_point(p) for p in report.trend],
+        "risks": [_finding(f) for f in report.risks],
+        "repositories": [_repository(r) for r in report.repositories],
+        "packages": [_package(p) for p in report.packages],
+        "findings": [_finding(f) for f in report.findings],
+    }
+    if part is not None:
+        body = {part: body[part]}
+    return _header(report) | body
+
+
+def to_json(report: Report, part: str | None = None) -> str:
+    return json.dumps(document(report, part), indent=2, ensure_ascii=False) + "\n"
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+_STR = {"type": "string"}
+_STR_OR_NULL = {"type": ["string", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+_WHEN = {"type": "string", "format": "date-time"}
+_WHEN_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+_SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_COUNTS = {"type": "object", "additionalProperties": _COUNT}
+_STRINGS = {"type": "array", "items": _STR}
+
+_FINDING = _object(
+    {
+        "repository": _STR,
+        "path": _STR,
+        "line": {"type": ["integer", "null"]},
+        "category": _STR_OR_NULL,
+        "package": _STR_OR_NULL,
+        "current": _STR_OR_NULL,
+        "expected": _STR_OR_NULL,
+        "index_name": _STR_OR_NULL,
+        "kind": _STR,
+        "severity": _STR,
+        "fixable": {"type": "boolean"},
+        "message": _STR,
+    }
+)
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://pipfleet.dev/schemas/report-1.json",
+    "title": "pipfleet report",
+    **_object(
+        {
+            "schema": {"const": REPORT_SCHEMA},
+            "generated_at": _WHEN,
+            "query": _object(
+                {"run": {"type": ["integer", "null"]}, "repo": _STR_OR_NULL, "kind": _STR_OR_NULL}
+            ),
+            "run": _object(
+                {
+                    "id": {"type": "integer"},
+                    "started_at": _WHEN,
+                    "finished_at": _WHEN_OR_NULL,
+                    "status": {"enum": ["running", "completed", "partial", "failed"]},
+                    "error": _STR_OR_NULL,
+                }
+            ),
+            "summary": _object(
+                {
+                    "repositories": _COUNT,
+                    "repositories_with_pipfiles": _COUNT,
+                    "compliant_repositories": _COUNT,
+                    "compliant_share": _SHARE,
+                    "pipfiles": _COUNT,
+                    "failed_repositories": _COUNT,
+                    "skipped_repositories": _COUNT,
+                    "findings": _COUNT,
+                    "findings_needing_action": _COUNT,
+                    "findings_by_kind": _COUNTS,
+                    "findings_by_severity": _COUNTS,
+                    "pull_requests": _COUNTS,
+                    "confusion_risks": _COUNT,
+                }
+            ),
+            "trend": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "run_id": {"type": "integer"},
+                        "started_at": _WHEN,
+                        "status": _STR,
+                        "repositories_with_pipfiles": _COUNT,
+                        "compliant_repositories": _COUNT,
+                        "compliant_share": _SHARE,
+                        "findings": _COUNT,
+                    }
+                ),
+            },
+            "risks": {"type": "array", "items": _FINDING},
+            "repositories": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "full_name": _STR,
+                        "name": _STR,
+                        "html_url": _STR_OR_NULL,
+                        "state": {
+                            "enum": [
+                                "compliant",
+                                "non-compliant",
+                                "no-pipfile",
+                                "failed",
+                                "skipped",
+                            ]
+                        },
+                        "status": {"enum": ["fetched", "carried", "failed", "skipped"]},
+                        "skip_reason": _STR_OR_NULL,
+                        "compliant": {"type": ["boolean", "null"]},
+                        "pipfiles": _COUNT,
+                        "findings": _COUNT,
+                        "worst_severity": _STR_OR_NULL,
+                        "last_scanned_at": _WHEN,
+                        "error": _STR_OR_NULL,
+                        "pull_request": {
+                            "oneOf": [
+                                {"type": "null"},
+                                _object(
+                                    {
+                                        "number": {"type": ["integer", "null"]},
+                                        "state": _STR,
+                                        "title": _STR,
+                                        "html_url": _STR_OR_NULL,
+                                        "updated_at": _WHEN,
+                                    }
+                                ),
+                            ]
+                        },
+                    }
+                ),
+            },
+            "packages": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "name": _STR,
+                        "public_status": {"enum": ["taken", "free", "unknown"]},
+                        "origin": {"enum": ["internal", "mixed", "external"]},
+                        "upstream": {"enum": ["allowed", "blocked"]},
+                        "published": _STRINGS,
+                        "repositories": _STRINGS,
+                        "entries": _COUNT,
+                        "pinned_entries": _COUNT,
+                        "unpinned_entries": _COUNT,
+                        "versions": _STRINGS,
+                    }
+                ),
+            },
+            "findings": {"type": "array", "items": _FINDING},
+        }
+    ),
+}
+_HEADER = ("schema", "generated_at", "query", "run")
+
+
+def part_schema(part: str) -> dict[str, Any]:
+    """The schema of /api/<part>.json: the header and that one key."""
+    keep = (*_HEADER, part)
+    properties = {key: value for key, value in SCHEMA["properties"].items() if key in keep}
+    return SCHEMA | {"properties": properties, "required": list(keep)}

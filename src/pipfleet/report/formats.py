@@ -1,0 +1,372 @@
+"""The report as a terminal table (Rich), CSV (one row per finding) or Markdown.
+
+Pure: a ``Report`` in, a string out. Every string from the database is shown as data,
+never as markup: Rich ``Text`` for the table, escaped cells for Markdown.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from pipfleet.report.model import SEVERITY_RANK, FindingRow, Report, RepositoryRow
+
+CSV_COLUMNS = (
+    "run_id",
+    "repository",
+    "path",
+    "line",
+    "category",
+    "package",
+    "kind",
+    "severity",
+    "fixable",
+    "current",
+    "expected",
+    "index_name",
+    "message",
+)
+# How many rows the short formats show before pointing at the complete ones.
+MARKDOWN_TOP = 10
+TABLE_TOP = 25
+# Rich lays out every row before printing: thousands would take seconds and fill scrollback.
+TABLE_REPOSITORIES = 100
+_SPARK = "▁▂▃▄▅▆▇█"
+_SEVERITY_STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
+_STATE_STYLE = {
+    "compliant": "green",
+    "non-compliant": "red",
+    "failed": "bold red",
+    "skipped": "dim",
+    "no-pipfile": "dim",
+}
+_STATE_ORDER = {"non-compliant": 0, "failed": 1, "compliant": 2, "no-pipfile": 3, "skipped": 4}
+# Enough to keep a cell one cell and its text plain; "(" only matters after "]".
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.1%}"
+
+
+def when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def web_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) URL, else None: a link never runs a script."""
+    if url is None:
+        return None
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    return url if scheme in ("http", "https") else None
+
+
+def attention_order(rows: Sequence[RepositoryRow]) -> list[RepositoryRow]:
+    """Non-compliant (worst severity, then most findings, first), failed, then the rest."""
+    return sorted(
+        rows,
+        key=lambda r: (
+            _STATE_ORDER.get(r.state, 5),
+            -SEVERITY_RANK.get(r.worst_severity or "", -1),
+            -r.findings,
+            r.full_name,
+        ),
+    )
+
+
+def pr_label(row: RepositoryRow) -> str:
+    pr = row.pull_request
+    if pr is None:
+        return ""
+    return f"#{pr.number} {pr.state}" if pr.number is not None else pr.state
+
+
+def sparkline(shares: Sequence[float | None]) -> str:
+    return "".join(
+        " " if s is None else _SPARK[min(int(s * len(_SPARK)), len(_SPARK) - 1)] for s in shares
+    )
+
+
+def headline(report: Report) -> str:
+    s = report.summary
+    filters = (("repo", report.query.repo), ("kind", report.query.kind))
+    narrowed = [f"{name} {value}" for name, value in filters if value is not None]
+    where = f" ({', '.join(narrowed)})" if narrowed else ""
+    return f"pipfleet compliance, run {s.run_id} ({s.status}, {when(s.started_at)}){where}"
+
+
+def pr_counts(report: Report) -> str:
+    prs = report.summary.pull_requests
+    return f"{prs['open']:,} open, {prs['merged']:,} merged, {prs['dismissed']:,} dismissed"
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def to_csv(report: Report) -> str:
+    """One row per finding (after the filters), most severe first; RFC 4180 line ends."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    run_id = report.summary.run_id
+    for f in report.findings:
+        writer.writerow(
+            (
+                run_id,
+                f.repository,
+                f.path,
+                "" if f.line is None else f.line,
+                f.category or "",
+                f.package or "",
+                f.kind,
+                f.severity,
+                "true" if f.fixable else "false",
+                f.current or "",
+                f.expected or "",
+                f.index_name or "",
+                f.message,
+            )
+        )
+    return out.getvalue()
+
+
+# --- Markdown --------------------------------------------------------------------------
+
+
+def md(value: object) -> str:
+    """A table cell's text: Markdown and HTML specials escaped, one line."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def md_link(text: str, url: str | None) -> str:
+    safe = web_url(url)
+    if safe is None:
+        return md(text)
+    return f"[{md(text)}](<{safe.replace('<', '%3C').replace('>', '%3E').replace(' ', '%20')}>)"
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def _where(f: FindingRow) -> str:
+    return f"{f.path}:{f.line}" if f.line else f.path
+
+
+def to_markdown(report: Report) -> str:
+    """A short summary for a GitHub issue or a chat post: figures, top risks, worst repositories."""
+    s = report.summary
+    lines = [f"### {md(headline(report))}", ""]
+    share = percent(s.compliant_share)
+    critical = sum(f.severity == "critical" for f in report.risks)
+    lines += _md_table(
+        ("Metric", "Value"),
+        [
+            (
+                "Compliant repositories",
+                f"**{share}** ({s.compliant_repositories:,} of "
+                f"{s.repositories_with_pipfiles:,} with Pipfiles)",
+            ),
+            ("Repositories scanned", f"{s.repositories:,}"),
+            ("Pipfiles", f"{s.pipfiles:,}"),
+            ("Findings needing action", f"{s.findings_needing_action:,}"),
+            ("Confusion risks", f"{s.confusion_risks:,} ({critical:,} critical)"),
+            ("Pull requests", pr_counts(report)),
+            ("Scan errors", f"{s.failed_repositories:,}"),
+        ],
+        "lr",
+    )
+    if len(report.trend) > 1:
+        trend = " → ".join(percent(p.compliant_share) for p in report.trend)
+        lines += ["", f"Trend over the last {len(report.trend)} runs: {trend}"]
+    if report.risks:
+        lines += ["", f"#### Dependency-confusion risks ({len(report.risks):,})", ""]
+        lines += _md_table(
+            ("Severity", "Repository", "Where", "Package"),
+            [
+                (md(f.severity), md(f.repository), md(_where(f)), md(f.package or ""))
+                for f in report.risks[:MARKDOWN_TOP]
+            ],
+            "llll",
+        )
+    worst = [r for r in attention_order(report.repositories) if r.findings or r.error]
+    if worst:
+        lines += ["", "#### Repositories needing action", ""]
+        lines += _md_table(
+            ("Repository", "State", "Findings", "Pull request"),
+            [
+                (
+                    md_link(r.full_name, r.html_url),
+                    md(r.state),
+                    f"{r.findings:,}",
+                    md_link(pr_label(r), r.pull_request.html_url) if r.pull_request else "",
+                )
+                for r in worst[:MARKDOWN_TOP]
+            ],
+            "llrl",
+        )
+    if s.findings_by_kind:
+        lines += ["", "#### Findings by kind", ""]
+        by_count = sorted(s.findings_by_kind.items(), key=lambda item: (-item[1], item[0]))
+        lines += _md_table(("Kind", "Count"), [(md(k), f"{n:,}") for k, n in by_count], "lr")
+    more = len(worst) > MARKDOWN_TOP or len(report.risks) > MARKDOWN_TOP
+    if more:
+        lines += ["", "_Top rows only: `pipfleet report --format html` has them all._"]
+    return "\n".join(lines) + "\n"
+
+
+# --- Terminal table --------------------------------------------------------------------
+
+
+def _severity(label: str | None) -> Text:
+    return Text(label or "", style=_SEVERITY_STYLE.get(label or "", ""))
+
+
+def _summary_table(report: Report) -> Table:
+    s = report.summary
+    table = Table(title=Text(headline(report)), show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    trend = sparkline([p.compliant_share for p in report.trend])
+    rows = [
+        (
+            "Compliant",
+            f"{percent(s.compliant_share)} ({s.compliant_repositories:,} of "
+            f"{s.repositories_with_pipfiles:,} repositories with Pipfiles)",
+        ),
+        (
+            f"Trend ({len(report.trend)} runs)",
+            f"{trend}  " + " ".join(percent(p.compliant_share) for p in report.trend[-4:]),
+        ),
+        (
+            "Repositories",
+            f"{s.repositories:,} ({s.skipped_repositories:,} skipped, "
+            f"{s.failed_repositories:,} failed)",
+        ),
+        ("Pipfiles", f"{s.pipfiles:,}"),
+        ("Findings", f"{s.findings:,} ({s.findings_needing_action:,} needing action)"),
+        ("Confusion risks", f"{s.confusion_risks:,}"),
+        ("Pull requests", pr_counts(report)),
+    ]
+    for name, value in rows:
+        table.add_row(name, Text(value))
+    return table
+
+
+def _risk_table(risks: Sequence[FindingRow]) -> Table:
+    table = Table(title=f"Dependency-confusion risks ({len(risks):,})", title_justify="left")
+    for column in ("Severity", "Repository", "Where", "Package", "Message"):
+        table.add_column(column)
+    for f in risks[:TABLE_TOP]:
+        table.add_row(
+            _severity(f.severity),
+            Text(f.repository),
+            Text(_where(f)),
+            Text(f.package or ""),
+            Text(f.message),
+        )
+    return table
+
+
+def _repository_table(rows: Sequence[RepositoryRow], total: int) -> Table:
+    shown = f", the {len(rows):,} needing most attention" if len(rows) < total else ""
+    table = Table(title=f"Repositories ({total:,}{shown})", title_justify="left")
+    for column in ("Repository", "State", "Findings", "Worst", "Pull request", "Last scanned"):
+        table.add_column(column, justify="right" if column == "Findings" else "left")
+    for r in rows:
+        state = Text(r.state, style=_STATE_STYLE.get(r.state, ""))
+        if r.error:
+            state.append(f": {r.error}")
+        table.add_row(
+            Text(r.full_name),
+            state,
+            str(r.findings),
+            _severity(r.worst_severity),
+            Text(pr_label(r)),
+            when(r.last_scanned_at),
+        )
+    return table
+
+
+def _package_table(report: Report) -> Table:
+    table = Table(title=f"Private packages ({len(report.packages):,})", title_justify="left")
+    for column in ("Package", "On public PyPI", "Repositories", "Pinned", "Unpinned", "Versions"):
+        table.add_column(column, justify="right" if column in ("Pinned", "Unpinned") else "left")
+    for p in report.packages:
+        table.add_row(
+            Text(p.name),
+            Text(p.public_status, style="bold red" if p.public_status == "taken" else ""),
+            str(len(p.repositories)),
+            str(p.pinned_entries),
+            str(p.unpinned_entries),
+            Text("; ".join(p.versions)),
+        )
+    return table
+
+
+def _kind_table(report: Report) -> Table:
+    table = Table(title="Findings by kind", title_justify="left")
+    table.add_column("Kind")
+    table.add_column("Count", justify="right")
+    for kind, count in sorted(report.summary.findings_by_kind.items(), key=lambda i: -i[1]):
+        table.add_row(Text(kind), f"{count:,}")
+    return table
+
+
+def to_table(report: Report, *, width: int = 120, color: bool = False) -> str:
+    """Rich tables for a terminal: summary, risks, repositories (worst first), packages."""
+    parts: list[RenderableType] = [_summary_table(report)]
+    if report.risks:
+        parts.append(_risk_table(report.risks))
+    repositories = attention_order(report.repositories)
+    parts += [
+        _kind_table(report),
+        _repository_table(repositories[:TABLE_REPOSITORIES], len(repositories)),
+        _package_table(report),
+    ]
+    hidden = {
+        "risks": len(report.risks) - TABLE_TOP,
+        "repositories": len(repositories) - TABLE_REPOSITORIES,
+    }
+    for what, count in hidden.items():
+        if count > 0:
+            parts.append(
+                Text(
+                    f"{count:,} more {what} not shown: --repo narrows, "
+                    "--format html, json or csv shows them all"
+                )
+            )
+    out = io.StringIO()
+    console = Console(
+        file=out,
+        width=width,
+        force_terminal=color,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+    )
+    console.print(Group(*parts))
+    return out.getvalue()

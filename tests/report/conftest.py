@@ -1,0 +1,218 @@
+"""A database filled by two real scans of the sandbox fleet, plus pull requests.
+
+Run 1 scans the conftest fleet as it is. Before run 2, orb-api's root Pipfile is fixed,
+orb-good (compliant) and orb-gone (deleted between listing and read: a scan error)
+appear; so the trend moves and every report section has something to show.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import select
+
+from pipfleet.config import parse_settings
+from pipfleet.jobs.setup import scan_fleet
+from pipfleet.sandbox.clientconfig import config_text
+from pipfleet.sandbox.server import SandboxServer
+from pipfleet.sandbox.world import World
+from pipfleet.store.db import make_engine, session_scope
+from pipfleet.store.models import PullRequestRecord, PullRequestState, Repository
+
+COMPLIANT_PIPFILE = """\
+[[source]]
+name = "pypi"
+url = "https://pypi.org/simple"
+verify_ssl = true
+
+[[source]]
+name = "codeartifact"
+url = "{source_url}"
+verify_ssl = true
+
+[packages]
+orb-common = {{version = "==2.1.0", index = "codeartifact"}}
+"""
+
+FIXED_API_PIPFILE = COMPLIANT_PIPFILE + 'requests = "*"\n'
+
+
+def _scan(sandbox: SandboxServer, world: World, url: str, **kwargs: Any) -> None:
+    data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
+    env = {"GITHUB_TOKEN": "sandbox-token", "PIPFLEET_DATABASE_URL": url}
+    scan_fleet(parse_settings(data, env), **kwargs)
+
+
+def add_pull_request(
+    engine: Engine, full_name: str, state: PullRequestState, **fields: Any
+) -> None:
+    """A pull_requests row as the fix job records one."""
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        repository = session.exec(
+            select(Repository).where(Repository.full_name == full_name)
+        ).first()
+        assert repository is not None, full_name
+        number = fields.pop("number", 7)
+        session.add(
+            PullRequestRecord(
+                repository_id=repository.id,
+                number=number,
+                branch="pipfleet/codeartifact-index",
+                fingerprint=f"fp-{full_name}-{number}",
+                state=state,
+                title="Pin private packages to the codeartifact index",
+                html_url=f"https://github.com/{full_name}/pull/{number}",
+                created_at=now - timedelta(days=2),
+                updated_at=fields.pop("updated_at", now - timedelta(days=1)),
+                **fields,
+            )
+        )
+
+
+def scan_twice(sandbox: SandboxServer, world: World, url: str) -> None:
+    _scan(sandbox, world, url)
+    source_url = sandbox.urls.private_index_with_auth()
+    api = world.repository("acme", "orb-api")
+    assert api is not None
+    world.commit_changes(
+        api, "main", {"Pipfile": FIXED_API_PIPFILE.format(source_url=source_url).encode()}, "fix\n"
+    )
+    world.add_repository(
+        "acme", "orb-good", {"Pipfile": COMPLIANT_PIPFILE.format(source_url=source_url).encode()}
+    )
+    world.add_repository("acme", "orb-gone", {"Pipfile": b'[packages]\nflask = "*"\n'})
+
+    def vanish(phase: str, count: int) -> None:
+        if phase == "listed":  # deleted between the listing and the read: a scan error
+            world.orgs["acme"].pop("orb-gone", None)
+
+    _scan(sandbox, world, url, progress=vanish)
+
+
+def fill(sandbox: SandboxServer, world: World, url: str) -> str:
+    """Two scans and three pull requests in the database at ``url``."""
+    scan_twice(sandbox, world, url)
+    engine = make_engine(url)
+    add_pull_request(engine, "acme/orb-api", PullRequestState.OPEN, number=12)
+    add_pull_request(
+        engine,
+        "acme/orb-api",
+        PullRequestState.SUPERSEDED,
+        number=3,
+        updated_at=datetime.now(UTC) - timedelta(days=9),
+    )
+    add_pull_request(engine, "acme/orb-good", PullRequestState.MERGED, number=4)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def scanned(sandbox: SandboxServer, world: World, database_url: str) -> str:
+    """A filled database on each dialect."""
+    return fill(sandbox, world, database_url)
+
+
+Rows = Callable[[str], list[dict[str, Any]]]
+
+# v_run_summary's columns that are not a count of one finding kind.
+_RUN_COLUMNS = {
+    "run_id",
+    "started_at",
+    "finished_at",
+    "status",
+    "repositories",
+    "pipfiles",
+    "repositories_with_pipfiles",
+    "compliant_repositories",
+    "compliant_share",
+    "findings",
+}
+
+
+def view_kind_counts(row: dict[str, Any]) -> dict[str, int]:
+    """A v_run_summary row's per-kind counts, keyed by finding kind (missing_index -> missing-index)."""
+    return {c.replace("_", "-"): n for c, n in row.items() if c not in _RUN_COLUMNS}
+
+
+@pytest.fixture
+def query(scanned: str) -> Iterator[Rows]:
+    """Plain SQL against the scanned database: what the report must agree with."""
+    engine = make_engine(scanned)
+
+    def run(sql: str) -> list[dict[str, Any]]:
+        with engine.connect() as connection:
+            return [dict(row) for row in connection.execute(text(sql)).mappings()]
+
+    yield run
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_scanned(sandbox: SandboxServer, world: World, tmp_path: Path) -> str:
+    """The same database as a SQLite file only, for tests that need no second dialect."""
+    return fill(sandbox, world, f"sqlite:///{tmp_path / 'report.db'}")
+
+
+def expected_figures(query: Rows) -> dict[str, float | int | None]:
+    """Every figure the dashboard of the latest run shows, computed by plain SQL on the views."""
+    run = query("SELECT * FROM v_run_summary ORDER BY run_id DESC")[0]
+    run_id = run["run_id"]
+    figures: dict[str, float | int | None] = {
+        "run-id": run_id,
+        "compliant-share": run["compliant_share"],
+        "compliant-repositories": run["compliant_repositories"],
+        "repositories-with-pipfiles": run["repositories_with_pipfiles"],
+        "repositories": run["repositories"],
+        "pipfiles": run["pipfiles"],
+        "findings": run["findings"],
+        "confusion-risks": run["confusion_risk"],
+    }
+    for row in query("SELECT run_id, compliant_share FROM v_run_summary"):
+        if row["compliant_share"] is not None:
+            figures[f"trend-run-{row['run_id']}"] = row["compliant_share"]
+    (scan,) = query(
+        "SELECT repositories_failed, (SELECT COUNT(*) FROM repository_scans"
+        f" WHERE run_id = {run_id} AND status = 'skipped') AS skipped"
+        f" FROM scan_runs WHERE id = {run_id}"
+    )
+    figures["scan-errors"] = scan["repositories_failed"]
+    figures["skipped-repositories"] = scan["skipped"]
+    (needing,) = query(
+        f"SELECT SUM(findings_needing_action) AS n FROM v_repository_latest WHERE run_id = {run_id}"
+    )
+    figures["findings-needing-action"] = needing["n"]
+    kinds = query(f"SELECT kind, COUNT(*) AS n FROM findings WHERE run_id = {run_id} GROUP BY kind")
+    figures |= {f"findings-{row['kind']}": row["n"] for row in kinds}
+    for kind, count in view_kind_counts(run).items():  # the view agrees where it counts
+        assert figures.get(f"findings-{kind}", 0) == count, kind
+    severities = query(
+        f"SELECT severity, COUNT(*) AS n FROM findings WHERE run_id = {run_id} GROUP BY severity"
+    )
+    figures |= {f"findings-severity-{row['severity']}": row["n"] for row in severities}
+    prs = query("SELECT state, COUNT(*) AS n FROM pull_requests GROUP BY state")
+    states = {row["state"]: row["n"] for row in prs}
+    figures |= {f"prs-{state}": states.get(state, 0) for state in ("open", "merged", "dismissed")}
+    figures |= {f"prs-{state}": n for state, n in states.items()}
+    (packages,) = query(
+        f"SELECT COUNT(*) AS n FROM v_private_package_usage WHERE run_id = {run_id}"
+    )
+    figures["packages"] = packages["n"]
+    return figures
+
+
+def assert_figures_match(page: dict[str, str], expected: dict[str, float | int | None]) -> None:
+    """The page's data-figure values equal ``expected``; every figure on it is checked."""
+    assert set(page) == set(expected), set(page) ^ set(expected)
+    for name, value in expected.items():
+        shown = page[name]
+        if value is None:
+            assert shown == "", name
+        else:
+            assert float(shown) == pytest.approx(float(value)), name

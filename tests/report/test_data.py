@@ -1,0 +1,219 @@
+"""The report's figures agree with the dashboard views, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from pipfleet.errors import StoreError, UsageError
+from pipfleet.report.data import NO_SCAN, load_report, open_read_only
+from pipfleet.report.model import Report, ReportQuery
+from pipfleet.store.db import make_engine, session_scope, upgrade
+from pipfleet.store.models import RunStatus, ScanRun
+
+from .conftest import Rows, view_kind_counts
+
+
+def report_of(url: str, **query: object) -> Report:
+    engine = open_read_only(url)
+    try:
+        return load_report(engine, ReportQuery(**query))  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+
+
+def latest_run(query: Rows) -> dict[str, object]:
+    return query("SELECT * FROM v_run_summary ORDER BY run_id DESC")[0]
+
+
+def test_summary_equals_the_run_summary_view(scanned: str, query: Rows) -> None:
+    summary = report_of(scanned).summary
+    view = latest_run(query)
+    assert summary.run_id == view["run_id"] == 2
+    assert summary.status == view["status"] == "partial"
+    assert summary.repositories == view["repositories"] == 6
+    assert summary.pipfiles == view["pipfiles"] == 3
+    assert summary.repositories_with_pipfiles == view["repositories_with_pipfiles"] == 2
+    assert summary.compliant_repositories == view["compliant_repositories"] == 1
+    assert summary.compliant_share == pytest.approx(view["compliant_share"]) == 0.5
+    assert summary.findings == view["findings"] == 10
+    for kind, count in view_kind_counts(view).items():
+        assert summary.findings_by_kind.get(kind, 0) == count, kind
+    assert summary.confusion_risks == view["confusion_risk"] == 1
+    assert summary.failed_repositories == 1
+    assert summary.pull_requests["open"] == 1 and summary.pull_requests["merged"] == 1
+    assert summary.pull_requests["superseded"] == 1 and summary.pull_requests["dismissed"] == 0
+
+
+def test_trend_equals_each_run_of_the_view(scanned: str, query: Rows) -> None:
+    trend = report_of(scanned).trend
+    view = query("SELECT run_id, compliant_share, findings FROM v_run_summary ORDER BY run_id")
+    assert [(p.run_id, p.compliant_share, p.findings) for p in trend] == [
+        (row["run_id"], pytest.approx(row["compliant_share"]), row["findings"]) for row in view
+    ]
+    assert [p.compliant_share for p in trend] == [0.0, 0.5]
+
+
+def test_repositories_equal_the_latest_view(scanned: str, query: Rows) -> None:
+    rows = {r.full_name: r for r in report_of(scanned).repositories}
+    view = {row["full_name"]: row for row in query("SELECT * FROM v_repository_latest")}
+    assert set(rows) == set(view)
+    for name, row in rows.items():
+        latest = view[name]
+        assert (row.status, row.pipfiles, row.findings) == (
+            latest["status"],
+            latest["pipfiles"],
+            latest["findings_needing_action"],
+        ), name
+        assert row.compliant == (None if latest["compliant"] is None else bool(latest["compliant"]))
+        assert row.error == latest["last_error"]
+    api, good, gone = rows["acme/orb-api"], rows["acme/orb-good"], rows["acme/orb-gone"]
+    assert (api.state, api.worst_severity) == ("non-compliant", "critical")
+    assert api.html_url is not None and api.html_url.endswith("/acme/orb-api")
+    assert api.pull_request is not None  # the open one wins over the superseded one
+    assert (api.pull_request.number, api.pull_request.state) == (12, "open")
+    assert (good.state, good.worst_severity, good.findings) == ("compliant", None, 0)
+    assert good.pull_request is not None and good.pull_request.state == "merged"
+    assert gone.state == "failed" and "orb-gone" in (gone.error or "")
+    assert rows["acme/orb-archived"].state == "skipped"
+    assert rows["acme/orb-no-pipfile"].state == "no-pipfile"
+
+
+def test_packages_equal_the_usage_view(scanned: str, query: Rows) -> None:
+    packages = {p.name: p for p in report_of(scanned).packages}
+    view = query("SELECT * FROM v_private_package_usage WHERE run_id = 2")
+    assert set(packages) == {row["name"] for row in view} == {"orb-common", "orb-events"}
+    for row in view:
+        package = packages[row["name"]]
+        assert len(package.repositories) == row["repositories"]
+        assert (package.entries, package.pinned_entries, package.unpinned_entries) == (
+            row["entries"],
+            row["pinned_entries"],
+            row["unpinned_entries"],
+        )
+        assert "; ".join(package.versions) == row["versions"]
+        assert package.public_status == row["public_status"]
+    assert packages["orb-common"].repositories == ("acme/orb-api", "acme/orb-good")
+    assert packages["orb-events"].public_status == "taken"
+    assert packages["orb-common"].published == ("2.0.0", "2.1.0")
+
+
+def test_findings_come_most_severe_first_with_the_risks(scanned: str) -> None:
+    report = report_of(scanned)
+    assert report.findings[0].severity == "critical"
+    assert [(f.repository, f.package, f.severity) for f in report.risks] == [
+        ("acme/orb-api", "orb-events", "critical")
+    ]
+
+
+def test_run_picks_an_earlier_run(scanned: str, query: Rows) -> None:
+    report = report_of(scanned, run_id=1)
+    view = query("SELECT * FROM v_run_summary WHERE run_id = 1")[0]
+    assert (report.summary.run_id, report.summary.repositories) == (1, view["repositories"])
+    assert report.summary.compliant_share == 0.0
+    assert [p.run_id for p in report.trend] == [1]
+    assert "acme/orb-good" not in {r.full_name for r in report.repositories}
+
+
+def test_a_run_still_running_is_reported_only_when_asked_for(sqlite_scanned: str) -> None:
+    engine = make_engine(sqlite_scanned)
+    with session_scope(engine) as session:
+        session.add(ScanRun(status=RunStatus.RUNNING))
+    engine.dispose()
+    default = report_of(sqlite_scanned)
+    assert default.summary.run_id == 2 and [p.run_id for p in default.trend] == [1, 2]
+    running = report_of(sqlite_scanned, run_id=3)
+    assert (running.summary.status, running.summary.repositories) == ("running", 0)
+    assert [p.run_id for p in running.trend] == [1, 2, 3]
+
+
+def test_repo_pattern_narrows_every_figure(sqlite_scanned: str) -> None:
+    report = report_of(sqlite_scanned, repo="ORB-G*")  # case-insensitive, on the name
+    assert [r.full_name for r in report.repositories] == ["acme/orb-gone", "acme/orb-good"]
+    s = report.summary
+    assert (s.repositories, s.pipfiles, s.compliant_share, s.failed_repositories) == (2, 1, 1.0, 1)
+    assert s.pull_requests["merged"] == 1 and s.pull_requests["open"] == 0
+    assert s.confusion_risks == 0 and not report.risks
+    assert {f.repository for f in report.findings} == {"acme/orb-good"}
+    assert [p.compliant_share for p in report.trend] == [None, 1.0]
+    common = next(p for p in report.packages if p.name == "orb-common")
+    assert common.repositories == ("acme/orb-good",)
+    by_full_name = report_of(sqlite_scanned, repo="acme/orb-api")
+    assert [r.full_name for r in by_full_name.repositories] == ["acme/orb-api"]
+
+
+def test_kind_narrows_findings_and_the_repositories_listed(sqlite_scanned: str) -> None:
+    report = report_of(sqlite_scanned, kind="name-claimable")
+    assert {f.kind for f in report.findings} == {"name-claimable"}
+    assert report.summary.findings == 2 and report.summary.findings_needing_action == 0
+    assert report.summary.findings_by_kind == {"name-claimable": 2}
+    assert [r.full_name for r in report.repositories] == ["acme/orb-api", "acme/orb-good"]
+    assert report.summary.repositories == 6  # compliance still covers every repository
+    assert [p.findings for p in report.trend] == [1, 2]
+
+
+def test_unknown_kind_and_run_are_one_line_errors(sqlite_scanned: str) -> None:
+    with pytest.raises(UsageError, match=r"^unknown finding kind 'nope': one of compliant, "):
+        ReportQuery(kind="nope")
+    with pytest.raises(UsageError) as caught:
+        report_of(sqlite_scanned, run_id=99)
+    assert str(caught.value) == "no scan run 99 in the database: the latest is run 2"
+    with pytest.raises(UsageError, match=r"^no repository of run 2 matches --repo 'orb-x\*'$"):
+        report_of(sqlite_scanned, repo="orb-x*")
+
+
+def test_empty_database_says_to_scan(database_url: str) -> None:
+    upgrade(database_url)
+    with pytest.raises(StoreError) as caught:
+        report_of(database_url)
+    assert str(caught.value) == NO_SCAN == "no scan recorded yet: run pipfleet scan"
+
+
+def test_unmigrated_and_missing_databases(tmp_path: Path) -> None:
+    (tmp_path / "blank.db").write_bytes(b"")
+    with pytest.raises(StoreError, match="^no scan recorded yet: run pipfleet scan$"):
+        report_of(f"sqlite:///{tmp_path / 'blank.db'}")
+    (tmp_path / "notes.txt").write_text("not a database, but long enough to be read as one\n" * 20)
+    with pytest.raises(StoreError, match="^cannot read the report from the database: file is not"):
+        report_of(f"sqlite:///{tmp_path / 'notes.txt'}")
+    missing = tmp_path / "nowhere" / "pipfleet.db"
+    with pytest.raises(
+        StoreError, match=r"^no database at .*pipfleet\.db: run pipfleet scan first$"
+    ):
+        open_read_only(f"sqlite:///{missing}")
+    assert not missing.parent.exists()  # a report creates no file and no folder
+
+
+def test_the_report_engine_cannot_write(scanned: str) -> None:
+    engine = open_read_only(scanned)
+    try:
+        with pytest.raises(DBAPIError, match="(?i)read.?only"):
+            with engine.begin() as connection:
+                connection.execute(text("DELETE FROM pull_requests"))
+    finally:
+        engine.dispose()
+    assert report_of(scanned).summary.pull_requests["open"] == 1
+
+
+def test_the_example_queries_in_the_docs_run(scanned: str) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "dashboard.md").read_text()
+    block = docs.split("Example queries", 1)[1].split("```sql\n", 1)[1].split("```", 1)[0]
+    statements = [s.strip() for s in block.split(";") if s.strip()]
+    assert len(statements) == 7
+    engine = open_read_only(scanned)
+    try:
+        with engine.connect() as connection:
+            results = [connection.execute(text(sql)).all() for sql in statements]
+    finally:
+        engine.dispose()
+    trend, needing, failed, taken, risks, states, open_prs = results
+    assert [float(row[1]) for row in trend] == [0.0, 50.0]
+    assert [row[0] for row in needing] == ["acme/orb-api"]
+    assert [row[0] for row in failed] == ["acme/orb-gone"]
+    assert [row[0] for row in taken] == ["orb-events"]
+    assert [(row[0], row[4]) for row in risks] == [("acme/orb-api", "critical")]
+    assert sorted(states) == [("merged", 1), ("open", 1), ("superseded", 1)]
+    assert [row[2] for row in open_prs] == ["https://github.com/acme/orb-api/pull/12"]

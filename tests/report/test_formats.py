@@ -1,0 +1,142 @@
+"""Each text format of the report: JSON against its schema, CSV, Markdown, the table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from pipfleet.errors import UsageError
+from pipfleet.report import ReportFormat
+from pipfleet.report.document import PARTS, REPORT_SCHEMA, SCHEMA, part_schema, to_json
+from pipfleet.report.formats import CSV_COLUMNS, md, md_link
+from pipfleet.report.model import ReportQuery
+from pipfleet.report.output import make_report, write_report
+
+from .conftest import Rows
+
+
+def test_json_validates_against_the_documented_schema(scanned: str, query: Rows) -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    document = json.loads(make_report(scanned, ReportFormat.JSON))
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert document["schema"] == REPORT_SCHEMA == "pipfleet.report/1"
+    assert document["query"] == {"run": None, "repo": None, "kind": None}
+    view = query("SELECT * FROM v_run_summary WHERE run_id = 2")[0]
+    assert document["run"]["id"] == 2
+    assert document["summary"]["compliant_share"] == pytest.approx(view["compliant_share"])
+    assert document["summary"]["findings"] == view["findings"] == len(document["findings"])
+    assert [r["kind"] for r in document["risks"]] == ["confusion-risk"]
+    api = next(r for r in document["repositories"] if r["full_name"] == "acme/orb-api")
+    assert api["pull_request"]["html_url"] == "https://github.com/acme/orb-api/pull/12"
+
+
+def test_json_documents_docs_and_code_agree() -> None:
+    """docs/dashboard.md shows the schema's every key."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "dashboard.md").read_text()
+    assert REPORT_SCHEMA in docs
+    for key, value in SCHEMA["properties"].items():
+        assert f'"{key}"' in docs, key
+        for inner in value.get("properties", {}) or value.get("items", {}).get("properties", {}):
+            assert f'"{inner}"' in docs, f"{key}.{inner}"
+
+
+def test_json_filters_are_recorded(sqlite_scanned: str) -> None:
+    text = make_report(
+        sqlite_scanned, ReportFormat.JSON, ReportQuery(run_id=1, kind="missing-index")
+    )
+    document = json.loads(text)
+    jsonschema.validate(document, SCHEMA)
+    assert document["query"] == {"run": 1, "repo": None, "kind": "missing-index"}
+    assert {f["kind"] for f in document["findings"]} == {"missing-index"}
+
+
+def test_json_parts_have_the_header_and_one_key(sqlite_scanned: str) -> None:
+    from pipfleet.report.data import load_report, open_read_only
+
+    engine = open_read_only(sqlite_scanned)
+    report = load_report(engine)
+    engine.dispose()
+    for part in PARTS:
+        document = json.loads(to_json(report, part))
+        jsonschema.validate(document, part_schema(part))
+        assert set(document) == {"schema", "generated_at", "query", "run", part}
+
+
+def test_csv_has_one_row_per_finding(scanned: str, query: Rows) -> None:
+    rows = list(csv.DictReader(io.StringIO(make_report(scanned, ReportFormat.CSV))))
+    findings = query("SELECT kind, severity FROM findings WHERE run_id = 2")
+    assert len(rows) == len(findings) == 10
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert sorted((r["kind"], r["severity"]) for r in rows) == sorted(
+        (f["kind"], f["severity"]) for f in findings
+    )
+    first = rows[0]  # most severe first
+    assert (first["repository"], first["kind"], first["severity"], first["run_id"]) == (
+        "acme/orb-api",
+        "confusion-risk",
+        "critical",
+        "2",
+    )
+    assert first["path"] == "services/worker/Pipfile" and first["line"] == "2"
+
+
+def test_csv_honours_kind_and_repo(sqlite_scanned: str) -> None:
+    text = make_report(sqlite_scanned, ReportFormat.CSV, ReportQuery(repo="orb-good"))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["repository"] for r in rows} == {"acme/orb-good"}
+    text = make_report(sqlite_scanned, ReportFormat.CSV, ReportQuery(kind="hardcoded-credential"))
+    assert text.splitlines() == [",".join(CSV_COLUMNS)]
+
+
+def test_markdown_is_short_with_the_summary_table(sqlite_scanned: str) -> None:
+    text = make_report(sqlite_scanned, ReportFormat.MARKDOWN)
+    assert text.startswith("### pipfleet compliance, run 2 (partial, ")
+    assert "| Metric | Value |" in text
+    assert "| Compliant repositories | **50.0%** (1 of 2 with Pipfiles) |" in text
+    assert "| Pull requests | 1 open, 1 merged, 0 dismissed |" in text
+    assert "| Scan errors | 1 |" in text
+    assert "Trend over the last 2 runs: 0.0% → 50.0%" in text
+    assert "| critical | acme/orb-api | services/worker/Pipfile:2 | orb-events |" in text
+    assert "[#12 open](<https://github.com/acme/orb-api/pull/12>)" in text
+    assert text.index("Dependency-confusion risks") < text.index("Repositories needing action")
+    assert len(text.splitlines()) < 60
+
+
+def test_markdown_cells_cannot_break_the_table_or_inject_html() -> None:
+    assert md("a|b <script>x</script> & *y*\nz") == (
+        "a\\|b &lt;script&gt;x&lt;/script&gt; &amp; \\*y\\* z"
+    )
+    assert md_link("x", "javascript:alert(1)") == "x"
+    assert md_link("x", "https://h/a b>c") == "[x](<https://h/a%20b%3Ec>)"
+
+
+def test_table_shows_each_section_as_plain_text(sqlite_scanned: str) -> None:
+    text = make_report(sqlite_scanned, ReportFormat.TABLE)
+    for expected in (
+        "pipfleet compliance, run 2",
+        "50.0% (1 of 2 repositories with Pipfiles)",
+        "Dependency-confusion risks (1)",
+        "acme/orb-api",
+        "#12 open",
+        "Private packages (2)",
+        "orb-events",
+        "failed: Could not resolve",
+    ):
+        assert expected in text, expected
+    assert "\x1b[" not in text  # no colour unless asked
+    assert "\x1b[" in make_report(sqlite_scanned, ReportFormat.TABLE, color=True)
+
+
+def test_write_report_replaces_the_file_whole(tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    write_report(target, "<p>new</p>\n")
+    assert target.read_text() == "<p>new</p>\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    with pytest.raises(UsageError, match=r"^cannot write .*/missing/report\.csv: "):
+        write_report(tmp_path / "missing" / "report.csv", "x")

@@ -1,0 +1,165 @@
+"""The dashboard page read back as HTML: figures, escaping, and nothing loaded from outside."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from html.parser import HTMLParser
+
+import pytest
+from sqlmodel import Session
+
+from pipfleet.report import ReportFormat
+from pipfleet.report.assets import CSS, JS, csp_hash
+from pipfleet.report.output import make_report
+from pipfleet.store.db import make_engine
+from pipfleet.store.models import (
+    FindingRecord,
+    PullRequestRecord,
+    PullRequestState,
+    Repository,
+    RepositoryScan,
+    ScanStatus,
+)
+
+from .conftest import Rows, assert_figures_match, expected_figures
+
+NASTY_NAME = '<script>alert("name")</script>&co'
+NASTY_MESSAGE = "<img src=x onerror=alert(1)> \"quoted\" & 'single' </td></tr></table>"
+NASTY_PACKAGE = 'evil"pkg<'
+RICH_MARKUP = "[bold red]rich[/]"
+
+
+class Page(HTMLParser):
+    """What a test needs from a page: its figures, scripts, links and loaded resources."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.figures: dict[str, str] = {}
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self.styles: list[str] = []
+        self.text: list[str] = []
+        self._in: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if "data-figure" in attributes:
+            self.figures[attributes["data-figure"] or ""] = attributes.get("data-value") or ""
+        if tag in ("script", "style"):
+            self._in = tag
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "script":
+            self.scripts.append(data)
+        elif self._in == "style":
+            self.styles.append(data)
+        else:
+            self.text.append(data)
+
+
+@pytest.fixture
+def nasty(sqlite_scanned: str) -> str:
+    """The scanned database plus a repository whose every string tries to break the page."""
+    engine = make_engine(sqlite_scanned)
+    with Session(engine) as session:
+        repo = Repository(
+            full_name=f"acme/{NASTY_NAME}",
+            org="acme",
+            name=NASTY_NAME,
+            html_url="javascript:alert('repo')",
+        )
+        session.add(repo)
+        session.flush()
+        assert repo.id is not None
+        session.add(
+            RepositoryScan(
+                run_id=2,
+                repository_id=repo.id,
+                status=ScanStatus.FAILED,
+                error=f"{RICH_MARKUP} {NASTY_MESSAGE}",
+            )
+        )
+        session.add(
+            FindingRecord(
+                run_id=2,
+                repository_id=repo.id,
+                path="Pipfile",
+                package=NASTY_PACKAGE,
+                kind="confusion-risk",
+                severity="critical",
+                fixable=False,
+                message=NASTY_MESSAGE,
+            )
+        )
+        session.add(
+            PullRequestRecord(
+                repository_id=repo.id,
+                number=5,
+                branch="b",
+                fingerprint="f",
+                state=PullRequestState.OPEN,
+                title=NASTY_MESSAGE,
+                html_url='https://github.com/acme/x/pull/5"><script>alert(2)</script>',
+            )
+        )
+        session.commit()
+    engine.dispose()
+    return sqlite_scanned
+
+
+def test_figures_on_the_page_equal_the_database(scanned: str, query: Rows) -> None:
+    page = Page(make_report(scanned, ReportFormat.HTML))
+    assert_figures_match(page.figures, expected_figures(query))
+    assert page.figures["compliant-share"] == "0.5"
+
+
+def test_the_page_is_self_contained(sqlite_scanned: str) -> None:
+    html = make_report(sqlite_scanned, ReportFormat.HTML)
+    page = Page(html)
+    assert page.scripts == [JS] and page.styles == [CSS]
+    for tag, attributes in page.tags:
+        assert "src" not in attributes, tag  # no image, script or frame from anywhere
+        assert "style" not in attributes, tag  # the CSP allows the one stylesheet only
+        if tag == "link":
+            assert attributes == {"rel": "icon", "href": "data:,"}
+        if tag == "a":
+            assert (attributes["href"] or "").startswith(("https://", "http://"))
+    (policy,) = [
+        a["content"] for t, a in page.tags if a.get("http-equiv") == "Content-Security-Policy"
+    ]
+    assert policy is not None and policy.startswith("default-src 'none'; ")
+    assert f"script-src {csp_hash(JS)};" in policy and f"style-src {csp_hash(CSS)};" in policy
+    assert "@import" not in CSS and "url(" not in CSS
+
+
+def test_every_database_string_is_escaped(nasty: str) -> None:
+    html = make_report(nasty, ReportFormat.HTML)
+    page = Page(html)
+    assert page.scripts == [JS]  # no injected script element
+    assert [t for t, _ in page.tags if t in ("img", "iframe", "object")] == []
+    assert "javascript:" not in html.replace("javascript:alert(&#x27;repo&#x27;)", "")
+    assert all(not (a.get("href") or "").startswith("javascript:") for _, a in page.tags)
+    text = "".join(page.text)
+    assert f"acme/{NASTY_NAME}" in text  # shown, as text
+    assert NASTY_MESSAGE in text and NASTY_PACKAGE in text
+    assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;&amp;co" in html
+    assert page.figures["confusion-risks"] == "2" and page.figures["scan-errors"] == "2"
+
+
+def test_other_formats_keep_database_strings_as_data(nasty: str) -> None:
+    markdown = make_report(nasty, ReportFormat.MARKDOWN)
+    assert "<script>" not in markdown and "<img" not in markdown
+    assert "&lt;script&gt;" in markdown
+    table = make_report(nasty, ReportFormat.TABLE, width=400)
+    assert RICH_MARKUP in table  # printed, not read as Rich markup
+    document = json.loads(make_report(nasty, ReportFormat.JSON))
+    assert NASTY_MESSAGE in {f["message"] for f in document["risks"]}
+    rows = list(csv.DictReader(io.StringIO(make_report(nasty, ReportFormat.CSV))))
+    assert {"repository": f"acme/{NASTY_NAME}", "message": NASTY_MESSAGE}.items() <= rows[0].items()
