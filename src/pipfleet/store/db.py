@@ -6,6 +6,7 @@ pass it (or a session from ``session_scope``) to whatever needs the database.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,8 +100,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def migrations_dir() -> Path:
-    """The Alembic script folder: ``migrations/`` at the repository root."""
-    return Path(__file__).resolve().parents[3] / "migrations"
+    """The Alembic script folder: ``migrations/`` of a checkout, else the installed copy."""
+    checkout = Path(__file__).resolve().parents[3] / "migrations"
+    if (checkout / "env.py").is_file():
+        return checkout
+    installed = Path(sys.prefix) / "share" / "pipfleet" / "migrations"
+    if (installed / "env.py").is_file():
+        return installed
+    raise StoreError(f"pipfleet's migrations are missing (looked in {checkout} and {installed})")
 
 
 def alembic_config(url: str) -> Config:
