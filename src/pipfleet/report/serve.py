@@ -8,14 +8,8 @@ DNS rebinding; ``public=True`` lifts both that check and the loopback-only bind.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-import threading
-import time
 from collections.abc import Callable
-from types import TracebackType
 
-import uvicorn
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -25,6 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from pipfleet.errors import PipfleetError, StoreError, UsageError
+from pipfleet.loopback import ServedApp, bind, is_loopback
 from pipfleet.report.assets import CONTENT_SECURITY_POLICY
 from pipfleet.report.data import load_report, open_read_only
 from pipfleet.report.document import PARTS, to_json
@@ -93,17 +88,8 @@ def create_app(engine: Engine, allowed_hosts: list[str] | None = None) -> Starle
     )
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class DashboardServer:
-    """uvicorn serving ``create_app`` for one database: on a thread (tests) or in the foreground."""
+class DashboardServer(ServedApp):
+    """The live dashboard for one database: on a thread (tests) or in the foreground."""
 
     def __init__(
         self, database_url: str, host: str = "127.0.0.1", port: int = 8080, *, public: bool = False
@@ -113,81 +99,29 @@ class DashboardServer:
                 f"the dashboard binds loopback addresses only, not {host!r}: pass --public to "
                 "serve it to the network (it has no authentication)"
             )
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.socket(family, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # As in the sandbox: without it, h11's split writes meet delayed ACKs (~40 ms each).
-        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            self._socket.bind((host, port))
-        except OSError as exc:
-            self._socket.close()
-            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-        self.host = host
-        self.port: int = self._socket.getsockname()[1]
+        sock = bind(host, port)
         try:
             self._engine = open_read_only(database_url)
         except StoreError:
-            self._socket.close()
+            sock.close()
             raise
-        hosts = None if public else ["localhost", "127.0.0.1", "[::1]", self._netloc_host]
-        config = uvicorn.Config(
-            create_app(self._engine, hosts),
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-            server_header=False,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def _netloc_host(self) -> str:
-        return f"[{self.host}]" if ":" in self.host else self.host
+        netloc = f"[{host}]" if ":" in host else host
+        hosts = None if public else ["localhost", "127.0.0.1", "[::1]", netloc]
+        super().__init__(create_app(self._engine, hosts), sock, "dashboard")
 
     @property
     def url(self) -> str:
-        return f"http://{self._netloc_host}:{self.port}/"
+        return f"http://{self.netloc_host}:{self.port}/"
 
     def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl-C or SIGTERM)."""
         try:
-            self._server.run(sockets=[self._socket])
+            super().serve_forever()
         finally:
-            self._close()
-
-    def start(self) -> DashboardServer:
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the dashboard server did not start")
-            time.sleep(0.01)
-        return self
+            self._engine.dispose()
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._close()
-
-    def _close(self) -> None:
-        self._socket.close()
+        super().stop()
         self._engine.dispose()
-
-    def __enter__(self) -> DashboardServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def serve(
