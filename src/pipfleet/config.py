@@ -307,7 +307,7 @@ def parse_settings(
 
 
 def _secrets(environ: Mapping[str, str]) -> Secrets:
-    key = environ.get("PIPFLEET_GITHUB_APP_PRIVATE_KEY")
+    key = environ.get("PIPFLEET_GITHUB_APP_PRIVATE_KEY") or None  # CI expands unset to ""
     key_path = environ.get("PIPFLEET_GITHUB_APP_PRIVATE_KEY_PATH")
     if key is None and key_path:
         try:
