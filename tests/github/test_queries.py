@@ -17,6 +17,7 @@ from pipfleet.github.queries import (
     errors_by_alias,
     parse_repositories,
     pipfile_layout,
+    pulls_batch,
 )
 
 SCHEMA = ROOT.parent / "shared" / "reference" / "github-schema.graphql"
@@ -48,6 +49,12 @@ def test_discovery_batches_are_valid_and_carry_values_as_variables(depth: int) -
     assert 'orb-"quoted"' not in batch.query and batch.variables["n1"] == 'orb-"quoted"'
     assert batch.variables["p0"] == f"{'a' * 40}:Pipfile"
     assert batch.query.count("entries") == 2 * (depth + 1)  # two repositories, nested depth
+
+
+def test_pull_request_batches_are_valid() -> None:
+    batch = pulls_batch([(REPO, 7), (REPO, 9)])
+    assert_valid(batch.query)
+    assert batch.variables["p1"] == 9 and batch.paths[("r0", "pull")] == "7"
 
 
 def test_blob_batches_are_valid() -> None:

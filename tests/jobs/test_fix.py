@@ -89,6 +89,9 @@ def test_opens_one_pull_request_then_nothing_more(
         api_repo(world), "main", "Pipfile.lock"
     )
     again = fix_fleet(settings)
+    routes = {r["route"] for r in httpx.get(sandbox.urls.control + "/counters").json()["requests"]}
+    assert not any("/pulls/" in route for route in routes)  # PR states came in one GraphQL query
+    assert "/github/graphql" in routes
     assert actions(again) == {"acme/orb-api": "nothing"} and writes(sandbox) == 0
 
 

@@ -163,9 +163,7 @@ def _missing_source(pipfile: Pipfile, target: str, source_url: str | None) -> Fi
         expected = None
     else:
         message = f"private packages are present but no CodeArtifact source: adds {target!r}"
-        expected = rewrite.source_block(
-            target, source_url, "\n", with_implicit=not pipfile.sources
-        )
+        expected = rewrite.source_block(target, source_url, "\n", with_implicit=not pipfile.sources)
     return Finding(
         FindingKind.MISSING_SOURCE, pipfile.path, message, expected=expected, source=target
     )

@@ -21,6 +21,7 @@ from pipfleet.github.limits import Patience, server_error_retry
 from pipfleet.github.queries import (
     LIST_REPOSITORIES,
     Batch,
+    PullRead,
     RepoFiles,
     RepoSummary,
     blob_read,
@@ -29,6 +30,8 @@ from pipfleet.github.queries import (
     errors_by_alias,
     parse_repositories,
     pipfile_layout,
+    pull_read,
+    pulls_batch,
 )
 
 USER_AGENT = f"pipfleet/{__version__}"
@@ -149,6 +152,24 @@ class GitHubGateway:
                     repo = batch.aliases[alias]
                     texts.setdefault(repo.full_name, {})[path] = read.text
         return texts
+
+    def read_pulls(
+        self, wanted: Sequence[tuple[RepoSummary, int]]
+    ) -> dict[tuple[str, int], PullRead]:
+        """The state of given pull requests: (full name, number) -> what GitHub says now.
+
+        A pull request GitHub cannot resolve is left out.
+        """
+        states: dict[tuple[str, int], PullRead] = {}
+        size = self._settings.graphql_batch
+        for start in range(0, len(wanted), size):
+            batch = pulls_batch(wanted[start : start + size])
+            data, _ = self.graphql(batch.query, batch.variables, "reading pull requests")
+            for alias, repo in batch.aliases.items():
+                read = pull_read((data.get(alias) or {}).get("pull"))
+                if read is not None:
+                    states[(repo.full_name, read.number)] = read
+        return states
 
     def _read_chunk(self, repos: Sequence[RepoSummary]) -> list[RepoFiles]:
         explicit = self._settings.pipfiles

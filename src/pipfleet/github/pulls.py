@@ -117,12 +117,6 @@ class PullRequests:
         )
         return _state(pulls[0]) if pulls else None
 
-    def get(self, repo: str, number: int) -> PullState:
-        data = self._request(
-            "GET", self._url(repo, f"/pulls/{number}"), f"reading #{number} of {repo}"
-        )
-        return _state(data)
-
     def commit_files(
         self, repo: str, base_sha: str, files: Sequence[tuple[str, str]], message: str
     ) -> str:

@@ -246,3 +246,38 @@ def errors_by_alias(errors: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         path = error.get("path") or [""]
         found.setdefault(str(path[0]), str(error.get("message") or error))
     return found
+
+
+@dataclass(frozen=True)
+class PullRead:
+    number: int
+    state: str  # "open", "closed" or "merged"
+    merged: bool
+    url: str
+
+
+def pulls_batch(wanted: Sequence[tuple[RepoSummary, int]]) -> Batch:
+    """Read the state of given pull requests of several repositories in one request."""
+    variables: dict[str, Any] = {}
+    declarations, selections = [], []
+    aliases, paths = {}, {}
+    for index, (repo, number) in enumerate(wanted):
+        alias = f"r{index}"
+        aliases[alias] = repo
+        variables.update({f"o{index}": repo.owner, f"n{index}": repo.name, f"p{index}": number})
+        declarations.append(f"$o{index}: String!, $n{index}: String!, $p{index}: Int!")
+        paths[(alias, "pull")] = str(number)
+        selections.append(
+            f"{alias}: repository(owner: $o{index}, name: $n{index}) "
+            f"{{ pull: pullRequest(number: $p{index}) {{ number state merged url }} }}"
+        )
+    query = f"query ReadPulls({', '.join(declarations)}) {{\n  " + "\n  ".join(selections) + "\n}\n"
+    return Batch(query, variables, aliases, paths)
+
+
+def pull_read(node: Mapping[str, Any] | None) -> PullRead | None:
+    if not node:
+        return None
+    return PullRead(
+        int(node["number"]), str(node["state"]).lower(), bool(node["merged"]), str(node["url"])
+    )

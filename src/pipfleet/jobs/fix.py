@@ -23,7 +23,7 @@ from pipfleet.engine.plan import LastPull, PullAction, decide
 from pipfleet.engine.prbody import PullRequestText, render
 from pipfleet.errors import GitHubError, RateLimited, StoreError
 from pipfleet.github.pulls import PullRequests
-from pipfleet.github.queries import RepoFiles, RepoSummary
+from pipfleet.github.queries import PullRead, RepoFiles, RepoSummary
 from pipfleet.jobs.scan import Gateway
 from pipfleet.store.models import PullRequestRecord, PullRequestState, utcnow
 from pipfleet.store.prs import Candidate, PullRequestStore
@@ -112,6 +112,15 @@ class FixJob:
             if f.lockfiles
         ]
         locks = self.gateway.read_texts([(repo, paths) for repo, paths in lock_wanted if paths])
+        open_pulls = [
+            (live[c.full_name], c.record.number)
+            for c in candidates
+            if c.record is not None
+            and c.record.state is PullRequestState.OPEN
+            and c.record.number is not None
+            and c.full_name in live
+        ]
+        pulls_now = self.gateway.read_pulls(open_pulls)  # one request per batch, not per PR
         budget = self.settings.fix.max_prs_per_run if max_prs is None else max_prs
         for candidate in candidates:
             if summary.stopped:
@@ -126,7 +135,10 @@ class FixJob:
                 summary.outcomes.append(FixOutcome(candidate.full_name, FAILED, why))
                 continue
             try:
-                outcome = self._repository(candidate, repo, read, locks, listing, budget)
+                remote = None
+                if candidate.record is not None and candidate.record.number is not None:
+                    remote = pulls_now.get((candidate.full_name, candidate.record.number))
+                outcome = self._repository(candidate, repo, read, locks, listing, budget, remote)
             except RateLimited as exc:
                 summary.stopped = str(exc)
                 outcome = FixOutcome(candidate.full_name, DEFERRED, str(exc))
@@ -147,13 +159,14 @@ class FixJob:
         locks: dict[str, dict[str, str]],
         listing: Listing,
         budget: int,
+        remote: PullRead | None,
     ) -> FixOutcome:
         name = candidate.full_name
         if reason := opted_out(repo, read, self.settings):
             return FixOutcome(name, OPTED_OUT, reason)
         pipfiles = {b.path: b.text for b in read.pipfiles if b.text is not None and b.oid}
         fix = build_fix(pipfiles, locks.get(name, {}), listing, self.options)
-        record = self._synced(candidate)
+        record = self._synced(candidate, remote)
         last = LastPull(record.state.value, record.fingerprint) if record else None
         fingerprint = None if fix.empty else fix.fingerprint
         decision = decide(fingerprint, last, self.settings.fix.reopen_dismissed)
@@ -184,21 +197,18 @@ class FixJob:
         index = self.settings.codeartifact.source_name
         return render(fix, fixes.title, index, fixes.guide_url)
 
-    def _synced(self, candidate: Candidate) -> PullRequestRecord | None:
+    def _synced(self, candidate: Candidate, remote: PullRead | None) -> PullRequestRecord | None:
         """The latest record, with GitHub's word on whether a human merged or closed it."""
         record = candidate.record
-        if record is None or record.state is not PullRequestState.OPEN or record.number is None:
+        if record is None or record.state is not PullRequestState.OPEN or remote is None:
             return record
-        if self.pulls is None:
-            return record
-        remote = self.pulls.get(candidate.name, record.number)
         if remote.merged:
             record.state, record.closed_at = PullRequestState.MERGED, utcnow()
         elif remote.state == "closed":
             record.state, record.closed_at = PullRequestState.DISMISSED, utcnow()
         else:
             return record
-        return self.store.save(record)
+        return record if self.pulls is None else self.store.save(record)
 
     def _push(
         self,

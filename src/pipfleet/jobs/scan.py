@@ -21,7 +21,7 @@ from pipfleet.engine.confusion import PackageIntel
 from pipfleet.engine.findings import FileReport
 from pipfleet.engine.listing import Listing
 from pipfleet.errors import GitHubError
-from pipfleet.github.queries import BlobRead, RepoFiles, RepoSummary
+from pipfleet.github.queries import BlobRead, PullRead, RepoFiles, RepoSummary
 from pipfleet.store.models import PipfileStatus, ScanStatus
 
 
@@ -95,6 +95,9 @@ class Gateway(Protocol):
     def read_texts(
         self, wanted: Sequence[tuple[RepoSummary, Sequence[str]]]
     ) -> dict[str, dict[str, str]]: ...
+    def read_pulls(
+        self, wanted: Sequence[tuple[RepoSummary, int]]
+    ) -> dict[tuple[str, int], PullRead]: ...
 
 
 @dataclass

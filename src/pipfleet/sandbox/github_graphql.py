@@ -242,6 +242,7 @@ class _Answers:
             "nameWithOwner": repo.full_name,
             "object": lambda _info, expression=None, oid=None: self.object(repo, expression, oid),
             "owner": lambda _info: self.organization(repo.owner),
+            "pullRequest": lambda _info, number: self.pull_request(repo, number),
             "pushedAt": iso(repo.pushed_at) if repo.pushed_at else None,
             "ref": lambda _info, qualifiedName: self.ref(repo, qualifiedName),
             "repositoryTopics": lambda info, **args: _connection(
@@ -249,6 +250,21 @@ class _Answers:
             ),
             "url": self.site.repo_html(repo),
             "visibility": repo.visibility.upper(),
+        }
+
+    def pull_request(self, repo: Repository, number: int) -> Fields:
+        pull = repo.pulls.get(number)
+        if pull is None:
+            raise GitHubGraphQLError(
+                "NOT_FOUND", f"Could not resolve to a PullRequest with the number of {number}."
+            )
+        state = "MERGED" if pull.merged else pull.state.upper()
+        return {
+            "headRefName": pull.head,
+            "merged": pull.merged,
+            "number": pull.number,
+            "state": state,
+            "url": f"{self.site.repo_html(repo)}/pull/{pull.number}",
         }
 
     def topic(self, name: str) -> Fields:
