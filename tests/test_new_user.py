@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -14,7 +15,15 @@ THIS_TEST = "tests/test_new_user.py::test_fresh_clone_runs_make_demo_then_make_t
 
 def _clean_environment(tmp_path: Path) -> dict[str, str]:
     """The machine's environment without this test run's own: no venv, no pipfleet settings."""
-    drop = ("VIRTUAL_ENV", "PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")
+    drop = (
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "PYTEST_ADDOPTS",
+        "PYTEST_CURRENT_TEST",
+        "MAKELEVEL",  # a make run by CI's make would act as a sub-make, not as a user's
+        "MAKEFLAGS",
+        "MFLAGS",
+    )
     environ = {
         k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PIPFLEET_")
     }
