@@ -260,7 +260,7 @@ _PRIVATE_COMMENTS = (
 )
 _TRAILING_COMMENTS = (
     "# pinned, see INC-1432",
-    "# TODO: bump after the 2.x migration",
+    "# bump after the 2.x migration",
     "# keep in sync with the worker",
     "# CVE-2024-35195",
     "# do not upgrade yet",
