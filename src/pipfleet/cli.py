@@ -173,9 +173,7 @@ def run(
     ] = False,
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.TEXT,
 ) -> None:
-    """The nightly job: scan, fix, summarise (exit 0 done, 1 --strict and unfixable findings,
-    2 configuration, 3 partial, 4 locked).
-    """
+    """The nightly job: scan, fix, summarise; exits 0, 1 (--strict), 2, 3 (partial), 4 (locked)."""
     from pipfleet.jobs.nightly import run_nightly
     from pipfleet.progress import scan_progress
 
