@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from pipfleet.sandbox.fleet import load_fleet
@@ -130,3 +131,14 @@ def world(fleet_dir: Path) -> World:
 def sandbox(world: World) -> Iterator[SandboxServer]:
     with SandboxServer(world) as server:
         yield server
+
+
+@pytest.fixture
+def token(sandbox: SandboxServer) -> str:
+    """A CodeArtifact authorization token from the sandbox, asked for as the AWS CLI asks."""
+    ca = sandbox.world.codeartifact
+    client = boto3.client(
+        "codeartifact", region_name=ca.region, endpoint_url=sandbox.urls.codeartifact_endpoint
+    )
+    answer = client.get_authorization_token(domain=ca.domain, domainOwner=ca.domain_owner)
+    return str(answer["authorizationToken"])

@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from tests.distributions import lock_hash, wheel
 from tests.pipenv_tools import PIPENV, PYTHON_VERSION, folded, isolated_env, output, run
@@ -85,16 +84,6 @@ def files(world: World) -> dict[str, bytes]:
     )
     world.pypi[PUBLIC] = [VERSION]
     return {name: data for name, (_, data) in built.items()}
-
-
-@pytest.fixture
-def token(sandbox: SandboxServer) -> str:
-    ca = sandbox.world.codeartifact
-    client = boto3.client(
-        "codeartifact", region_name=ca.region, endpoint_url=sandbox.urls.codeartifact_endpoint
-    )
-    answer = client.get_authorization_token(domain=ca.domain, domainOwner=ca.domain_owner)
-    return str(answer["authorizationToken"])
 
 
 def _old_lock(pipfile_text: str, scheme: HashScheme, files: dict[str, bytes]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 from tests.distributions import wheel
@@ -34,20 +33,6 @@ def wheels(world: World) -> dict[str, bytes]:
         "orb-thing", {"1.0": "INTERNAL"}, PackageOrigin("ALLOW", "BLOCK")
     )
     return built
-
-
-@pytest.fixture
-def token(sandbox: SandboxServer) -> str:
-    ca = sandbox.world.codeartifact
-    client = boto3.client(
-        "codeartifact",
-        region_name=ca.region,
-        endpoint_url=sandbox.urls.codeartifact_endpoint,
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-    )
-    answer = client.get_authorization_token(domain=ca.domain, domainOwner=ca.domain_owner)
-    return str(answer["authorizationToken"])
 
 
 def test_public_root_lists_pypi_projects(sandbox: SandboxServer) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 from tests.distributions import lock_hash, wheel
@@ -41,17 +40,6 @@ def files(world: World) -> dict[str, bytes]:
     )
     world.pypi[PUBLIC] = [PUBLIC_VERSION]
     return {PRIVATE: private_data, PUBLIC: public_data}
-
-
-@pytest.fixture
-def token(sandbox: SandboxServer) -> str:
-    """A CodeArtifact authorization token, asked for as the AWS CLI would ask for it."""
-    ca = sandbox.world.codeartifact
-    client = boto3.client(
-        "codeartifact", region_name=ca.region, endpoint_url=sandbox.urls.codeartifact_endpoint
-    )
-    answer = client.get_authorization_token(domain=ca.domain, domainOwner=ca.domain_owner)
-    return str(answer["authorizationToken"])
 
 
 def served_hashes(sandbox: SandboxServer, token: str, project: str) -> set[str]:
