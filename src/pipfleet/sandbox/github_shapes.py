@@ -24,7 +24,6 @@ from pipfleet.sandbox.gitstore import (
     SYMLINK_MODE,
     TREE_MODE,
     Commit,
-    ObjectStore,
     Signature,
     TreeEntry,
 )
@@ -653,8 +652,3 @@ def installation(
         "suspended_by": None,
         "suspended_at": None,
     }
-
-
-def tree_files(store: ObjectStore, tree_sha: str) -> dict[str, TreeEntry]:
-    """Every non-tree entry under a tree, by full path."""
-    return {path: e for path, e in store.walk(tree_sha) if e.mode != TREE_MODE}

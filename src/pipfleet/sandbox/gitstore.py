@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -169,6 +170,58 @@ class ObjectStore:
             yield path, entry
             if entry.mode == TREE_MODE:
                 yield from self.walk(entry.sha, path + "/")
+
+    def files(self, tree_sha: str | None) -> dict[str, TreeEntry]:
+        """Every non-tree entry under a tree, by full path."""
+        if tree_sha is None:
+            return {}
+        return {path: e for path, e in self.walk(tree_sha) if e.mode != TREE_MODE}
+
+    def tree_of(self, commit_sha: str | None) -> str | None:
+        found = self.commit(commit_sha) if commit_sha else None
+        return found.tree if found else None
+
+    def ancestors(self, sha: str) -> set[str]:
+        """``sha`` and every commit reachable from it."""
+        seen: set[str] = set()
+        todo = [sha]
+        while todo:
+            current = todo.pop()
+            found = self.commit(current)
+            if current in seen or found is None:
+                continue
+            seen.add(current)
+            todo.extend(found.parents)
+        return seen
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        """The nearest commit of ``other``'s history that ``one`` also contains."""
+        reachable = self.ancestors(one)
+        queue, seen = deque([other]), set()
+        while queue:
+            current = queue.popleft()
+            if current in reachable:
+                return current
+            found = self.commit(current)
+            if current not in seen and found is not None:
+                seen.add(current)
+                queue.extend(found.parents)
+        return None
+
+    def three_way(self, base: str | None, ours: str, theirs: str) -> str | None:
+        """Merge two trees file by file; None when both sides changed a file differently."""
+        old, left, right = self.files(base), self.files(ours), self.files(theirs)
+        merged: dict[str, TreeEntry | None] = {}
+        for path in old.keys() | left.keys() | right.keys():
+            was, mine, other = old.get(path), left.get(path), right.get(path)
+            if mine == other or other == was:
+                merged[path] = mine
+            elif mine == was:
+                merged[path] = other
+            else:
+                return None
+        kept = {path: entry for path, entry in merged.items() if entry is not None}
+        return self.with_changes(None, kept)
 
     def entry_at(self, tree_sha: str, path: str) -> TreeEntry | None:
         """The tree entry at ``path`` ("" or "/" is the root itself, as a tree entry)."""

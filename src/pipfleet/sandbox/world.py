@@ -226,29 +226,6 @@ class World:
                 return repo.refs[candidate]
         return ref if self.store.commit(ref) else None
 
-    def ancestors(self, sha: str) -> list[str]:
-        """``sha`` and every commit reachable from it, nearest first."""
-        seen: list[str] = []
-        queue = [sha]
-        while queue:
-            current = queue.pop(0)
-            if current in seen:
-                continue
-            seen.append(current)
-            commit = self.store.commit(current)
-            queue.extend(commit.parents if commit else ())
-        return seen
-
-    def merge_base(self, one: str, other: str) -> str | None:
-        mine = set(self.ancestors(one))
-        return next((sha for sha in self.ancestors(other) if sha in mine), None)
-
-    def _files(self, commit_sha: str | None) -> dict[str, TreeEntry]:
-        commit = self.store.commit(commit_sha) if commit_sha else None
-        if commit is None:
-            return {}
-        return {p: e for p, e in self.store.walk(commit.tree) if e.type != "tree"}
-
     def merge_pull(self, repo: Repository, pull: PullRequest, by: str = HUMAN.name) -> str:
         """Merge a pull request with a merge commit, as GitHub's merge button does.
 
@@ -259,18 +236,12 @@ class World:
         head = repo.branch(pull.head) or pull.head_sha
         if pull.state != "open" or base is None or not head:
             raise MergeConflict("Pull Request is not mergeable")
-        ancestor = self.merge_base(base, head)
-        before, theirs, ours = self._files(ancestor), self._files(head), self._files(base)
-        changes: dict[str, TreeEntry | None] = {}
-        for path in before.keys() | theirs.keys():
-            if before.get(path) == theirs.get(path):
-                continue
-            if before.get(path) != ours.get(path) and ours.get(path) != theirs.get(path):
-                raise MergeConflict(f"Merge conflict in {path}")
-            changes[path] = theirs.get(path)
-        base_commit = self.store.commit(base)
-        assert base_commit is not None
-        tree = self.store.with_changes(base_commit.tree, changes)
+        common = self.store.tree_of(self.store.merge_base(base, head))
+        tree = self.store.three_way(
+            common, self.store.tree_of(base) or "", self.store.tree_of(head) or ""
+        )
+        if tree is None:
+            raise MergeConflict("Merge conflict: both branches changed the same file")
         signature = Signature(by, HUMAN.email, now())
         message = f"Merge pull request #{pull.number} from {repo.owner}/{pull.head}\n"
         sha = self.store.put_commit(Commit(tree, (base, head), message, signature, signature))

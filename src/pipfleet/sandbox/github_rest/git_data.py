@@ -9,13 +9,11 @@ from starlette.responses import Response
 from pipfleet.sandbox import github_shapes as shapes
 from pipfleet.sandbox.github_rest.common import Call, fail, invalid, reply, validation
 from pipfleet.sandbox.github_rest.git_helpers import (
-    ancestors,
     blob_size,
     bot_signature,
     decode_base64,
     file_changes,
     signature,
-    tree_of,
 )
 from pipfleet.sandbox.gitstore import (
     EXECUTABLE_MODE,
@@ -37,7 +35,7 @@ MODES = {FILE_MODE, EXECUTABLE_MODE, SYMLINK_MODE, TREE_MODE, SUBMODULE_MODE}
 def get_tree(call: Call) -> Response:
     repo = call.git_repo()
     name = call.arg("tree_sha")
-    sha = name if call.store.tree(name) else tree_of(call.store, call.world.resolve(repo, name))
+    sha = name if call.store.tree(name) else call.store.tree_of(call.world.resolve(repo, name))
     if sha is None:
         fail(404, "Not Found")
     if call.query("recursive") is not None:  # any value asks for the whole tree, as on GitHub
@@ -137,7 +135,7 @@ def get_commit(call: Call) -> Response:
     if sha is None:
         fail(422, f"No commit found for SHA: {ref}")
     found = call.commit(sha)
-    parent_tree = tree_of(call.store, found.parents[0]) if found.parents else None
+    parent_tree = call.store.tree_of(found.parents[0]) if found.parents else None
     files = file_changes(call, repo, parent_tree, found.tree, sha)
     return reply(shapes.commit(call.site, repo, sha, found, files))
 
@@ -175,7 +173,7 @@ def update_ref(call: Call) -> Response:
         fail(422, "Reference does not exist")
     if not isinstance(sha, str) or call.store.commit(sha) is None:
         fail(422, "Object does not exist")
-    if not call.field("force") and repo.refs[name] not in ancestors(call.store, sha):
+    if not call.field("force") and repo.refs[name] not in call.store.ancestors(sha):
         fail(422, "Update is not a fast forward")
     repo.refs[name] = sha
     repo.pushed_at = now()

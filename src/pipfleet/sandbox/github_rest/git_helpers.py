@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,62 +15,12 @@ from pipfleet.sandbox.world import BOT_LOGIN, Repository
 # -- git helpers ---------------------------------------------------------------------------
 
 
-def ancestors(store: ObjectStore, sha: str) -> set[str]:
-    seen: set[str] = set()
-    todo = [sha]
-    while todo:
-        current = todo.pop()
-        found = store.commit(current)
-        if current in seen or found is None:
-            continue
-        seen.add(current)
-        todo.extend(found.parents)
-    return seen
-
-
-def merge_base(store: ObjectStore, a: str, b: str) -> str | None:
-    """The nearest commit of ``b``'s history that ``a`` also contains."""
-    reachable = ancestors(store, a)
-    queue, seen = deque([b]), set()
-    while queue:
-        current = queue.popleft()
-        if current in reachable:
-            return current
-        found = store.commit(current)
-        if current not in seen and found is not None:
-            seen.add(current)
-            queue.extend(found.parents)
-    return None
-
-
-def tree_of(store: ObjectStore, sha: str | None) -> str | None:
-    found = store.commit(sha) if sha else None
-    return found.tree if found else None
-
-
-def three_way(store: ObjectStore, base: str | None, ours: str, theirs: str) -> str | None:
-    """Merge two trees file by file; None when both sides changed a file differently."""
-    old = shapes.tree_files(store, base) if base else {}
-    left, right = shapes.tree_files(store, ours), shapes.tree_files(store, theirs)
-    merged: dict[str, TreeEntry | None] = {}
-    for path in old.keys() | left.keys() | right.keys():
-        was, mine, other = old.get(path), left.get(path), right.get(path)
-        if mine == other or other == was:
-            merged[path] = mine
-        elif mine == was:
-            merged[path] = other
-        else:
-            return None
-    kept = {path: entry for path, entry in merged.items() if entry is not None}
-    return store.with_changes(None, kept)
-
-
 def file_changes(
     call: Call, repo: Repository, old_tree: str | None, new_tree: str, sha: str
 ) -> list[JSON]:
     store = call.store
-    before = shapes.tree_files(store, old_tree) if old_tree else {}
-    after = shapes.tree_files(store, new_tree)
+    before = store.files(old_tree)
+    after = store.files(new_tree)
     entries = []
     for path in sorted(before.keys() | after.keys()):
         old, new = before.get(path), after.get(path)
@@ -130,7 +79,7 @@ def commit_on(
     parent = repo.branch(branch)
     author = signature(call.field("author"), bot_signature())
     committer = signature(call.field("committer"), author)
-    tree = call.store.with_changes(tree_of(call.store, parent), changes)
+    tree = call.store.with_changes(call.store.tree_of(parent), changes)
     sha = call.store.put_commit(
         Commit(tree, (parent,) if parent else (), message, author, committer)
     )

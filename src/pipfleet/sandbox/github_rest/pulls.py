@@ -10,12 +10,8 @@ from starlette.responses import Response
 from pipfleet.sandbox import github_shapes as shapes
 from pipfleet.sandbox.github_rest.common import JSON, Call, fail, paginate, reply, validation
 from pipfleet.sandbox.github_rest.git_helpers import (
-    ancestors,
     bot_signature,
     file_changes,
-    merge_base,
-    three_way,
-    tree_of,
 )
 from pipfleet.sandbox.github_rest.repositories import repo_body
 from pipfleet.sandbox.gitstore import Commit, now
@@ -34,16 +30,16 @@ def pull_body(call: Call, repo: Repository, pr: PullRequest, full: bool = True) 
     commits = additions = deletions = changed = 0
     mergeable: bool | None = None
     if full and before and pr.head_sha:
-        common = merge_base(store, before, pr.head_sha)
-        head_tree = tree_of(store, pr.head_sha) or ""
-        commits = len(ancestors(store, pr.head_sha) - ancestors(store, before))
-        files = file_changes(call, repo, tree_of(store, common), head_tree, pr.head_sha)
+        common = store.merge_base(before, pr.head_sha)
+        head_tree = store.tree_of(pr.head_sha) or ""
+        commits = len(store.ancestors(pr.head_sha) - store.ancestors(before))
+        files = file_changes(call, repo, store.tree_of(common), head_tree, pr.head_sha)
         additions = sum(f["additions"] for f in files)
         deletions = sum(f["deletions"] for f in files)
         changed = len(files)
         if pr.state == "open":
-            base_tree = tree_of(store, before) or ""
-            mergeable = three_way(store, tree_of(store, common), base_tree, head_tree) is not None
+            base_tree = store.tree_of(before) or ""
+            mergeable = store.three_way(store.tree_of(common), base_tree, head_tree) is not None
     key = (repo.id, pr.number)
     facts = shapes.PullFacts(
         head_sha=pr.head_sha,
@@ -123,7 +119,7 @@ def create_pull(call: Call) -> Response:
         validation("PullRequest", field="base", code="invalid")
     if duplicate(repo, branch, base):
         already_exists(repo, branch)
-    if head_sha in ancestors(call.store, base_sha):
+    if head_sha in call.store.ancestors(base_sha):
         message = f"No commits between {base} and {branch}"
         validation("PullRequest", code="custom", message=message)
     body = call.field("body")
@@ -207,9 +203,9 @@ def merge_pull(call: Call) -> Response:
         fail(405, "Pull Request is still a draft")
     if call.field("sha") not in (None, head_sha):
         fail(409, "Head branch was modified. Review and try the merge again.")
-    common = tree_of(call.store, merge_base(call.store, base_sha, head_sha))
-    tree = three_way(
-        call.store, common, tree_of(call.store, base_sha) or "", tree_of(call.store, head_sha) or ""
+    common = call.store.tree_of(call.store.merge_base(base_sha, head_sha))
+    tree = call.store.three_way(
+        common, call.store.tree_of(base_sha) or "", call.store.tree_of(head_sha) or ""
     )
     if tree is None:
         fail(405, "Pull Request is not mergeable")

@@ -18,7 +18,7 @@ from pipfleet.sandbox.github_rest.common import (
     paginate,
     reply,
 )
-from pipfleet.sandbox.github_rest.git_helpers import blob_size, commit_on, decode_base64, tree_of
+from pipfleet.sandbox.github_rest.git_helpers import blob_size, commit_on, decode_base64
 from pipfleet.sandbox.gitstore import FILE_MODE, TREE_MODE, TreeEntry
 from pipfleet.sandbox.world import Repository
 
@@ -26,9 +26,9 @@ from pipfleet.sandbox.world import Repository
 
 
 def repo_body(call: Call, repo: Repository) -> JSON:
-    tree = tree_of(call.store, repo.head)
+    tree = call.store.tree_of(repo.head)
     if tree and tree not in call.state.sizes:
-        total = sum(blob_size(call.store, e) for e in shapes.tree_files(call.store, tree).values())
+        total = sum(blob_size(call.store, e) for e in call.store.files(tree).values())
         call.state.sizes[tree] = math.ceil(total / 1024)
     open_pulls = sum(1 for pr in repo.pulls.values() if pr.state == "open")
     return shapes.repository(call.site, repo, call.state.sizes.get(tree or "", 0), open_pulls)
@@ -118,7 +118,7 @@ def get_contents(call: Call) -> Response:
 
 
 def existing_file(call: Call, repo: Repository, branch: str, path: str) -> TreeEntry | None:
-    tree = tree_of(call.store, repo.branch(branch))
+    tree = call.store.tree_of(repo.branch(branch))
     return call.store.entry_at(tree, path) if tree and path else None
 
 
