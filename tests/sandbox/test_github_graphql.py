@@ -18,7 +18,8 @@ from pipfleet.sandbox.world import World, node_id
 GITHUB_SCHEMA = Path(__file__).resolve().parents[3] / "shared/reference/github-schema.graphql"
 TOKEN = "sandbox-token"
 
-# The queries pipfleet sends, kept here so its GitHub adapter can reuse them.
+# Queries of the shapes pipfleet sends (its own, in pipfleet.github.queries, are validated
+# against GitHub's schema in tests/github/test_queries.py), wider here to cover the sandbox.
 
 REPOSITORY_FIELDS = """
 fragment RepositoryFields on Repository {

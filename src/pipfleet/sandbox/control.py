@@ -61,8 +61,11 @@ def routes(world: World) -> list[BaseRoute]:
     def repository(request: Request) -> Repository | None:
         return world.repository(request.path_params["owner"], request.path_params["repo"])
 
-    def pull(repo: Repository, request: Request) -> PullRequest | None:
-        return repo.pulls.get(int(request.path_params["number"]))
+    def pull(request: Request) -> tuple[Repository, PullRequest] | None:
+        """The repository and pull request a path names, or None when either is missing."""
+        repo = repository(request)
+        found = repo.pulls.get(int(request.path_params["number"])) if repo else None
+        return (repo, found) if repo is not None and found is not None else None
 
     async def counters(request: Request) -> Response:
         return JSONResponse(counters_document(world))
@@ -96,23 +99,21 @@ def routes(world: World) -> list[BaseRoute]:
 
     async def merge(request: Request) -> Response:
         with world.lock:
-            repo = repository(request)
-            found = pull(repo, request) if repo else None
-            if repo is None or found is None:
+            named = pull(request)
+            if named is None:
                 return _error(404, "no such pull request")
             try:
-                sha = world.merge_pull(repo, found)
+                sha = world.merge_pull(*named)
             except MergeConflict as exc:
                 return _error(409, str(exc))
         return JSONResponse({"merged": True, "sha": sha})
 
     async def close(request: Request) -> Response:
         with world.lock:
-            repo = repository(request)
-            found = pull(repo, request) if repo else None
-            if repo is None or found is None:
+            named = pull(request)
+            if named is None:
                 return _error(404, "no such pull request")
-            world.close_pull(found)
+            world.close_pull(named[1])
         return JSONResponse({"state": "closed", "merged": False})
 
     async def push(request: Request) -> Response:
