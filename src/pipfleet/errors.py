@@ -63,12 +63,34 @@ class RateLimited(GitHubError):
         self.retry_after = retry_after
 
 
+class IncompleteAnswer(GitHubError):
+    """GitHub answered with an empty or cut body, or without fields its API always sends."""
+
+
 class NotFound(GitHubError):
     """The organisation, repository or object does not exist, or the token cannot see it."""
 
 
 class RegistryError(PipfleetError):
     """CodeArtifact or the public package index failed in a way the run cannot work around."""
+
+    exit_code = 3
+
+
+class ImplausibleChange(PipfleetError):
+    """What the registries or GitHub report shrank too much to act on without a human's word."""
+
+    exit_code = 3
+
+
+class SafetyLimit(PipfleetError):
+    """A run reached a blast-radius limit (such as closures per run) and stopped."""
+
+    exit_code = 3
+
+
+class Interrupted(PipfleetError):
+    """The run was stopped by a signal (SIGTERM, SIGINT); it released what it held."""
 
     exit_code = 3
 

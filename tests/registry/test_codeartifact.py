@@ -63,3 +63,34 @@ def test_unreachable_endpoint_is_a_registry_error() -> None:
     )
     with pytest.raises(RegistryError, match="CodeArtifact d/r"):
         fetch_repository(settings)
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/v1/packages$", ""),
+        ("/v1/packages$", "{"),
+        ("/v1/packages$", '{"nextToken": null}'),
+        ("/v1/packages$", '{"packages": [{"format": "pypi"}]}'),
+        ("/v1/package/versions$", ""),
+        ("/v1/package/versions$", "{"),
+        ("/v1/package/versions$", '{"package": "orb-common", "format": "pypi"}'),
+        ("/v1/package/versions$", '{"versions": [{"status": "Published"}]}'),
+    ],
+)
+def test_an_empty_or_cut_answer_is_an_error_never_an_empty_listing(
+    sandbox: SandboxServer, route: str, body: str
+) -> None:
+    fault = {"route": route, "status": 200, "body": body}
+    assert httpx.post(sandbox.urls.control + "/faults", json=fault).status_code == 201
+
+    with pytest.raises(RegistryError, match="CodeArtifact .*(answered without|without a)"):
+        fetch_repository(settings_for(sandbox))
+
+
+def test_an_empty_token_answer_is_an_error(sandbox: SandboxServer) -> None:
+    fault = {"route": "/v1/authorization-token$", "status": 200, "body": "{}"}
+    assert httpx.post(sandbox.urls.control + "/faults", json=fault).status_code == 201
+
+    with pytest.raises(RegistryError, match="without a token"):
+        authorization_token(settings_for(sandbox))

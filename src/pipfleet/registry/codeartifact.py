@@ -70,21 +70,61 @@ def _explain(exc: Exception, settings: CodeArtifactSettings) -> RegistryError:
     return RegistryError(f"CodeArtifact {where}: {exc}")
 
 
-def _paged(call: Callable[..., dict[str, Any]], key: str, **params: Any) -> tuple[list[Any], int]:
+class _Malformed(Exception):
+    """An answer that lacks what the API reference says it always has."""
+
+
+def _field(page: Any, key: str, what: str) -> list[Any]:
+    """``page[key]`` as a list: botocore turns an empty or cut 200 into ``{}``, never believe it."""
+    if not isinstance(page, dict) or not isinstance(page.get(key), list):
+        raise _Malformed(f"{what} answered without its '{key}' list (an empty or cut response)")
+    return list(page[key])
+
+
+def _paged(
+    call: Callable[..., dict[str, Any]], key: str, what: str, **params: Any
+) -> tuple[list[Any], int]:
     items: list[Any] = []
     requests = 0
     token: str | None = None
+    seen: set[str] = set()
     while True:
         page = call(**params, **({"nextToken": token} if token else {}))
         requests += 1
-        items.extend(page.get(key, []))
+        items.extend(_field(page, key, what))
         token = page.get("nextToken")
         if not token:
             return items, requests
+        if not isinstance(token, str) or token in seen:
+            raise _Malformed(f"{what} repeated or garbled its nextToken")
+        seen.add(token)
+
+
+def _package_name(summary: Any) -> str:
+    if not isinstance(summary, dict) or not isinstance(summary.get("package"), str):
+        raise _Malformed("ListPackages listed a package without a name")
+    if summary.get("format", "pypi") != "pypi":
+        raise _Malformed(f"ListPackages listed a {summary.get('format')} package for format pypi")
+    return str(summary["package"])
+
+
+def _version(package: str, summary: Any) -> tuple[str, str]:
+    """(origin type, version) of one PackageVersionSummary, checked."""
+    if not isinstance(summary, dict) or not isinstance(summary.get("version"), str):
+        raise _Malformed(f"ListPackageVersions of {package} listed a version without a number")
+    origin = summary.get("origin", {})
+    kind = origin.get("originType", "UNKNOWN") if isinstance(origin, dict) else None
+    if kind not in ("INTERNAL", "EXTERNAL", "UNKNOWN"):
+        raise _Malformed(f"ListPackageVersions of {package} gave origin {kind!r}")
+    return str(kind), str(summary["version"])
 
 
 def fetch_repository(settings: CodeArtifactSettings, client: Any = None) -> RepositoryListing:
-    """Every PyPI package of the repository with its versions' origins (ListPackages + versions)."""
+    """Every PyPI package of the repository with its versions' origins (ListPackages + versions).
+
+    Every answer is checked against the API reference before it is believed: a listing
+    built from a cut answer would make every private package look public.
+    """
     client = client or _client(settings)
     where = {
         "domain": settings.domain,
@@ -93,30 +133,32 @@ def fetch_repository(settings: CodeArtifactSettings, client: Any = None) -> Repo
         "format": "pypi",
     }
     try:
-        summaries, requests = _paged(client.list_packages, "packages", **where)
+        summaries, requests = _paged(client.list_packages, "packages", "ListPackages", **where)
         packages = []
         for summary in summaries:
+            name = _package_name(summary)
             versions, calls = _paged(
                 client.list_package_versions,
                 "versions",
-                package=summary["package"],
+                f"ListPackageVersions of {name}",
+                package=name,
                 **where,
             )
             requests += calls
             by_origin: dict[str, list[str]] = {"INTERNAL": [], "EXTERNAL": []}
             for version in versions:
-                origin = version.get("origin", {}).get("originType", "UNKNOWN")
-                by_origin.setdefault(origin, []).append(version["version"])
-            restrictions = summary.get("originConfiguration", {}).get("restrictions", {})
+                origin, number = _version(name, version)
+                by_origin.setdefault(origin, []).append(number)
+            restrictions = (summary.get("originConfiguration") or {}).get("restrictions") or {}
             packages.append(
                 PackageRecord(
-                    name=summary["package"],
+                    name=name,
                     internal_versions=tuple(by_origin["INTERNAL"]),
                     external_versions=tuple(by_origin["EXTERNAL"]),
                     upstream_allowed=restrictions.get("upstream", "ALLOW") == "ALLOW",
                 )
             )
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, _Malformed) as exc:
         raise _explain(exc, settings) from None
     return RepositoryListing(tuple(sorted(packages, key=lambda p: p.name)), requests)
 
@@ -130,4 +172,7 @@ def authorization_token(settings: CodeArtifactSettings, client: Any = None) -> s
         )
     except (ClientError, BotoCoreError) as exc:
         raise _explain(exc, settings) from None
-    return str(answer["authorizationToken"])
+    token = answer.get("authorizationToken") if isinstance(answer, dict) else None
+    if not isinstance(token, str) or not token:
+        raise _explain(_Malformed("GetAuthorizationToken answered without a token"), settings)
+    return token

@@ -86,6 +86,7 @@ class RunStatus(StrEnum):
     COMPLETED = "completed"
     PARTIAL = "partial"  # finished, but some repositories failed
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its process died (killed, or stopped by a signal)
 
 
 class ScanStatus(StrEnum):
@@ -125,6 +126,7 @@ class PullRequestState(StrEnum):
     CLOSED = "closed"
     SUPERSEDED = "superseded"
     PENDING = "pending"
+    CLOSING = "closing"  # being closed as fixed elsewhere: comment, close, delete the branch
 
 
 def _when(*, nullable: bool = False, index: bool = False) -> Any:
@@ -162,6 +164,7 @@ class ScanRun(SQLModel, table=True):
     findings: int = _count()
     github_requests: int | None = None
     error: str | None = None
+    holder: str | None = None  # the run lock holder (host:pid) that started it
 
 
 class Repository(SQLModel, table=True):
@@ -288,6 +291,8 @@ class PullRequestRecord(SQLModel, table=True):
     updated_at: datetime = _when()
     closed_at: datetime | None = _when(nullable=True)
     last_error: str | None = None
+    # Closed, but deleting the branch failed: later runs retry.
+    branch_pending_delete: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class RunLock(SQLModel, table=True):
@@ -300,3 +305,4 @@ class RunLock(SQLModel, table=True):
     holder: str
     acquired_at: datetime = _when()
     expires_at: datetime = Field(sa_type=UTCDateTime)
+    heartbeat_at: datetime | None = _when(nullable=True)
