@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import graphql
 import pytest
 from tests.conftest import ROOT
 
+from pipfleet.errors import IncompleteAnswer
 from pipfleet.github.queries import (
     LIST_REPOSITORIES,
     RepoSummary,
@@ -70,6 +72,7 @@ def test_parsing_answers() -> None:
         {
             "organization": {
                 "repositories": {
+                    "totalCount": 2,
                     "pageInfo": {"hasNextPage": True, "endCursor": "c1"},
                     "nodes": [
                         {
@@ -84,7 +87,6 @@ def test_parsing_answers() -> None:
                             "repositoryTopics": {"nodes": [{"topic": {"name": "pipfleet-ignore"}}]},
                             "defaultBranchRef": {"name": "trunk", "target": {"oid": "b" * 40}},
                         },
-                        None,
                     ],
                 }
             }
@@ -92,7 +94,7 @@ def test_parsing_answers() -> None:
         "acme",
     )
     (repo,) = page.repos
-    assert (page.has_next, page.cursor) == (True, "c1")
+    assert (page.has_next, page.cursor, page.total) == (True, "c1", 2)
     assert (repo.fork, repo.visibility, repo.topics, repo.default_branch) == (
         True,
         "internal",
@@ -125,3 +127,59 @@ def test_parsing_answers() -> None:
         "r3": "gone",
         "": "whole",
     }
+
+
+GOOD_PAGE: dict[str, Any] = {
+    "organization": {
+        "repositories": {
+            "totalCount": 1,
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+            "nodes": [{"name": "orb-a", "nameWithOwner": "acme/orb-a"}],
+        }
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        {},
+        {"organization": None},
+        {"organization": {}},
+        {"organization": {"repositories": {"nodes": []}}},
+        {"organization": {"repositories": {"totalCount": 0, "nodes": []}}},
+        {"organization": {"repositories": {"totalCount": 1, "pageInfo": {}, "nodes": []}}},
+        {
+            "organization": {
+                "repositories": {
+                    "totalCount": 1,
+                    "pageInfo": {"hasNextPage": True},
+                    "nodes": [{"name": "orb-a", "nameWithOwner": "acme/orb-a"}],
+                }
+            }
+        },
+        {
+            "organization": {
+                "repositories": {
+                    "totalCount": 1,
+                    "pageInfo": {"hasNextPage": False},
+                    "nodes": [None],
+                }
+            }
+        },
+        {
+            "organization": {
+                "repositories": {
+                    "totalCount": 1,
+                    "pageInfo": {"hasNextPage": False},
+                    "nodes": [{"name": "orb-a"}],
+                }
+            }
+        },
+    ],
+)
+def test_a_cut_repository_page_is_an_error_never_fewer_repositories(cut: dict[str, Any]) -> None:
+    assert parse_repositories(GOOD_PAGE, "acme").repos[0].name == "orb-a"
+
+    with pytest.raises(IncompleteAnswer, match="GitHub's answer lacks"):
+        parse_repositories(cut, "acme")

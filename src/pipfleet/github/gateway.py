@@ -16,7 +16,7 @@ from urllib3.util.retry import Retry
 
 from pipfleet import __version__
 from pipfleet.config import GitHubSettings, Secrets
-from pipfleet.errors import ConfigError, NotFound
+from pipfleet.errors import ConfigError, IncompleteAnswer, NotFound
 from pipfleet.github.limits import Patience, server_error_retry
 from pipfleet.github.queries import (
     LIST_REPOSITORIES,
@@ -102,7 +102,14 @@ class GitHubGateway:
             ),
             self._counted,
         )
-        return answer.get("data") or {}, list(answer.get("errors") or ())
+        if not isinstance(answer, dict):
+            raise IncompleteAnswer(f"GitHub sent an empty or unreadable answer while {doing}")
+        data, errors = answer.get("data"), answer.get("errors")
+        if not isinstance(data, dict | None) or not isinstance(errors, list | None):
+            raise IncompleteAnswer(f"GitHub's answer while {doing} is not a GraphQL response")
+        if data is None and not errors:
+            raise IncompleteAnswer(f"GitHub's answer while {doing} has neither data nor errors")
+        return data or {}, list(errors or ())
 
     def list_repositories(self) -> list[RepoSummary]:
         org = self._settings.org
@@ -118,6 +125,10 @@ class GitHubGateway:
             page = parse_repositories(data, org)
             repos.extend(page.repos)
             if not page.has_next:
+                if len(repos) != page.total:
+                    raise IncompleteAnswer(
+                        f"GitHub listed {len(repos)} of {org}'s {page.total} repositories"
+                    )
                 return repos
             cursor = page.cursor
 
@@ -184,6 +195,9 @@ class GitHubGateway:
             if node is None:
                 found[alias] = RepoFiles(repo, error=failed.get(alias, "no answer from GitHub"))
                 continue
+            if problem := _incomplete(node, ("tree", "pipfile", "optout"), explicit == "auto"):
+                found[alias] = RepoFiles(repo, error=problem)
+                continue
             opt_out = (node.get("optout") or {}).get("text")
             if explicit == "auto":
                 paths, locks = pipfile_layout(node.get("tree"))
@@ -216,6 +230,10 @@ class GitHubGateway:
                     repo, error=failed.get(alias, "no answer from GitHub")
                 )
                 continue
+            asked = [key for owner_alias, key in batch.paths if owner_alias == alias]
+            if problem := _incomplete(node, asked, False):
+                found[alias_of[repo.full_name]] = RepoFiles(repo, error=problem)
+                continue
             blobs = list(original.pipfiles)
             locks = set(original.lockfiles)
             for (owner_alias, key), path in batch.paths.items():
@@ -230,6 +248,20 @@ class GitHubGateway:
             found[alias_of[repo.full_name]] = RepoFiles(
                 repo, tuple(blobs), frozenset(locks), original.opt_out
             )
+
+
+def _incomplete(node: Any, keys: Sequence[str], tree_needed: bool) -> str | None:
+    """Why a repository's answer cannot be believed, or None.
+
+    GitHub answers every field asked for, null when the object does not exist; a field
+    left out means a cut or forged answer, and reading it as "no Pipfile" would make a
+    fix look done. The root tree of a non-empty repository always exists.
+    """
+    if not isinstance(node, dict) or any(key not in node for key in keys):
+        return "GitHub's answer for this repository is incomplete"
+    if tree_needed and not isinstance(node.get("tree"), dict):
+        return "GitHub's answer has no root tree for this repository"
+    return None
 
 
 def _lock_of(pipfile_path: str) -> str:

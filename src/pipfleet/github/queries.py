@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipfleet.errors import IncompleteAnswer
+
 MAX_BLOB_BYTES = 1024 * 1024
 LOCK_NAME = "Pipfile.lock"
 PIPFILE_NAME = "Pipfile"
@@ -93,20 +95,37 @@ class Page:
     repos: tuple[RepoSummary, ...]
     has_next: bool
     cursor: str | None
+    total: int  # the org's repository count as GitHub gave it with this page
+
+
+def _required(node: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    """``node[key]`` when it is there with the expected type: GitHub always sends it."""
+    if not isinstance(node, dict) or not isinstance(node.get(key), kind):
+        raise IncompleteAnswer(f"GitHub's answer lacks {what}: an empty or cut response")
+    return node[key]
 
 
 def parse_repositories(data: Mapping[str, Any], org: str) -> Page:
-    connection = (data.get("organization") or {}).get("repositories") or {}
+    """One page of the org's repositories, checked: a cut page is an error, not fewer repos."""
+    organization = _required(data, "organization", dict, f"the organization {org}")
+    connection = _required(organization, "repositories", dict, "the repository list")
+    nodes = _required(connection, "nodes", list, "the repository list's nodes")
+    info = _required(connection, "pageInfo", dict, "the repository list's page info")
+    has_next = _required(info, "hasNextPage", bool, "hasNextPage")
+    cursor = info.get("endCursor")
+    if has_next and not isinstance(cursor, str):
+        raise IncompleteAnswer("GitHub's answer lacks the cursor of the next page of repositories")
+    total = _required(connection, "totalCount", int, "the repository count")
     repos = []
-    for node in connection.get("nodes") or ():
-        if node is None:
-            continue
+    for node in nodes:
+        name = _required(node, "name", str, "a repository's name")
+        full_name = _required(node, "nameWithOwner", str, f"the full name of {name}")
         branch = node.get("defaultBranchRef") or {}
-        owner, _, name = node["nameWithOwner"].partition("/")
+        owner, _, _ = full_name.partition("/")
         repos.append(
             RepoSummary(
                 owner=owner or org,
-                name=node["name"],
+                name=name,
                 archived=bool(node.get("isArchived")),
                 fork=bool(node.get("isFork")),
                 disabled=bool(node.get("isDisabled")),
@@ -122,8 +141,7 @@ def parse_repositories(data: Mapping[str, Any], org: str) -> Page:
                 head_oid=(branch.get("target") or {}).get("oid"),
             )
         )
-    info = connection.get("pageInfo") or {}
-    return Page(tuple(repos), bool(info.get("hasNextPage")), info.get("endCursor"))
+    return Page(tuple(repos), has_next, cursor, total)
 
 
 def _entries_selection(depth: int) -> str:
