@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from pipfleet.config import Secret, load_settings, parse_settings
 from pipfleet.errors import ConfigError
@@ -58,9 +60,17 @@ def test_bad_config_names_the_key(data: dict[str, object], message: str) -> None
         parse_settings(data, {})
 
 
+def rsa_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
 def test_secrets_come_from_the_environment_and_never_print(tmp_path: Path) -> None:
     key = tmp_path / "app.pem"
-    key.write_text("-----BEGIN PRIVATE KEY-----\nsecret-key\n")
+    pem = rsa_pem()
+    key.write_text(pem)
     environ = {
         "GITHUB_TOKEN": "ghp_secret",
         "PIPFLEET_GITHUB_APP_ID": "42",
@@ -71,11 +81,94 @@ def test_secrets_come_from_the_environment_and_never_print(tmp_path: Path) -> No
     settings = parse_settings(MINIMAL, environ)
     assert settings.secrets.github_token == Secret("ghp_secret")
     assert settings.secrets.app_private_key is not None
-    assert "secret-key" in settings.secrets.app_private_key.reveal()
+    assert settings.secrets.app_private_key.reveal() == pem
     assert settings.database.url == "postgresql+psycopg://u:pw@db/pipfleet"
     shown = repr(settings) + str(settings)
-    for secret in ("ghp_secret", "secret-key", "ca-secret"):
+    for secret in ("ghp_secret", pem.splitlines()[1], "ca-secret"):
         assert secret not in shown
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("-----BEGIN PRIVATE KEY-----\nsecret-key-material\n", "is not a PEM private key"),
+        ("secret-key-material", "is not a PEM private key"),
+        (
+            ec.generate_private_key(ec.SECP256R1())
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            .decode(),
+            "must be an RSA private key",
+        ),
+        (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(b"passphrase"),
+            )
+            .decode(),
+            "is an encrypted key",
+        ),
+    ],
+)
+def test_an_app_key_that_cannot_sign_is_a_config_error_without_the_key(
+    key: str, message: str
+) -> None:
+    environ = {"PIPFLEET_GITHUB_APP_ID": "42", "PIPFLEET_GITHUB_APP_PRIVATE_KEY": key}
+    with pytest.raises(ConfigError, match=message) as raised:
+        parse_settings(MINIMAL, environ)
+    shown = str(raised.value)
+    assert shown.startswith("PIPFLEET_GITHUB_APP_PRIVATE_KEY ") and "\n" not in shown
+    assert not [line for line in key.splitlines() if "-----" not in line and line in shown]
+
+
+def test_an_app_key_file_that_is_not_a_key_names_the_path(tmp_path: Path) -> None:
+    key = tmp_path / "app.pem"
+    key.write_bytes(b"\xff\xfe not text")
+    environ = {"PIPFLEET_GITHUB_APP_ID": "42", "PIPFLEET_GITHUB_APP_PRIVATE_KEY_PATH": str(key)}
+    with pytest.raises(ConfigError, match=f"PIPFLEET_GITHUB_APP_PRIVATE_KEY_PATH \\({key}\\)"):
+        parse_settings(MINIMAL, environ)
+    key.write_text("ssh-rsa AAAA")
+    with pytest.raises(ConfigError, match="is not a PEM private key"):
+        parse_settings(MINIMAL, environ)
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value", "problem"),
+    [
+        ("github", "api_url", "http://[::1", "Invalid IPv6 URL"),
+        ("github", "api_url", "http://github.example:99999", "Port out of range"),
+        ("github", "api_url", "https://", "no host"),
+        ("github", "api_url", "https://git hub.example", "spaces or control characters"),
+        ("codeartifact", "endpoint_url", "http://[::1", "Invalid IPv6 URL"),
+        ("codeartifact", "source_url", "https://aws:${CODEARTIFACT_AUTH_TOKEN}@[::1/simple/", "Invalid IPv6 URL"),
+        ("pypi", "index_url", "https://pypi.example:port/simple/", "Port could not be cast"),
+        ("fix", "guide_url", "https://\n", "spaces or control characters"),
+    ],
+)
+def test_a_malformed_url_is_one_error_naming_the_key(
+    table: str, key: str, value: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(with_(**{table: {key: value}}), {})
+    shown = str(raised.value)
+    assert shown.startswith(f"{table}.{key} is not a valid URL (") and problem in shown
+    assert "\n" not in shown and value not in shown
+
+
+def test_valid_urls_pass() -> None:
+    settings = parse_settings(
+        with_(
+            github={"api_url": "http://[::1]:8080/api/v3/"},
+            codeartifact={"endpoint_url": "http://127.0.0.1:9000"},
+        ),
+        {},
+    )
+    assert settings.github.api_url == "http://[::1]:8080/api/v3"
 
 
 def test_app_id_without_key_is_an_error() -> None:
@@ -93,3 +186,8 @@ def test_file_lookup_order_and_errors(tmp_path: Path, monkeypatch: pytest.Monkey
     config.write_text("[github\n")
     with pytest.raises(ConfigError, match="custom.toml: "):
         load_settings(config, {})
+    config.write_bytes(b'[github]\norg = "acm\xe9"\n')
+    with pytest.raises(ConfigError, match="custom.toml: not UTF-8 text \\(byte 19\\)"):
+        load_settings(config, {})
+    with pytest.raises(ConfigError, match=f"cannot read {tmp_path}: Is a directory"):
+        load_settings(tmp_path, {})

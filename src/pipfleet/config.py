@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pipfleet.errors import ConfigError
 
@@ -177,10 +178,28 @@ def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return value
 
 
+def _url_problem(value: str) -> str | None:
+    """Why ``value`` cannot be requested, or None; checked at load time, else the first
+    request fails deep in urllib3 with a traceback."""
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return "it contains spaces or control characters"
+    try:
+        parts = urlsplit(value)
+        if parts.port == 0:  # reading .port also rejects a port out of range or not a number
+            return "port 0"
+    except ValueError as exc:
+        return str(exc)
+    return None if parts.hostname else "no host"
+
+
 def _url(table: _Table, key: str, value: str) -> str:
-    return table.check(
+    table.check(
         key, value, lambda v: v.startswith(("http://", "https://")), "must be an http(s) URL"
     )
+    if problem := _url_problem(value):
+        # Not repeating the value: a source URL may carry a credential.
+        raise ConfigError(f"{table.name}.{key} is not a valid URL ({problem})")
+    return value
 
 
 def parse_settings(
@@ -308,14 +327,20 @@ def parse_settings(
 
 def _secrets(environ: Mapping[str, str]) -> Secrets:
     key = environ.get("PIPFLEET_GITHUB_APP_PRIVATE_KEY") or None  # CI expands unset to ""
+    source = "PIPFLEET_GITHUB_APP_PRIVATE_KEY"
     key_path = environ.get("PIPFLEET_GITHUB_APP_PRIVATE_KEY_PATH")
     if key is None and key_path:
+        source = f"PIPFLEET_GITHUB_APP_PRIVATE_KEY_PATH ({key_path})"
         try:
             key = Path(key_path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(
                 f"PIPFLEET_GITHUB_APP_PRIVATE_KEY_PATH: cannot read {key_path}: {exc.strerror}"
             ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{source} is not a PEM private key: it is not text") from None
+    if key is not None:
+        _check_app_key(key, source)
     installation = environ.get("PIPFLEET_GITHUB_APP_INSTALLATION_ID")
     if installation is not None and not installation.isdigit():
         raise ConfigError("PIPFLEET_GITHUB_APP_INSTALLATION_ID must be a number")
@@ -334,6 +359,29 @@ def _secrets(environ: Mapping[str, str]) -> Secrets:
         app_installation_id=int(installation) if installation else None,
         codeartifact_token=Secret(ca_token) if ca_token else None,
     )
+
+
+def _check_app_key(key: str, source: str) -> None:
+    """A key GitHub App JWTs can be signed with, else a ConfigError naming where it came from.
+
+    Checked now, not at the first request, where PyJWT fails with a traceback about a
+    "public key". No message repeats the key or the parser's words about it.
+    """
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        parsed = load_pem_private_key(key.encode(), password=None)
+    except TypeError:
+        raise ConfigError(f"{source} is an encrypted key: give it without a passphrase") from None
+    except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm):
+        raise ConfigError(
+            f"{source} is not a PEM private key: give the App's .pem file as downloaded "
+            "from GitHub (-----BEGIN RSA PRIVATE KEY----- ..., with its line breaks)"
+        ) from None
+    if not isinstance(parsed, RSAPrivateKey):
+        raise ConfigError(f"{source} must be an RSA private key: GitHub Apps sign with RS256")
 
 
 def config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path:
@@ -356,8 +404,10 @@ def load_settings(
         raise ConfigError(
             f"no configuration at {path} (give --config or set PIPFLEET_CONFIG)"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read {path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -64,6 +64,23 @@ def read_text(path: Path) -> str:
         raise PipfileError(f"not UTF-8 text (byte {exc.start})") from None
 
 
+def prepare_output(path: Path, what: str) -> None:
+    """Make sure ``path`` can be written before the work that produces it starts.
+
+    Its folder is created when missing and a probe file is created and removed beside
+    it, as ``write_atomically`` will; a failure is a UsageError naming ``what``.
+    """
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` via a temporary file and a rename, keeping its mode."""
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644

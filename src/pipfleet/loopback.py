@@ -29,6 +29,8 @@ def is_loopback(host: str) -> bool:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening-ready socket on ``host:port`` (port 0 picks a free one)."""
+    if not 0 <= port <= 65535:  # else socket.bind raises OverflowError, not OSError
+        raise UsageError(f"the port must be 0 to 65535, not {port}")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -8,10 +8,16 @@ how long and the wait is within ``max_wait``, else stop the run cleanly.
 
 from __future__ import annotations
 
+import json
+import socket
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
+from urllib.parse import urlsplit
 
+import requests
+import urllib3.exceptions
 from github import GithubException
 from urllib3.util.retry import Retry
 
@@ -57,6 +63,82 @@ def translate(exc: GithubException, doing: str) -> GitHubError:
     return GitHubError(f"GitHub failed while {doing} ({reason})")
 
 
+# What requests and urllib3 raise when the network or the answer's bytes fail, and what
+# PyGithub's json.loads raises on a cut body; PyGithub lets all of these through.
+NETWORK_ERRORS: tuple[type[Exception], ...] = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: requests keeps urllib3's error in args, urllib3 in reason."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = (current.__cause__, current.__context__, getattr(current, "reason", None))
+        pending += [e for e in (*wrapped, *current.args) if isinstance(e, BaseException)]
+
+
+def _where(exc: BaseException) -> str:
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None)
+    if not isinstance(url, str):
+        return ""
+    # Host and port only: the path and any user:password part stay out of the message.
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        return f" {host}:{parts.port}" if parts.port else f" {host}" if host else ""
+    except ValueError:
+        return ""
+
+
+def _network_reason(exc: BaseException) -> str:
+    chain = list(_chain(exc))
+
+    def seen(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(e, kinds) for e in chain)
+
+    where = _where(exc)
+    server = where or " the server"
+    if seen(urllib3.exceptions.NameResolutionError, socket.gaierror):
+        return f"cannot resolve{where or ' the host'}: check github.api_url and DNS"
+    if seen(ConnectionRefusedError):
+        return f"connection refused by{server}: check github.api_url"
+    if seen(requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
+        return f"no answer in time from{server}"
+    if seen(requests.exceptions.SSLError, ssl.SSLError):
+        return f"TLS failed with{server}"
+    if seen(json.JSONDecodeError, UnicodeDecodeError, requests.exceptions.InvalidJSONError):
+        return "the answer is not valid JSON"
+    if seen(requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError):
+        return "the answer's content encoding is broken"
+    if seen(
+        requests.exceptions.ChunkedEncodingError,
+        urllib3.exceptions.ProtocolError,
+        ConnectionError,
+    ):
+        return f"the connection to{server} dropped before the answer was complete"
+    system = next((e.strerror for e in chain if isinstance(e, OSError) and e.strerror), None)
+    if system:
+        return f"cannot connect to{server}: {system}"
+    # Only the type: an unknown error's text may carry the URL and whatever is in it.
+    return f"{type(exc).__name__} from{server}"
+
+
+def network_error(exc: Exception, doing: str) -> GitHubError:
+    """A one-line GitHubError for a failed connection or an unreadable answer, no URL path."""
+    return GitHubError(f"GitHub failed while {doing} ({_network_reason(exc)})")
+
+
 class Patience:
     """Runs GitHub calls, waiting out one rate limit per call if it is short enough."""
 
@@ -76,4 +158,7 @@ class Patience:
                 if error.retry_after is None or error.retry_after > self.max_wait:
                     raise error from exc
                 self._sleep(error.retry_after)
+            except NETWORK_ERRORS as exc:
+                # urllib3 has already retried what can be retried (see server_error_retry).
+                raise network_error(exc, doing) from exc
         raise AssertionError("unreachable")

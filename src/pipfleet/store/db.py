@@ -6,6 +6,7 @@ pass it (or a session from ``session_scope``) to whatever needs the database.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,7 +75,17 @@ def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _connect_error(context: ExceptionContext) -> None:
-    # A statement's errors keep their own type; only "cannot connect" becomes a user error.
+    # A statement's errors keep their own type; only "cannot connect" and a file that is
+    # not (or no longer) a SQLite database become user errors.
+    original = context.original_exception
+    if isinstance(original, sqlite3.DatabaseError) and _sqlite_damaged(original):
+        url = context.engine.url if context.engine is not None else None
+        where = url.database if url is not None and url.database else "the configured path"
+        reason = str(original).strip().splitlines()[0]
+        raise StoreError(
+            f"the database at {where} is not a valid SQLite database ({reason}): restore it "
+            "from a backup or move it away to start a new one"
+        ) from context.sqlalchemy_exception
     if context.connection is not None or not isinstance(
         context.sqlalchemy_exception, OperationalError
     ):
@@ -85,6 +96,12 @@ def _connect_error(context: ExceptionContext) -> None:
     if url is not None and url.password:
         reason = reason.replace(str(url.password), "***")
     raise StoreError(f"cannot connect to {where}: {reason}") from context.sqlalchemy_exception
+
+
+def _sqlite_damaged(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file is not a database or is corrupt (truncated, overwritten)."""
+    primary = getattr(error, "sqlite_errorcode", 0) & 0xFF  # extended codes keep it low
+    return primary in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
 @contextmanager
