@@ -93,6 +93,14 @@ class PolicySettings:
 
 
 @dataclass(frozen=True)
+class SafetySettings:
+    """How much the picture may shrink from the last good run before a run refuses to act."""
+
+    max_listing_shrink: float = 0.5  # share of the private packages that may vanish at once
+    max_repository_shrink: float = 0.5  # share of the matching repositories that may vanish
+
+
+@dataclass(frozen=True)
 class FixSettings:
     title: str = "Pin private packages to the codeartifact index"
     branch: str = "pipfleet/codeartifact-index"
@@ -103,11 +111,14 @@ class FixSettings:
     max_prs_per_run: int = 50
     reopen_dismissed: bool = False
     max_wait: float = 300.0  # seconds a rate limit may be waited out before the run stops
+    max_closes_per_run: int = 10  # past this many closures a run stops: a human looks first
 
 
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = "sqlite:///pipfleet.db"
+    lock_heartbeat: float = 15.0  # seconds between a run's proofs that it is alive
+    lock_stale_after: float = 60.0  # seconds without one before another run takes over
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,7 @@ class Settings:
     fix: FixSettings = field(default_factory=FixSettings)
     secrets: Secrets = field(default_factory=Secrets)
     path: Path | None = None
+    safety: SafetySettings = field(default_factory=SafetySettings)
 
 
 class _Table:
@@ -206,7 +218,9 @@ def parse_settings(
     data: Mapping[str, Any], environ: Mapping[str, str], path: Path | None = None
 ) -> Settings:
     """Settings from parsed TOML and an environment; ConfigError names the bad key."""
-    _Table(data, "config", {"github", "codeartifact", "pypi", "policy", "database", "fix"})
+    _Table(
+        data, "config", {"github", "codeartifact", "pypi", "policy", "database", "fix", "safety"}
+    )
     gh = _Table(_table(data, "github"), "github", set(GitHubSettings.__dataclass_fields__))
     pipfiles_raw = gh.data.get("pipfiles", "auto")
     if pipfiles_raw == "auto":
@@ -299,9 +313,22 @@ def parse_settings(
             'must be "internal" or "listed"',
         )
     )
-    db = _Table(_table(data, "database"), "database", {"url"})
+    db = _Table(_table(data, "database"), "database", set(DatabaseSettings.__dataclass_fields__))
+    heartbeat = db.check(
+        "lock_heartbeat",
+        db.get("lock_heartbeat", float, DatabaseSettings.lock_heartbeat),
+        lambda v: v > 0,
+        "must be > 0",
+    )
     database = DatabaseSettings(
-        url=environ.get("PIPFLEET_DATABASE_URL") or db.get("url", str, DatabaseSettings.url)
+        url=environ.get("PIPFLEET_DATABASE_URL") or db.get("url", str, DatabaseSettings.url),
+        lock_heartbeat=heartbeat,
+        lock_stale_after=db.check(
+            "lock_stale_after",
+            db.get("lock_stale_after", float, DatabaseSettings.lock_stale_after),
+            lambda v: v >= 2 * heartbeat,
+            "must be at least twice database.lock_heartbeat",
+        ),
     )
     fx = _Table(_table(data, "fix"), "fix", set(FixSettings.__dataclass_fields__))
     fix = FixSettings(
@@ -321,8 +348,25 @@ def parse_settings(
         max_wait=fx.check(
             "max_wait", fx.get("max_wait", float, 300.0), lambda v: v >= 0, "must be >= 0"
         ),
+        max_closes_per_run=fx.check(
+            "max_closes_per_run",
+            fx.get("max_closes_per_run", int, FixSettings.max_closes_per_run),
+            lambda v: v >= 0,
+            "must be >= 0",
+        ),
     )
-    return Settings(github, codeartifact, pypi, policy, database, fix, _secrets(environ), path)
+    sf = _Table(_table(data, "safety"), "safety", set(SafetySettings.__dataclass_fields__))
+
+    def share(key: str, default: float) -> float:
+        return sf.check(key, sf.get(key, float, default), lambda v: 0 <= v <= 1, "must be 0 to 1")
+
+    safety = SafetySettings(
+        max_listing_shrink=share("max_listing_shrink", SafetySettings.max_listing_shrink),
+        max_repository_shrink=share("max_repository_shrink", SafetySettings.max_repository_shrink),
+    )
+    return Settings(
+        github, codeartifact, pypi, policy, database, fix, _secrets(environ), path, safety
+    )
 
 
 def _secrets(environ: Mapping[str, str]) -> Secrets:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from github import Github, GithubException
 
-from pipfleet.errors import GitHubError
+from pipfleet.errors import GitHubError, IncompleteAnswer, NotFound
 from pipfleet.github.limits import Patience
 
 
@@ -31,7 +31,11 @@ class PullState:
     body: str
 
 
-def _state(data: dict[str, Any]) -> PullState:
+def _state(data: Any) -> PullState:
+    if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+        raise IncompleteAnswer("GitHub's pull request answer lacks its number")
+    if not isinstance(data.get("head"), dict) or "state" not in data:
+        raise IncompleteAnswer(f"GitHub's answer for pull request #{data['number']} is incomplete")
     return PullState(
         number=int(data["number"]),
         state=str(data["state"]),
@@ -40,6 +44,12 @@ def _state(data: dict[str, Any]) -> PullState:
         html_url=str(data.get("html_url") or ""),
         body=str(data.get("body") or ""),
     )
+
+
+def _sha(data: Any, what: str) -> str:
+    if not isinstance(data, dict) or not isinstance(data.get("sha"), str) or not data["sha"]:
+        raise IncompleteAnswer(f"GitHub's answer for {what} lacks its sha")
+    return str(data["sha"])
 
 
 def already_exists(exc: GithubException) -> bool:
@@ -124,12 +134,14 @@ class PullRequests:
         commit = self._request(
             "GET", self._url(repo, f"/git/commits/{base_sha}"), f"reading {repo}'s head"
         )
+        if not isinstance(commit, dict) or not isinstance(commit.get("tree"), dict):
+            raise IncompleteAnswer(f"GitHub's answer for {repo}'s head commit lacks its tree")
         tree = self._request(
             "POST",
             self._url(repo, "/git/trees"),
             f"writing the tree for {repo}",
             {
-                "base_tree": commit["tree"]["sha"],
+                "base_tree": _sha(commit["tree"], f"{repo}'s head tree"),
                 "tree": [
                     {"path": path, "mode": "100644", "type": "blob", "content": text}
                     for path, text in files
@@ -140,9 +152,13 @@ class PullRequests:
             "POST",
             self._url(repo, "/git/commits"),
             f"committing to {repo}",
-            {"message": message, "tree": tree["sha"], "parents": [base_sha]},
+            {
+                "message": message,
+                "tree": _sha(tree, f"the tree written for {repo}"),
+                "parents": [base_sha],
+            },
         )
-        return str(created["sha"])
+        return _sha(created, f"the commit written to {repo}")
 
     def point_branch(self, repo: str, branch: str, sha: str, *, exists: bool = False) -> None:
         """Point the branch at ``sha``: create it, or move it there (force) if it exists.
@@ -222,12 +238,37 @@ class PullRequests:
             {"state": "closed"},
         )
 
+    def has_comment(self, repo: str, number: int, marker: str) -> bool:
+        """Whether a comment on #number contains ``marker`` (every page is read)."""
+        page = 1
+        while True:
+            comments = self._request(
+                "GET",
+                self._url(repo, f"/issues/{number}/comments"),
+                f"reading the comments of #{number} of {repo}",
+                params={"per_page": 100, "page": page},
+            )
+            if not isinstance(comments, list):
+                raise IncompleteAnswer(f"GitHub's comments of #{number} of {repo} are not a list")
+            if any(isinstance(c, dict) and marker in str(c.get("body") or "") for c in comments):
+                return True
+            if len(comments) < 100:
+                return False
+            page += 1
+
     def delete_branch(self, repo: str, branch: str) -> None:
+        """Delete the branch; one that is gone already (deleted by a maintainer or on merge)
+        counts as deleted, any other failure is raised for the caller to retry later."""
         try:
             self._request(
                 "DELETE",
                 self._url(repo, f"/git/refs/heads/{quote(branch)}"),
                 f"deleting branch {branch} of {repo}",
             )
-        except GitHubError:
-            pass  # gone already: a maintainer deleted it, or GitHub did on merge
+        except GitHubError as error:
+            cause = error.__cause__
+            gone = isinstance(error, NotFound) or (
+                isinstance(cause, GithubException) and cause.status == 422
+            )
+            if not gone:
+                raise

@@ -5,6 +5,11 @@ the current Pipfiles and locks, builds the fix, syncs the last recorded pull
 request with GitHub, decides (engine.plan) and acts. Nothing is opened twice,
 nothing a maintainer declined is proposed again, and a rate limit that would
 take too long to wait out stops the run cleanly with the rest deferred.
+
+Closing is destructive, so it needs positive evidence: the latest scan completed,
+this run read the repository in full (every Pipfile readable and parsed), GitHub
+said the pull request is still open, and the fix is gone from the default branch.
+At most ``fix.max_closes_per_run`` closures happen in one run.
 """
 
 from __future__ import annotations
@@ -16,21 +21,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipfleet.config import Settings
-from pipfleet.engine.audit import AuditOptions
+from pipfleet.engine.audit import AuditOptions, audit_text
 from pipfleet.engine.fixset import RepoFix, build_fix, lock_path
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.plan import LastPull, PullAction, decide
-from pipfleet.engine.prbody import PullRequestText, render
-from pipfleet.errors import GitHubError, RateLimited, StoreError
+from pipfleet.engine.prbody import (
+    CLOSE_MARKER,
+    PullRequestText,
+    closed_comment,
+    rebuilt_comment,
+    render,
+)
+from pipfleet.errors import GitHubError, RateLimited, SafetyLimit, StoreError
 from pipfleet.github.pulls import PullRequests
 from pipfleet.github.queries import PullRead, RepoFiles, RepoSummary
-from pipfleet.jobs.scan import Gateway
-from pipfleet.store.models import PullRequestRecord, PullRequestState, utcnow
+from pipfleet.jobs.scan import Gateway, one_line
+from pipfleet.store.models import PullRequestRecord, PullRequestState, RunStatus, utcnow
 from pipfleet.store.prs import Candidate, PullRequestStore
 
 OPTED_OUT = "opted-out"
 DEFERRED = "deferred"
 FAILED = "failed"
+KEPT = "kept"  # the fix looks gone, but without the evidence a closure needs
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,8 @@ class FixSummary:
     run_id: int
     outcomes: list[FixOutcome] = field(default_factory=list)
     writes: int = 0
-    stopped: str | None = None  # why the run stopped early (a rate limit), if it did
+    stopped: str | None = None  # why the run stopped early (a rate limit, a limit), if it did
+    branches_deleted: int = 0  # branches of earlier closures whose delete had failed
 
     def counts(self) -> Counter[str]:
         return Counter(outcome.action for outcome in self.outcomes)
@@ -92,6 +105,12 @@ class FixJob:
         run_id = self.store.latest_run()
         if run_id is None:
             raise StoreError("no finished scan is recorded yet: run `pipfleet scan` first")
+        status = self.store.run_status(run_id)
+        if status not in (RunStatus.COMPLETED, RunStatus.PARTIAL):
+            raise SafetyLimit(
+                f"the latest scan (run {run_id}) is {status}: pipfleet acts only on a "
+                "completed scan; run `pipfleet scan` (or `pipfleet run`) again"
+            )
         summary = FixSummary(run_id)
         listing = self.store.listing(run_id)
         candidates = [
@@ -106,31 +125,45 @@ class FixJob:
             if c.full_name in live and live[c.full_name].head_oid and not live[c.full_name].archived
         ]
         files = {f.repo.full_name: f for f in self.gateway.read_files(readable)}
-        lock_wanted = [
-            (f.repo, sorted(f.lockfiles & {lock_path(b.path) for b in f.pipfiles}))
+        lock_wanted = {
+            f.repo.full_name: sorted(f.lockfiles & {lock_path(b.path) for b in f.pipfiles})
             for f in files.values()
-            if f.lockfiles
-        ]
-        locks = self.gateway.read_texts([(repo, paths) for repo, paths in lock_wanted if paths])
+            if f.lockfiles and not f.error
+        }
+        locks = self.gateway.read_texts(
+            [(live[name], paths) for name, paths in lock_wanted.items() if paths]
+        )
         open_pulls = [
             (live[c.full_name], c.record.number)
             for c in candidates
             if c.record is not None
-            and c.record.state is PullRequestState.OPEN
+            and c.record.state in (PullRequestState.OPEN, PullRequestState.CLOSING)
             and c.record.number is not None
             and c.full_name in live
         ]
         pulls_now = self.gateway.read_pulls(open_pulls)  # one request per batch, not per PR
         budget = self.settings.fix.max_prs_per_run if max_prs is None else max_prs
+        closures = _Closures(
+            allowed=status is RunStatus.COMPLETED, limit=self.settings.fix.max_closes_per_run
+        )
         for candidate in candidates:
             if summary.stopped:
                 summary.outcomes.append(FixOutcome(candidate.full_name, DEFERRED, summary.stopped))
                 continue
             repo = live.get(candidate.full_name)
             read = files.get(candidate.full_name)
-            if repo is None or read is None or read.error:
+            missing_locks = [
+                path
+                for path in lock_wanted.get(candidate.full_name, [])
+                if path not in locks.get(candidate.full_name, {})
+            ]
+            if repo is None or read is None or read.error or missing_locks:
                 why = (
-                    read.error if read and read.error else "not readable (archived, empty or gone)"
+                    read.error
+                    if read and read.error
+                    else f"GitHub did not return {', '.join(missing_locks)}"
+                    if missing_locks
+                    else "not readable (archived, empty or gone)"
                 )
                 summary.outcomes.append(FixOutcome(candidate.full_name, FAILED, why))
                 continue
@@ -138,16 +171,26 @@ class FixJob:
                 remote = None
                 if candidate.record is not None and candidate.record.number is not None:
                     remote = pulls_now.get((candidate.full_name, candidate.record.number))
-                outcome = self._repository(candidate, repo, read, locks, listing, budget, remote)
+                outcome = self._repository(
+                    candidate, repo, read, locks, listing, budget, remote, closures
+                )
             except RateLimited as exc:
+                summary.stopped = str(exc)
+                outcome = FixOutcome(candidate.full_name, DEFERRED, str(exc))
+            except SafetyLimit as exc:
                 summary.stopped = str(exc)
                 outcome = FixOutcome(candidate.full_name, DEFERRED, str(exc))
             except GitHubError as exc:
                 outcome = FixOutcome(candidate.full_name, FAILED, str(exc))
                 self._note_error(candidate, str(exc))
+            except Exception as exc:  # one repository's content never stops the fleet
+                outcome = FixOutcome(candidate.full_name, FAILED, one_line(exc))
+                self._note_error(candidate, one_line(exc))
             if outcome.action == PullAction.OPEN:
                 budget -= 1
             summary.outcomes.append(outcome)
+        if self.pulls is not None and not summary.stopped:
+            summary.branches_deleted = self._retry_branch_deletes(only)
         summary.writes = self.pulls.writes if self.pulls else 0
         return summary
 
@@ -160,17 +203,35 @@ class FixJob:
         listing: Listing,
         budget: int,
         remote: PullRead | None,
+        closures: _Closures,
     ) -> FixOutcome:
         name = candidate.full_name
+        record = self._synced(candidate, remote)
+        if record is not None and record.state is PullRequestState.CLOSING:
+            # A run died while closing it: finish the close it had the evidence for.
+            if remote is None:
+                return FixOutcome(name, KEPT, "GitHub did not say the pull request's state")
+            closures.take(name)
+            if self.pulls is not None:
+                self._close(repo, record, remote)
+            why = "finishing an interrupted close"
+            return FixOutcome(name, "close", why, number=record.number, url=record.html_url)
         if reason := opted_out(repo, read, self.settings):
             return FixOutcome(name, OPTED_OUT, reason)
         pipfiles = {b.path: b.text for b in read.pipfiles if b.text is not None and b.oid}
         fix = build_fix(pipfiles, locks.get(name, {}), listing, self.options)
-        record = self._synced(candidate, remote)
         last = LastPull(record.state.value, record.fingerprint) if record else None
         fingerprint = None if fix.empty else fix.fingerprint
         decision = decide(fingerprint, last, self.settings.fix.reopen_dismissed)
         text = None if fix.empty else self._text(fix)
+        if decision.action in (PullAction.CLOSE, PullAction.UPDATE) and remote is None:
+            return FixOutcome(
+                name, KEPT, "GitHub did not say whether the pull request is still open", fix
+            )
+        if decision.action is PullAction.CLOSE:
+            if doubt := self._doubt(read, pipfiles, fix, listing, closures):
+                return FixOutcome(name, KEPT, doubt, fix)
+            closures.take(name)
         if self.pulls is None or decision.action in (
             PullAction.NOTHING,
             PullAction.DECLINED,
@@ -182,7 +243,7 @@ class FixJob:
         assert repo.head_oid and repo.default_branch
         if decision.action is PullAction.CLOSE:
             assert record is not None and record.number is not None
-            self._close(repo, record)
+            self._close(repo, record, remote)
             return FixOutcome(
                 name, "close", decision.reason, number=record.number, url=record.html_url
             )
@@ -192,6 +253,32 @@ class FixJob:
             name, decision.action.value, decision.reason, fix, text, record.number, record.html_url
         )
 
+    def _doubt(
+        self,
+        read: RepoFiles,
+        pipfiles: dict[str, str],
+        fix: RepoFix,
+        listing: Listing,
+        closures: _Closures,
+    ) -> str | None:
+        """Why the evidence is not enough to close the pull request, or None."""
+        if not closures.allowed:
+            return "the latest scan was partial: closures wait for a completed one"
+        if not listing.packages:
+            return "the latest scan's private-package listing is empty"
+        if unreadable := [b.path for b in read.pipfiles if b.path not in pipfiles]:
+            return f"{', '.join(unreadable)} could not be read in full"
+        if fix.unfixable:
+            return "some Pipfiles need a fix pipfleet cannot make"
+        broken = [
+            path
+            for path, text in pipfiles.items()
+            if audit_text(text, path, listing, self.options)[0] is None
+        ]
+        if broken:
+            return f"{', '.join(broken)} does not parse"
+        return None
+
     def _text(self, fix: RepoFix) -> PullRequestText:
         fixes = self.settings.fix
         index = self.settings.codeartifact.source_name
@@ -200,13 +287,14 @@ class FixJob:
     def _synced(self, candidate: Candidate, remote: PullRead | None) -> PullRequestRecord | None:
         """The latest record, with GitHub's word on whether a human merged or closed it."""
         record = candidate.record
-        if record is None or record.state is not PullRequestState.OPEN or remote is None:
+        watched = (PullRequestState.OPEN, PullRequestState.CLOSING)
+        if record is None or record.state not in watched or remote is None:
             return record
         if remote.merged:
             record.state, record.closed_at = PullRequestState.MERGED, utcnow()
-        elif remote.state == "closed":
+        elif remote.state == "closed" and record.state is PullRequestState.OPEN:
             record.state, record.closed_at = PullRequestState.DISMISSED, utcnow()
-        else:
+        else:  # still open, or closed by the interrupted close itself: the close goes on
             return record
         return record if self.pulls is None else self.store.save(record)
 
@@ -246,11 +334,7 @@ class FixJob:
             assert record.number is not None
             self.pulls.update(repo.name, record.number, text.title, text.body)
             self.pulls.comment(
-                repo.name,
-                record.number,
-                f"pipfleet rebuilt this branch on the current `{repo.default_branch}` "
-                f"({repo.head_oid[:7]}): the fix or the files under it changed. It now "
-                f"changes {len(fix.changes)} file(s) and pins {len(fix.entries)} entr(y/ies).",
+                repo.name, record.number, rebuilt_comment(fix, repo.default_branch, repo.head_oid)
             )
         record.state, record.fingerprint, record.title = (
             PullRequestState.OPEN,
@@ -260,18 +344,52 @@ class FixJob:
         record.last_error = None
         return self.store.save(record)
 
-    def _close(self, repo: RepoSummary, record: PullRequestRecord) -> None:
-        assert self.pulls is not None and record.number is not None
-        self.pulls.comment(
-            repo.name,
-            record.number,
-            f"`{repo.default_branch}` no longer needs this change: its private packages are "
-            "pinned already. Closing, and deleting the branch.",
-        )
-        self.pulls.close(repo.name, record.number)
-        self.pulls.delete_branch(repo.name, record.branch)
+    def _close(self, repo: RepoSummary, record: PullRequestRecord, remote: PullRead | None) -> None:
+        """Comment, close, delete the branch: each step once, even across a crash.
+
+        The record says "closing" before the comment, so a run that dies midway is
+        finished by the next one, which comments only if the comment is not there.
+        """
+        number = record.number
+        assert self.pulls is not None and number is not None
+        comment = closed_comment(repo.default_branch or "")
+        if record.state is not PullRequestState.CLOSING:
+            record.state = PullRequestState.CLOSING
+            record = self.store.save(record)
+            self.pulls.comment(repo.name, number, comment)
+        elif not self.pulls.has_comment(repo.name, number, CLOSE_MARKER):
+            self.pulls.comment(repo.name, number, comment)
+        if remote is None or remote.state == "open":
+            self.pulls.close(repo.name, number)
         record.state, record.closed_at = PullRequestState.CLOSED, utcnow()
+        record.branch_pending_delete = True
+        record = self.store.save(record)
+        self._delete_branch(repo.name, record)
+
+    def _delete_branch(self, repo: str, record: PullRequestRecord) -> bool:
+        """Delete a closed pull request's branch; a failure is kept for a later run to retry."""
+        assert self.pulls is not None
+        try:
+            self.pulls.delete_branch(repo, record.branch)
+        except RateLimited:
+            raise
+        except GitHubError as exc:
+            record.last_error = f"deleting branch {record.branch}: {exc}"[:2000]
+            self.store.save(record)
+            return False
+        record.branch_pending_delete = False
         self.store.save(record)
+        return True
+
+    def _retry_branch_deletes(self, only: Sequence[str]) -> int:
+        """Branches of pull requests closed earlier whose delete failed; 0 when none."""
+        deleted = 0
+        for full_name, record in self.store.pending_branch_deletes(self.settings.github.org):
+            name = full_name.split("/", 1)[1]
+            if only and name not in only and full_name not in only:
+                continue
+            deleted += self._delete_branch(name, record)
+        return deleted
 
     def _repository_id(self, repo: RepoSummary) -> int:
         return self.store.repository_id(repo.full_name)
@@ -280,3 +398,22 @@ class FixJob:
         if candidate.record is not None and self.pulls is not None:
             candidate.record.last_error = error[:2000]
             self.store.save(candidate.record)
+
+
+@dataclass
+class _Closures:
+    """The closures one run may make: only after a completed scan, and at most ``limit``."""
+
+    allowed: bool
+    limit: int
+    done: list[str] = field(default_factory=list)
+
+    def take(self, repository: str) -> None:
+        if len(self.done) >= self.limit:
+            raise SafetyLimit(
+                f"fix.max_closes_per_run ({self.limit}) reached: {len(self.done)} pull "
+                f"requests closed as fixed elsewhere and {repository} would be next; so many "
+                "at once is more often a broken picture than a good night: check the "
+                "repositories, then raise the limit for one run"
+            )
+        self.done.append(repository)

@@ -15,12 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pipfleet.config import GitHubSettings
+from pipfleet.config import GitHubSettings, SafetySettings
 from pipfleet.engine.audit import AuditOptions, audit_text
 from pipfleet.engine.confusion import PackageIntel
 from pipfleet.engine.findings import FileReport
 from pipfleet.engine.listing import Listing
-from pipfleet.errors import GitHubError
+from pipfleet.errors import ImplausibleChange, Interrupted, PipfleetError
 from pipfleet.github.queries import BlobRead, PullRead, RepoFiles, RepoSummary
 from pipfleet.store.models import PipfileStatus, ScanStatus
 
@@ -62,6 +62,15 @@ class PreviousState:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """The last good scan (completed or partial): what a new picture is judged against."""
+
+    run_id: int
+    packages: int  # private packages in its listing
+    repositories: int  # matching repositories it saw
+
+
+@dataclass(frozen=True)
 class CarriedState:
     """What repositories carried over from their last scan contribute to this run's figures."""
 
@@ -76,6 +85,7 @@ class Recorder(Protocol):
     """Where a scan writes (the database), each repository in its own transaction."""
 
     def previous(self) -> Mapping[str, PreviousState]: ...
+    def baseline(self) -> Baseline | None: ...
     def start(self, audit_digest: str) -> int: ...
     def record(self, run_id: int, result: RepoResult, audit_digest: str) -> None: ...
     def carry(
@@ -212,6 +222,59 @@ def audit_repository(files: RepoFiles, listing: Listing, options: AuditOptions) 
 Progress = Callable[[str, int], None]  # (phase, how many more done)
 
 
+def one_line(exc: BaseException) -> str:
+    """An unexpected exception as a short one-line reason fit for a record."""
+    text = " ".join(str(exc).split()) or "no message"
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def _shrunk(before: int, now: int, allowed: float) -> bool:
+    return before > 0 and (before - now) / before > allowed
+
+
+def check_listing(listing: Listing, baseline: Baseline | None, safety: SafetySettings) -> None:
+    """Refuse a private listing that lost more than the allowed share since the last good run."""
+    if baseline is not None and _shrunk(baseline.packages, len(listing), safety.max_listing_shrink):
+        raise ImplausibleChange(
+            f"the private-package listing shrank from {baseline.packages} (run "
+            f"{baseline.run_id}) to {len(listing)}, more than safety.max_listing_shrink = "
+            f"{safety.max_listing_shrink:g} allows: nothing was acted on; if CodeArtifact "
+            "really lost them, run again with --accept-shrink"
+        )
+
+
+def check_repositories(count: int, baseline: Baseline | None, safety: SafetySettings) -> None:
+    """Refuse a repository list that lost more than the allowed share since the last good run."""
+    if baseline is not None and _shrunk(baseline.repositories, count, safety.max_repository_shrink):
+        raise ImplausibleChange(
+            f"GitHub listed {count} matching repositories, down from {baseline.repositories} "
+            f"(run {baseline.run_id}), more than safety.max_repository_shrink = "
+            f"{safety.max_repository_shrink:g} allows: nothing was acted on; if they are "
+            "really gone, run again with --accept-shrink"
+        )
+
+
+def _audited(files: RepoFiles, listing: Listing, options: AuditOptions) -> RepoResult:
+    try:
+        return audit_repository(files, listing, options)
+    except Exception as exc:  # one repository's content never stops the fleet
+        return RepoResult(files.repo, ScanStatus.FAILED, error=one_line(exc))
+
+
+def _record(recorder: Recorder, run_id: int, result: RepoResult, digest: str) -> RepoResult:
+    """Record a result; one the database refuses is recorded as that repository's failure.
+
+    A second refusal is the database's own failure, not the repository's: it stops the scan.
+    """
+    try:
+        recorder.record(run_id, result, digest)
+        return result
+    except Exception as exc:
+        failed = RepoResult(result.repo, ScanStatus.FAILED, error=one_line(exc))
+        recorder.record(run_id, failed, digest)
+        return failed
+
+
 def run_scan(
     settings: GitHubSettings,
     gateway: Gateway,
@@ -220,18 +283,28 @@ def run_scan(
     options: AuditOptions,
     recorder: Recorder | None,
     progress: Progress | None = None,
+    *,
+    safety: SafetySettings | None = None,
+    accept_shrink: bool = False,
 ) -> ScanSummary:
     """Scan the org: repositories unchanged since the last successful scan carry over.
 
-    A dry run (no recorder) writes nothing and so reads every repository afresh.
+    A dry run (no recorder) writes nothing and so reads every repository afresh. A
+    listing or repository list that shrank implausibly since the last good run stops the
+    scan (recorded as failed) unless ``accept_shrink``. Any exception marks the run
+    failed (or interrupted) before it propagates: only completed scans drive closures.
     """
     summary = ScanSummary()
     digest = audit_digest(listing, intel, options)
     previous = recorder.previous() if recorder else {}
+    baseline = None if accept_shrink or recorder is None else recorder.baseline()
+    guard = safety or SafetySettings()
     run_id = recorder.start(digest) if recorder else None
     summary.run_id = run_id
     try:
+        check_listing(listing, baseline, guard)
         repos = [repo for repo in gateway.list_repositories() if matches(repo, settings)]
+        check_repositories(len(repos), baseline, guard)
         summary.repositories = len(repos)
         if progress:
             progress("listed", len(repos))
@@ -255,9 +328,9 @@ def run_scan(
             else:
                 to_read.append(repo)
                 continue
-            summary.add(result)
             if recorder and run_id is not None:
-                recorder.record(run_id, result, digest)
+                result = _record(recorder, run_id, result, digest)
+            summary.add(result)
             if progress:
                 progress("repository", 1)
         if recorder and run_id is not None and to_carry:
@@ -265,19 +338,20 @@ def run_scan(
             if progress:
                 progress("repository", len(to_carry))
         for files in gateway.read_files(to_read):
-            result = audit_repository(files, listing, options)
-            summary.add(result)
+            result = _audited(files, listing, options)
             if recorder and run_id is not None:
-                recorder.record(run_id, result, digest)
+                result = _record(recorder, run_id, result, digest)
+            summary.add(result)
             if progress:
                 progress("repository", 1)
-    except GitHubError as exc:
-        summary.status = "failed"
-        summary.errors.append(str(exc))
+    except BaseException as exc:
+        stopped = isinstance(exc, KeyboardInterrupt | SystemExit | Interrupted)
+        summary.status = "interrupted" if stopped else "failed"
+        summary.errors.append(str(exc) if isinstance(exc, PipfleetError) else one_line(exc))
         raise
     finally:
         summary.github_requests = gateway.requests
-        if summary.status != "failed":
+        if summary.status not in ("failed", "interrupted"):
             summary.status = "partial" if summary.failed else "completed"
         if recorder and run_id is not None:
             recorder.finish(run_id, summary)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from pipfleet.config import Settings
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.listing import Listing
+from pipfleet.errors import UsageError
 from pipfleet.github.gateway import GitHubGateway, connect
 from pipfleet.github.limits import Patience
 from pipfleet.github.pulls import PullRequests
@@ -41,12 +43,18 @@ def scan_fleet(
     listing_override: Listing | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    holder: str | None = None,
+    accept_shrink: bool = False,
 ) -> ScanSummary:
-    """The scan from settings. A dry run opens no database and writes nothing."""
+    """The scan from settings. A dry run opens no database and writes nothing.
+
+    ``holder`` is the run lock holder the scan runs under, recorded with the run.
+    ``accept_shrink`` lets a listing or repository list that shrank sharply through.
+    """
     gateway = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
     recorder = None
     if not dry_run:
-        recorder = DatabaseRecorder(open_database(settings), settings.github.org)
+        recorder = DatabaseRecorder(open_database(settings), settings.github.org, holder)
     cache = EtagCache.load(etag_cache_path())
     listing, intel = gather(settings, listing_override, cache)
     if not dry_run:
@@ -58,7 +66,17 @@ def scan_fleet(
         source_url=settings.codeartifact.source_url,
         intel=intel,
     )
-    return run_scan(settings.github, gateway, listing, intel, options, recorder, progress)
+    return run_scan(
+        settings.github,
+        gateway,
+        listing,
+        intel,
+        options,
+        recorder,
+        progress,
+        safety=settings.safety,
+        accept_shrink=accept_shrink,
+    )
 
 
 def fix_fleet(
@@ -69,10 +87,39 @@ def fix_fleet(
     max_prs: int | None = None,
 ) -> FixSummary:
     """The fix job from settings. A dry run sends no write request and records nothing."""
+    if max_prs is not None and max_prs < 0:
+        raise UsageError(f"--max-prs must be 0 or more, not {max_prs}")
+    store = PullRequestStore(open_database(settings))
+    _check_only(store, settings.github.org, only)
     reader = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
     pulls = None
     if not dry_run:
         writer = connect(settings.github, settings.secrets, writes=True)
         pulls = PullRequests(writer, settings.github.org, patience=Patience(settings.fix.max_wait))
-    store = PullRequestStore(open_database(settings))
     return FixJob(settings, reader, store, pulls).run(only, max_prs)
+
+
+def _check_only(store: PullRequestStore, org: str, only: Sequence[str]) -> None:
+    """A UsageError when ``--repo`` names a repository the latest scan did not list.
+
+    Without it a typo fixes nothing and says nothing. Before any scan there is nothing to
+    check against; the fix job itself says a scan must come first.
+    """
+    run_id = store.latest_run() if only else None
+    if run_id is None:
+        return
+    known = store.scanned_names(run_id, org)
+    names = {name for pair in known for name in pair}
+    unknown = [name for name in dict.fromkeys(only) if name not in names]
+    if not unknown:
+        return
+
+    def described(name: str) -> str:
+        pool = [full if "/" in name else short for short, full in known]
+        close = difflib.get_close_matches(name, pool, n=3)
+        return f"{name} (did you mean {' or '.join(close)}?)" if close else name
+
+    raise UsageError(
+        f"--repo names no repository of {org} in the latest scan (run {run_id}): "
+        + ", ".join(described(name) for name in unknown)
+    )

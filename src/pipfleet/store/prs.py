@@ -17,6 +17,8 @@ from pipfleet.store.models import (
     PullRequestRecord,
     PullRequestState,
     Repository,
+    RepositoryScan,
+    RunStatus,
     ScanRun,
     utcnow,
 )
@@ -40,8 +42,44 @@ class PullRequestStore:
     def latest_run(self) -> int | None:
         with Session(self._engine) as session:
             return session.exec(
+                # Whatever its status: the fix job refuses to act on a failed or
+                # interrupted one rather than fall back to an older picture.
                 select(func.max(ScanRun.id)).where(col(ScanRun.finished_at).is_not(None))
             ).one()
+
+    def run_status(self, run_id: int) -> RunStatus:
+        with Session(self._engine) as session:
+            run = session.get(ScanRun, run_id)
+            if run is None:
+                raise StoreError(f"scan run {run_id} is not recorded")
+            return run.status
+
+    def pending_branch_deletes(self, org: str) -> list[tuple[str, PullRequestRecord]]:
+        """Closed pull requests whose branch delete failed, when nothing newer uses the branch.
+
+        The branch name is the same for every fix pull request of a repository: once a
+        newer one exists, the branch is its branch and must stay.
+        """
+        with Session(self._engine) as session:
+            newest = (
+                select(func.max(PullRequestRecord.id))
+                .group_by(col(PullRequestRecord.repository_id))
+                .scalar_subquery()
+            )
+            rows = session.exec(
+                select(Repository.full_name, PullRequestRecord)
+                .join(Repository, col(Repository.id) == col(PullRequestRecord.repository_id))
+                .where(
+                    Repository.org == org,
+                    col(PullRequestRecord.branch_pending_delete).is_(True),
+                    PullRequestRecord.state == PullRequestState.CLOSED,
+                    col(PullRequestRecord.id).in_(newest),
+                )
+                .order_by(Repository.full_name)
+            ).all()
+            for _, record in rows:
+                session.expunge(record)
+            return [(full_name, record) for full_name, record in rows]
 
     def listing(self, run_id: int) -> Listing:
         """The private packages the scan ``run_id`` judged by."""
@@ -56,7 +94,9 @@ class PullRequestStore:
                 FindingRecord.run_id == run_id, col(FindingRecord.fixable).is_(True)
             )
             with_open_pull = select(PullRequestRecord.repository_id).where(
-                col(PullRequestRecord.state).in_([PullRequestState.OPEN, PullRequestState.PENDING])
+                col(PullRequestRecord.state).in_(
+                    [PullRequestState.OPEN, PullRequestState.PENDING, PullRequestState.CLOSING]
+                )
             )
             repos = session.exec(
                 select(Repository)
@@ -82,6 +122,17 @@ class PullRequestStore:
                     )
                 )
             return result
+
+    def scanned_names(self, run_id: int, org: str) -> list[tuple[str, str]]:
+        """Name and full name of each repository of ``org`` that the scan ``run_id`` listed."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(Repository.name, Repository.full_name)
+                .join(RepositoryScan, col(RepositoryScan.repository_id) == Repository.id)
+                .where(RepositoryScan.run_id == run_id, Repository.org == org)
+                .order_by(Repository.full_name)
+            ).all()
+            return [(name, full_name) for name, full_name in rows]
 
     def repository_id(self, full_name: str) -> int:
         with Session(self._engine) as session:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.utils import canonicalize_name
 from sqlalchemy import Engine, Select, Table, case, func, insert, literal, update
@@ -15,7 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from pipfleet.engine.confusion import PackageIntel
 from pipfleet.github.queries import RepoSummary
-from pipfleet.jobs.scan import CarriedState, PreviousState, RepoResult, ScanSummary
+from pipfleet.jobs.scan import Baseline, CarriedState, PreviousState, RepoResult, ScanSummary
 from pipfleet.store.db import session_scope
 from pipfleet.store.models import (
     FindingRecord,
@@ -38,6 +39,20 @@ _CARRIED_TABLES: tuple[Table, ...] = tuple(
     SQLModel.metadata.tables[name] for name in ("repository_scans", "pipfiles", "findings")
 )
 _REPOSITORIES: Table = SQLModel.metadata.tables["repositories"]
+# PostgreSQL text cannot hold NUL, and no driver encodes a lone surrogate; a repository's
+# files can spell either (a TOML "\u0000" escape, a path). Both are stored as U+FFFD.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
+def _storable(row: _Row) -> _Row:
+    """``row`` with U+FFFD for every character its strings cannot be stored with."""
+    for name in type(row).model_fields:
+        value = getattr(row, name)
+        # An enum is a str too: only a value that needs it is replaced.
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            setattr(row, name, _UNSTORABLE.sub("\ufffd", value))
+    return row
 
 
 def _copy_from_last_run(
@@ -78,9 +93,25 @@ def _metadata(repo: RepoSummary) -> dict[str, object]:
 class DatabaseRecorder:
     """The scan job's Recorder over a SQLAlchemy engine (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine, org: str):
+    def __init__(self, engine: Engine, org: str, holder: str | None = None):
         self._engine = engine
         self._org = org
+        self._holder = holder  # the run lock's holder: who to ask whether the run is alive
+
+    def baseline(self) -> Baseline | None:
+        """The last good scan (completed or partial), or None before the first one."""
+        with Session(self._engine) as session:
+            run = session.exec(
+                select(ScanRun)
+                .where(col(ScanRun.status).in_([RunStatus.COMPLETED, RunStatus.PARTIAL]))
+                .order_by(col(ScanRun.id).desc())
+            ).first()
+            if run is None or run.id is None:
+                return None
+            packages = session.exec(
+                select(func.count()).where(col(PrivatePackage.run_id) == run.id)
+            ).one()
+            return Baseline(run.id, int(packages), run.repositories)
 
     def previous(self) -> dict[str, PreviousState]:
         """Repositories whose last scan succeeded, with the head and audit digest it saw."""
@@ -100,8 +131,8 @@ class DatabaseRecorder:
 
     def start(self, audit_digest: str) -> int:
         with session_scope(self._engine) as session:
-            run = ScanRun(listing_digest=audit_digest)
-            session.add(run)
+            run = ScanRun(listing_digest=audit_digest, holder=self._holder)
+            session.add(_storable(run))
             session.flush()
             assert run.id is not None
             return run.id
@@ -112,7 +143,7 @@ class DatabaseRecorder:
             row = Repository(full_name=repo.full_name, org=repo.owner, name=repo.name)
         for key, value in _metadata(repo).items():
             setattr(row, key, value)
-        session.add(row)
+        session.add(_storable(row))
         session.flush()
         return row
 
@@ -121,52 +152,58 @@ class DatabaseRecorder:
             repository = self._repository(session, result.repo)
             assert repository.id is not None
             session.add(
-                RepositoryScan(
-                    run_id=run_id,
-                    repository_id=repository.id,
-                    head_oid=result.repo.head_oid,
-                    status=result.status,
-                    skip_reason=SkipReason(result.skip_reason) if result.skip_reason else None,
-                    error=result.error,
-                    pipfiles=len(result.pipfiles),
-                    compliant=result.compliant,
+                _storable(
+                    RepositoryScan(
+                        run_id=run_id,
+                        repository_id=repository.id,
+                        head_oid=result.repo.head_oid,
+                        status=result.status,
+                        skip_reason=SkipReason(result.skip_reason) if result.skip_reason else None,
+                        error=result.error,
+                        pipfiles=len(result.pipfiles),
+                        compliant=result.compliant,
+                    )
                 )
             )
             for pipfile in result.pipfiles:
                 error = pipfile.report.parse_error
                 session.add(
-                    PipfileRecord(
-                        run_id=run_id,
-                        repository_id=repository.id,
-                        path=pipfile.path,
-                        blob_oid=pipfile.blob_oid,
-                        status=pipfile.status,
-                        parse_error=error.message if error else None,
-                        error_line=error.line if error else None,
-                        error_column=error.column if error else None,
-                        private_source=pipfile.report.private_source,
-                        has_lock=pipfile.has_lock,
-                        compliant=pipfile.compliant,
+                    _storable(
+                        PipfileRecord(
+                            run_id=run_id,
+                            repository_id=repository.id,
+                            path=pipfile.path,
+                            blob_oid=pipfile.blob_oid,
+                            status=pipfile.status,
+                            parse_error=error.message if error else None,
+                            error_line=error.line if error else None,
+                            error_column=error.column if error else None,
+                            private_source=pipfile.report.private_source,
+                            has_lock=pipfile.has_lock,
+                            compliant=pipfile.compliant,
+                        )
                     )
                 )
                 session.add_all(
-                    FindingRecord(
-                        run_id=run_id,
-                        repository_id=repository.id,
-                        path=pipfile.path,
-                        category=f.category,
-                        package=f.package,
-                        package_name=canonicalize_name(f.package.split("[")[0])
-                        if f.package
-                        else None,
-                        current=f.current,
-                        expected=f.expected,
-                        index_name=f.source,
-                        kind=f.kind.value,
-                        severity=f.severity.label,
-                        fixable=f.fixable,
-                        line=f.line,
-                        message=f.message,
+                    _storable(
+                        FindingRecord(
+                            run_id=run_id,
+                            repository_id=repository.id,
+                            path=pipfile.path,
+                            category=f.category,
+                            package=f.package,
+                            package_name=canonicalize_name(f.package.split("[")[0])
+                            if f.package
+                            else None,
+                            current=f.current,
+                            expected=f.expected,
+                            index_name=f.source,
+                            kind=f.kind.value,
+                            severity=f.severity.label,
+                            fixable=f.fixable,
+                            line=f.line,
+                            message=f.message,
+                        )
                     )
                     for f in pipfile.report.findings
                 )
@@ -178,7 +215,7 @@ class DatabaseRecorder:
                 repository.last_error = None
                 repository.head_oid = result.repo.head_oid
                 repository.listing_digest = audit_digest
-            session.add(repository)
+            session.add(_storable(repository))
 
     def carry(
         self, run_id: int, carried: Sequence[tuple[RepoSummary, PreviousState]]
@@ -245,16 +282,18 @@ class DatabaseRecorder:
     def record_packages(self, run_id: int, intel: Mapping[str, PackageIntel]) -> None:
         with session_scope(self._engine) as session:
             session.add_all(
-                PrivatePackage(
-                    run_id=run_id,
-                    name=item.name,
-                    versions=json.dumps(list(item.versions)),
-                    origin=item.origin,
-                    upstream=UpstreamPolicy.ALLOWED
-                    if item.upstream_allowed
-                    else UpstreamPolicy.BLOCKED,
-                    public_status=item.public,
-                    checked_at=utcnow(),
+                _storable(
+                    PrivatePackage(
+                        run_id=run_id,
+                        name=item.name,
+                        versions=json.dumps(list(item.versions)),
+                        origin=item.origin,
+                        upstream=UpstreamPolicy.ALLOWED
+                        if item.upstream_allowed
+                        else UpstreamPolicy.BLOCKED,
+                        public_status=item.public,
+                        checked_at=utcnow(),
+                    )
                 )
                 for item in intel.values()
             )
@@ -273,4 +312,4 @@ class DatabaseRecorder:
             run.findings = sum(summary.findings.values())
             run.github_requests = summary.github_requests
             run.error = "; ".join(summary.errors)[:2000] or None
-            session.add(run)
+            session.add(_storable(run))
