@@ -2,6 +2,10 @@
 
 The JSON schema is documented in docs/check-json.md; bump ``CHECK_SCHEMA`` on
 any change that is not a pure addition.
+
+Names, paths, messages and diffs come from repositories: every one reaches the
+terminal through ``_plain`` or ``_lines``, controls and bidi characters escaped
+(JSON escapes them itself), and a diff's URLs with their secrets masked.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pipfleet.engine.listing import Listing
 from pipfleet.jobs.check import CheckResult, FileResult, FileStatus, Mode
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import ScanSummary
+from pipfleet.safetext import mask_credentials, printable
 
 CHECK_SCHEMA = "pipfleet.check/1"
 
@@ -33,6 +38,16 @@ _STATUS_STYLE = {
     FileStatus.NEEDS_ACTION: "red",
     FileStatus.INVALID: "bold red",
 }
+
+
+def _plain(text: str, style: str = "") -> Text:
+    """One line of repository text for the terminal (Rich keeps ESC in ``Text``)."""
+    return Text(printable(text), style=style)
+
+
+def _lines(diff: str) -> Text:
+    """A diff for the terminal: its lines kept, its controls escaped, its secrets masked."""
+    return Text(printable(mask_credentials(diff.rstrip("\n")), multiline=True))
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -90,16 +105,17 @@ def _finding_line(item: FileResult, finding: Finding) -> Text:
     if finding.column:
         where += f":{finding.column}"
     line = Text.assemble(
-        (where, "bold"),
+        (printable(where), "bold"),
         ": ",
         (finding.kind.value, _SEVERITY_STYLE[finding.severity]),
         " ",
     )
     if finding.category and finding.package:
-        line.append(f"[{finding.category}] {finding.package}: ")
-    line.append(finding.message)
+        line.append(printable(f"[{finding.category}] {finding.package}: "))
+    line.append(printable(finding.message))
     if finding.fixable and finding.kind is not FindingKind.MISSING_SOURCE:
-        line.append(f"\n    {finding.current} -> {finding.expected}", style="dim")
+        change = printable(f"{finding.current} -> {finding.expected}")
+        line.append(f"\n    {change}", style="dim")
     return line
 
 
@@ -110,11 +126,11 @@ def print_check(console: Console, result: CheckResult, *, verbose: bool = False)
             if verbose or finding.needs_action:
                 console.print(_finding_line(item, finding), soft_wrap=True)
         if item.fix_error:
-            console.print(Text(f"{item.path}: not fixed: {item.fix_error}", style="yellow"))
+            console.print(_plain(f"{item.path}: not fixed: {item.fix_error}", style="yellow"))
         if result.mode is Mode.DIFF and item.diff:
-            console.print(Text(item.diff.rstrip("\n")), soft_wrap=True, highlight=False)
+            console.print(_lines(item.diff), soft_wrap=True, highlight=False)
         if result.mode is Mode.FIX and item.written:
-            console.print(Text(f"{item.path}: fixed", style="green"))
+            console.print(_plain(f"{item.path}: fixed", style="green"))
     statuses = [item.status for item in result.files]
     parts = [f"{len(statuses)} Pipfile(s)"]
     for status in FileStatus:
@@ -155,7 +171,7 @@ def print_scan_summary(console: Console, summary: ScanSummary, dry_run: bool) ->
     for kind, count in sorted(summary.findings.items(), key=lambda item: (-item[1], item[0])):
         console.print(f"  {count:6d}  {kind}")
     for error in summary.errors:
-        console.print(Text(f"  error: {error}", style="red"))
+        console.print(_plain(f"  error: {error}", style="red"))
 
 
 _FIX_VERBS = {
@@ -175,16 +191,16 @@ def print_fix_summary(console: Console, summary: FixSummary, dry_run: bool) -> N
     """One line per repository; in a dry run, the title and diff of each would-be PR."""
     for outcome in summary.outcomes:
         if dry_run and outcome.fix is not None and not outcome.fix.empty and outcome.text:
-            console.rule(Text(f"{outcome.repository}: would {outcome.action}"))
-            console.print(Text(f"title: {outcome.text.title}"))
+            console.rule(_plain(f"{outcome.repository}: would {outcome.action}"))
+            console.print(_plain(f"title: {outcome.text.title}"))
             for change in outcome.fix.changes:
-                console.print(Text(change.diff.rstrip("\n")), highlight=False)
+                console.print(_lines(change.diff), highlight=False)
             continue
         verb = _FIX_VERBS.get(outcome.action, outcome.action)
         where = f" #{outcome.number} {outcome.url}" if outcome.number else ""
-        console.print(Text(f"{outcome.repository}: {verb}{where} ({outcome.reason})"))
+        console.print(_plain(f"{outcome.repository}: {verb}{where} ({outcome.reason})"))
     counts = ", ".join(f"{n} {action}" for action, n in sorted(summary.counts().items()))
     mode = "dry run, nothing written" if dry_run else f"{summary.writes} write requests"
     console.print(f"fix (scan run {summary.run_id}): {counts or 'no repository to fix'}; {mode}")
     if summary.stopped:
-        console.print(Text(f"stopped early: {summary.stopped}", style="yellow"))
+        console.print(_plain(f"stopped early: {summary.stopped}", style="yellow"))

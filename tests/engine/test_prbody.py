@@ -3,7 +3,15 @@ from __future__ import annotations
 import re
 
 from pipfleet.engine.fixset import ChangedEntry, FileChange, RepoFix
-from pipfleet.engine.prbody import escape, fingerprint_in, render
+from pipfleet.engine.prbody import (
+    BODY_LIMIT,
+    CLOSE_MARKER,
+    closed_comment,
+    escape,
+    fingerprint_in,
+    rebuilt_comment,
+    render,
+)
 
 HOSTILE = (
     'orb-x = "==1.0 [click](https://evil.example) <img src=x onerror=alert(1)> @everyone | `tick`"'
@@ -43,3 +51,63 @@ def test_fingerprint_tracks_old_and_new_content() -> None:
     assert one.fingerprint != RepoFix((FileChange("Pipfile", "older", "new"),), ()).fingerprint
     assert one.fingerprint != RepoFix((FileChange("Pipfile", "old", "newer"),), ()).fingerprint
     assert fingerprint_in("no marker") is None
+
+
+# A backtick or an @ that Markdown would act on.
+LIVE = re.compile(r"(?<!\\)[`@]")
+HOSTILE_BRANCH = "main`@security-team"
+
+
+def test_comments_cannot_close_a_code_span_or_mention_anyone() -> None:
+    fix = RepoFix((FileChange("Pipfile", "a", "b"),), ())
+    rebuilt = rebuilt_comment(fix, HOSTILE_BRANCH, "0123456789abcdef")
+    closed = closed_comment(HOSTILE_BRANCH)
+    for comment in (rebuilt, closed):
+        assert LIVE.search(comment) is None, comment
+        assert "main\\`\\@security\\-team" in comment
+    assert "(0123456)" in rebuilt and "1 file(s) and pins 0 entr(y/ies)" in rebuilt
+    assert "no longer needs this change" in closed and closed.endswith(CLOSE_MARKER)
+
+
+def _entries(count: int, before: str = '"==1.0"') -> tuple[ChangedEntry, ...]:
+    return tuple(
+        ChangedEntry(f"services/svc-{i}/Pipfile", "packages", f"orb-{i}", before, "{index}")
+        for i in range(count)
+    )
+
+
+def _table_rows(body: str) -> list[str]:
+    table = body.split("| --- | --- | --- | --- | --- |\n")[1].split("\n\n")[0]
+    return [row for row in table.split("\n") if row.startswith("| ")]
+
+
+def test_a_small_body_is_whole() -> None:
+    body = render(RepoFix((), _entries(3)), "t", "codeartifact", "https://g").body
+    assert len(_table_rows(body)) == 3 and "not listed" not in body
+
+
+def test_a_long_table_is_cut_below_githubs_limit_saying_how_much_and_where() -> None:
+    fix = RepoFix((FileChange("Pipfile", "a", "b"),), _entries(3000))
+    body = render(fix, "t", "codeartifact", "https://g").body
+    assert BODY_LIMIT < 65_536 and BODY_LIMIT - 200 < len(body) <= BODY_LIMIT
+    shown = len(_table_rows(body))
+    assert 0 < shown < 3000
+    assert f"- {3000 - shown:,} of the 3,000 changed entries are not listed above" in body
+    assert "the *Files changed* tab shows every change" in body
+    assert _table_rows(body)[-1].startswith(f"| services/svc\\-{shown - 1}/Pipfile |")
+    assert fingerprint_in(body) == fix.fingerprint and "## Check it locally" in body
+
+
+def test_one_huge_entry_and_endless_path_lists_still_fit() -> None:
+    paths = tuple(f"deep/{'x' * 40}/{i}/Pipfile" for i in range(5000))
+    fix = RepoFix(
+        tuple(FileChange(f"{p}.lock", "{}", "{ }") for p in paths[:50]),
+        _entries(1, before="9" * 200_000),
+        added_sources=paths,
+        stale_locks=paths,
+    )
+    body = render(fix, "t", "codeartifact", "https://g").body
+    assert len(body) <= BODY_LIMIT
+    assert _table_rows(body) == [] and "- 1 of the 1 changed entries are not listed" in body
+    assert body.count(" more. Its URL") == 1 and body.count(" more untouched") == 1
+    assert fingerprint_in(body) == fix.fingerprint

@@ -9,15 +9,24 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from packaging.utils import canonicalize_name
 
 from pipfleet.errors import UsageError
 from pipfleet.report import ReportFormat
 from pipfleet.report.document import PARTS, REPORT_SCHEMA, SCHEMA, part_schema, to_json
-from pipfleet.report.formats import CSV_COLUMNS, md, md_link
+from pipfleet.report.formats import CSV_COLUMNS, csv_cell, md, md_link
 from pipfleet.report.model import ReportQuery
 from pipfleet.report.output import make_report, write_report
+from pipfleet.sandbox.server import SandboxServer
+from pipfleet.sandbox.world import CodeArtifactPackage, PackageOrigin, World
 
-from .conftest import Rows
+from .conftest import Rows, fill
+
+# Package names a spreadsheet would run as formulas, one that would clear a terminal,
+# and one that reads "orb-exe.txt" on screen.
+FORMULAS = ("=cmd|' /C calc'!A0", "@SUM(1+1)*cmd", "+cmd", "-2+3")
+CLEARS_SCREEN = "orb\x1b[2J"
+REVERSED = "orb-\u202etxt.exe"
 
 
 def test_json_validates_against_the_documented_schema(scanned: str, query: Rows) -> None:
@@ -140,3 +149,63 @@ def test_write_report_replaces_the_file_whole(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
     with pytest.raises(UsageError, match=r"^cannot write .*/missing/report\.csv: "):
         write_report(tmp_path / "missing" / "report.csv", "x")
+
+
+@pytest.fixture
+def hostile_report(sandbox: SandboxServer, world: World, tmp_path: Path) -> str:
+    """A scanned database where one repository's Pipfile has hostile package names.
+
+    Most come as git entries (no registry accepts such names); the bidi one is private,
+    so that it shows in the table's package section too.
+    """
+    key = canonicalize_name(REVERSED)
+    world.codeartifact.packages[key] = CodeArtifactPackage(
+        key, {"1.0": "INTERNAL"}, PackageOrigin("ALLOW", "BLOCK")
+    )
+    git = '{git = "https://example.com/x.git"}'
+    pipfile = "[packages]\n" + "".join(
+        f"{json.dumps(name)} = {git}\n" for name in (*FORMULAS, CLEARS_SCREEN, "\torb-tab")
+    )
+    pipfile += f'{json.dumps(REVERSED)} = "==1.0"\n'
+    world.add_repository("acme", "orb-hostile", {"Pipfile": pipfile.encode()})
+    return fill(sandbox, world, f"sqlite:///{tmp_path / 'hostile.db'}")
+
+
+def test_csv_cells_from_repositories_are_never_formulas_or_controls(hostile_report: str) -> None:
+    text = make_report(hostile_report, ReportFormat.CSV, ReportQuery(repo="orb-hostile"))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    packages = {row["package"] for row in rows}
+    assert {f"'{name}" for name in FORMULAS} <= packages
+    assert "orb[2J" in packages and "orb-tab" in packages  # controls stripped
+    assert "\x1b" not in text and "\t" not in text and "\u202e" not in text
+    for row in rows:
+        for column in CSV_COLUMNS:
+            assert not row[column].startswith(("=", "+", "-", "@", "\t", "\r")), row
+        assert row["run_id"] == "2" and (row["line"] == "" or row["line"].isdigit())
+    source = next(row["expected"] for row in rows if row["kind"] == "missing-source")
+    assert source.startswith("[[source]]\nname = ")  # line breaks inside a cell stay
+
+
+def test_csv_cell_follows_owasp() -> None:
+    assert [csv_cell(v) for v in ("=1+1", "+1", "-1", "@x", "\t=x", "\r+x", "a=b", "")] == [
+        "'=1+1",
+        "'+1",
+        "'-1",
+        "'@x",
+        "'=x",
+        "'+x",
+        "a=b",
+        "",
+    ]
+    assert csv_cell(None) == "" and csv_cell("x\x1b[31my\u202ez\x7f") == "x[31myz"
+    assert csv_cell("[a]\r\nb = 1\n") == "[a]\nb = 1\n"
+
+
+def test_table_shows_controls_as_escapes(hostile_report: str) -> None:
+    table = make_report(hostile_report, ReportFormat.TABLE)
+    assert "\u202e" not in table and "orb-\\u202etxt-exe" in table  # the PEP 503 name
+    assert "\x1b" not in table
+
+
+def test_markdown_cells_show_controls_as_escapes() -> None:
+    assert md(CLEARS_SCREEN + "\u202e") == "orb\\\\x1b\\[2J\\\\u202e"  # shows orb\x1b[2J\u202e

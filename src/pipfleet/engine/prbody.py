@@ -1,21 +1,29 @@
-"""The fix pull request's title and body. Pure.
+"""The fix pull request's title, body and comments. Pure.
 
-Package names and specs come from repositories, so every one of them is escaped:
-nothing a Pipfile holds can break the table, start a link, mention a user or
-inject HTML into the body.
+Package names, specs, paths and branch names come from repositories, so every one
+of them is escaped: nothing a repository holds can break the table, start a link,
+mention a user or inject HTML into what pipfleet posts. Escaped text is never put
+between backticks, where a backslash escapes nothing.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipfleet.engine.fixset import RepoFix
 
 MARKER_PREFIX = "<!-- pipfleet:fingerprint="
 _MARKER = re.compile(r"<!-- pipfleet:fingerprint=([0-9a-f]{64}) -->")
+# In the closing comment, so a run finishing an interrupted closure can tell it was posted.
+CLOSE_MARKER = "<!-- pipfleet:closed -->"
 # Characters with a meaning in GitHub Markdown, escaped with a backslash.
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~@:&\"'=])")
+# GitHub refuses a body over 65,536 characters; the margin is for its own counting.
+BODY_LIMIT = 60_000
+# The most characters of paths one note lists; the rest are counted, not named.
+_PATHS_LIMIT = 2_000
 
 
 @dataclass(frozen=True)
@@ -35,33 +43,98 @@ def fingerprint_in(body: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def render(fix: RepoFix, title: str, index_name: str, guide_url: str) -> PullRequestText:
-    rows = "\n".join(
-        f"| {escape(e.path)} | {escape(e.category)} | {escape(e.package)} "
-        f"| {escape(e.before)} | {escape(e.after)} |"
-        for e in fix.entries
+def rebuilt_comment(fix: RepoFix, default_branch: str, head_oid: str) -> str:
+    """The comment on a fix pull request whose branch was rebuilt."""
+    return (
+        f"pipfleet rebuilt this branch on the current default branch, {escape(default_branch)} "
+        f"({escape(head_oid[:7])}): the fix or the files under it changed. It now changes "
+        f"{len(fix.changes)} file(s) and pins {len(fix.entries)} entr(y/ies)."
     )
+
+
+def closed_comment(default_branch: str) -> str:
+    """The comment on a fix pull request closed because its fix is on the default branch."""
+    return (
+        f"The default branch, {escape(default_branch)}, no longer needs this change: its "
+        f"private packages are pinned already. Closing, and deleting the branch.\n\n{CLOSE_MARKER}"
+    )
+
+
+def _prefix(items: Sequence[str], room: int, separator: str) -> list[str]:
+    """The most leading ``items`` that, joined by ``separator``, fit in ``room`` characters."""
+    kept: list[str] = []
+    used = 0
+    for item in items:
+        used += len(item) + (len(separator) if kept else 0)
+        if used > room:
+            break
+        kept.append(item)
+    return kept
+
+
+def _paths(paths: Sequence[str]) -> str:
+    """Escaped paths for a note, as many as fit in ``_PATHS_LIMIT``, then a count of the rest."""
+    escaped = [escape(path) for path in paths]
+    kept = _prefix(escaped, _PATHS_LIMIT, ", ")
+    more = len(escaped) - len(kept)
+    return ", ".join(kept) + (f" and {more:,} more" if more else "")
+
+
+def _notes(fix: RepoFix) -> list[str]:
     notes = []
     if fix.added_sources:
         notes.append(
             "- Added the private `[[source]]` to: "
-            + ", ".join(escape(path) for path in fix.added_sources)
+            + _paths(fix.added_sources)
             + ". Its URL reads the token from `${CODEARTIFACT_AUTH_TOKEN}`; no token is stored."
         )
     locks = [change.path for change in fix.changes if change.path.endswith("Pipfile.lock")]
     if locks:
         notes.append(
-            "- Updated " + ", ".join(escape(p) for p in locks) + " to match (hash and `index`), "
+            "- Updated " + _paths(locks) + " to match (hash and `index`), "
             "so `pipenv install --deploy` passes without relocking. (Should it fail the hash "
             "check, the package was locked from the public index before, where an impostor "
             "lives: run `pipenv lock`.)"
         )
     if fix.stale_locks:
         notes.append(
-            "- Left " + ", ".join(escape(p) for p in fix.stale_locks) + " untouched: it was "
+            "- Left " + _paths(fix.stale_locks) + " untouched: it was "
             "already out of date with its Pipfile before this change. Run `pipenv lock`."
         )
-    body = f"""\
+    return notes
+
+
+def _left_out(omitted: int, total: int) -> str:
+    return (
+        f"- {omitted:,} of the {total:,} changed entries are not listed above, to keep this "
+        "description within GitHub's size limit: the *Files changed* tab shows every change."
+    )
+
+
+def render(fix: RepoFix, title: str, index_name: str, guide_url: str) -> PullRequestText:
+    """The pull request; a table too long for GitHub is cut, saying how much and where to look."""
+    rows = [
+        f"| {escape(e.path)} | {escape(e.category)} | {escape(e.package)} "
+        f"| {escape(e.before)} | {escape(e.after)} |"
+        for e in fix.entries
+    ]
+    notes = _notes(fix)
+    body = _body(fix, rows, notes, index_name, guide_url)
+    if len(body) > BODY_LIMIT:
+        # The note is sized for the most digits it can show, so the body fits whatever is cut.
+        room = BODY_LIMIT - len(
+            _body(fix, [], [_left_out(len(rows), len(rows)), *notes], index_name, guide_url)
+        )
+        kept = _prefix(rows, room, "\n")
+        notes.insert(0, _left_out(len(rows) - len(kept), len(rows)))
+        body = _body(fix, kept, notes, index_name, guide_url)
+    return PullRequestText(title, body)
+
+
+def _body(
+    fix: RepoFix, rows: Sequence[str], notes: Sequence[str], index_name: str, guide_url: str
+) -> str:
+    return f"""\
 ## Why
 
 These Pipfile entries name private packages that live in our CodeArtifact repository, but
@@ -74,7 +147,7 @@ requirement*, or, worse, installs a public package that happens to have the same
 
 | File | Category | Package | Before | After |
 | --- | --- | --- | --- | --- |
-{rows}
+{chr(10).join(rows)}
 
 {chr(10).join(notes)}
 
@@ -93,4 +166,3 @@ proposed again.
 
 {MARKER_PREFIX}{fix.fingerprint} -->
 """
-    return PullRequestText(title, body)

@@ -14,6 +14,7 @@ from pipfleet.engine.listing import Listing
 from pipfleet.engine.rewrite import rewrite, unified_diff
 from pipfleet.errors import FixError, PipfileError, RewriteError
 from pipfleet.files import find_pipfiles, read_text, write_atomically
+from pipfleet.safetext import mask_credentials
 
 
 class Mode(StrEnum):
@@ -34,7 +35,7 @@ class FileResult:
     path: str
     report: FileReport  # findings before any fix
     new_text: str | None = None  # the fixed text, when a fix changes the file
-    diff: str = ""
+    diff: str = ""  # for people (text and JSON output): literal credentials masked
     written: bool = False
     fix_error: str | None = None
     # Findings still needing action: after the fix when one was written, else as found.
@@ -85,7 +86,7 @@ def check_text(
         path,
         report,
         new_text=new_text,
-        diff=unified_diff(text, new_text, path),
+        diff=mask_credentials(unified_diff(text, new_text, path)),
         remaining=remaining,
     )
 

@@ -1,7 +1,8 @@
 """The report as a terminal table (Rich), CSV (one row per finding) or Markdown.
 
 Pure: a ``Report`` in, a string out. Every string from the database is shown as data,
-never as markup: Rich ``Text`` for the table, escaped cells for Markdown.
+never as markup or code: Rich ``Text`` with controls escaped for the table, escaped
+cells for Markdown, cells a spreadsheet cannot evaluate for CSV.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipfleet.report.model import SEVERITY_RANK, FindingRow, Report, RepositoryRow
+from pipfleet.safetext import printable, without_controls
 
 CSV_COLUMNS = (
     "run_id",
@@ -55,6 +57,8 @@ _STATE_STYLE = {
     "no-pipfile": "dim",
 }
 _STATE_ORDER = {"non-compliant": 0, "failed": 1, "compliant": 2, "no-pipfile": 3, "skipped": 4}
+# A spreadsheet evaluates a cell starting with one of these as a formula (OWASP CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Enough to keep a cell one cell and its text plain; "(" only matters after "]".
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -120,8 +124,21 @@ def pr_counts(report: Report) -> str:
 # --- CSV -------------------------------------------------------------------------------
 
 
+def csv_cell(value: str | None) -> str:
+    """A cell holding text from a repository: no control characters, never a formula.
+
+    A leading quote is what OWASP recommends: spreadsheets show the text as typed. Line
+    breaks stay, as LF: a quoted cell may hold them (a source block spans lines).
+    """
+    text = without_controls(value or "", multiline=True)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def to_csv(report: Report) -> str:
-    """One row per finding (after the filters), most severe first; RFC 4180 line ends."""
+    """One row per finding (after the filters), most severe first; RFC 4180 line ends.
+
+    Numbers are pipfleet's own and stay numbers; every text cell goes through ``csv_cell``.
+    """
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -130,18 +147,18 @@ def to_csv(report: Report) -> str:
         writer.writerow(
             (
                 run_id,
-                f.repository,
-                f.path,
+                csv_cell(f.repository),
+                csv_cell(f.path),
                 "" if f.line is None else f.line,
-                f.category or "",
-                f.package or "",
-                f.kind,
-                f.severity,
+                csv_cell(f.category),
+                csv_cell(f.package),
+                csv_cell(f.kind),
+                csv_cell(f.severity),
                 "true" if f.fixable else "false",
-                f.current or "",
-                f.expected or "",
-                f.index_name or "",
-                f.message,
+                csv_cell(f.current),
+                csv_cell(f.expected),
+                csv_cell(f.index_name),
+                csv_cell(f.message),
             )
         )
     return out.getvalue()
@@ -152,7 +169,7 @@ def to_csv(report: Report) -> str:
 
 def md(value: object) -> str:
     """A table cell's text: Markdown and HTML specials escaped, one line."""
-    text = " ".join(str(value).split())
+    text = printable(" ".join(str(value).split()))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
@@ -241,13 +258,18 @@ def to_markdown(report: Report) -> str:
 # --- Terminal table --------------------------------------------------------------------
 
 
+def _plain(text: str, style: str = "") -> Text:
+    """Rich keeps ESC and bidi controls in ``Text``: they are escaped to reach no terminal."""
+    return Text(printable(text), style=style)
+
+
 def _severity(label: str | None) -> Text:
-    return Text(label or "", style=_SEVERITY_STYLE.get(label or "", ""))
+    return _plain(label or "", style=_SEVERITY_STYLE.get(label or "", ""))
 
 
 def _summary_table(report: Report) -> Table:
     s = report.summary
-    table = Table(title=Text(headline(report)), show_header=False, title_justify="left")
+    table = Table(title=_plain(headline(report)), show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     trend = sparkline([p.compliant_share for p in report.trend])
@@ -283,10 +305,10 @@ def _risk_table(risks: Sequence[FindingRow]) -> Table:
     for f in risks[:TABLE_TOP]:
         table.add_row(
             _severity(f.severity),
-            Text(f.repository),
-            Text(_where(f)),
-            Text(f.package or ""),
-            Text(f.message),
+            _plain(f.repository),
+            _plain(_where(f)),
+            _plain(f.package or ""),
+            _plain(f.message),
         )
     return table
 
@@ -297,15 +319,15 @@ def _repository_table(rows: Sequence[RepositoryRow], total: int) -> Table:
     for column in ("Repository", "State", "Findings", "Worst", "Pull request", "Last scanned"):
         table.add_column(column, justify="right" if column == "Findings" else "left")
     for r in rows:
-        state = Text(r.state, style=_STATE_STYLE.get(r.state, ""))
+        state = _plain(r.state, style=_STATE_STYLE.get(r.state, ""))
         if r.error:
-            state.append(f": {r.error}")
+            state.append(printable(f": {r.error}"))
         table.add_row(
-            Text(r.full_name),
+            _plain(r.full_name),
             state,
             str(r.findings),
             _severity(r.worst_severity),
-            Text(pr_label(r)),
+            _plain(pr_label(r)),
             when(r.last_scanned_at),
         )
     return table
@@ -317,12 +339,12 @@ def _package_table(report: Report) -> Table:
         table.add_column(column, justify="right" if column in ("Pinned", "Unpinned") else "left")
     for p in report.packages:
         table.add_row(
-            Text(p.name),
-            Text(p.public_status, style="bold red" if p.public_status == "taken" else ""),
+            _plain(p.name),
+            _plain(p.public_status, style="bold red" if p.public_status == "taken" else ""),
             str(len(p.repositories)),
             str(p.pinned_entries),
             str(p.unpinned_entries),
-            Text("; ".join(p.versions)),
+            _plain("; ".join(p.versions)),
         )
     return table
 
@@ -332,7 +354,7 @@ def _kind_table(report: Report) -> Table:
     table.add_column("Kind")
     table.add_column("Count", justify="right")
     for kind, count in sorted(report.summary.findings_by_kind.items(), key=lambda i: -i[1]):
-        table.add_row(Text(kind), f"{count:,}")
+        table.add_row(_plain(kind), f"{count:,}")
     return table
 
 
