@@ -409,6 +409,40 @@ def test_an_entry_that_is_no_object_is_a_pipfile_error() -> None:
         _update(lock)
 
 
+def test_names_and_indexes_that_are_no_strings_are_left_as_they_are() -> None:
+    lock = _mixed_lock(LEGACY)
+    lock["_meta"]["sources"].append({"name": ["a", "list"], "url": "https://example.com/simple"})
+    lock["default"]["pysocks"]["index"] = {"not": "a name"}
+    update = _update(lock)
+    assert update.text is not None
+    assert json.loads(update.text)["default"]["pysocks"]["index"] == {"not": "a name"}
+
+
+def test_a_pipfile_holding_a_date_has_no_lock_hash() -> None:
+    with pytest.raises(PipfileError, match="holds a date or time"):
+        pipfile_hash(_data("[requires]\nsince = 1979-05-27\n"), CANONICAL)
+
+
+def test_a_source_url_that_does_not_parse_is_a_pipfile_error() -> None:
+    old_text = (
+        '[[source]]\nname = "mirror"\nurl = "http://[::1"\n\n[packages]\norb-common = "==2.1.0"\n'
+    )
+    pipfile = parse(old_text)
+    report = audit(pipfile, Listing.of(["orb-common"]), AuditOptions(source_url=SOURCE_URL))
+    new_text = rewrite(pipfile, report, SOURCE_URL)
+    lock = _lock(_data(old_text), CANONICAL, default={"orb-common": _entry("==2.1.0")})
+    lock["_meta"]["sources"] = []  # so the lock's source is made from the Pipfile's URL
+    with pytest.raises(PipfileError, match="URL does not parse"):
+        update_lock(
+            dump_lock(lock),
+            _data(old_text),
+            _data(new_text),
+            "codeartifact",
+            [("packages", "orb-common")],
+            PRIVATE,
+        )
+
+
 # --- layout ---------------------------------------------------------------------------
 
 

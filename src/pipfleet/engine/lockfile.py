@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
+from pipfleet.engine.limits import check_text
 from pipfleet.engine.pipfile import package_name
 from pipfleet.errors import FixError, PipfileError
 
@@ -72,7 +73,12 @@ def pipfile_hash(data: Mapping[str, Any], scheme: HashScheme) -> str:
     for category, section in data.items():
         if category not in _NOT_CATEGORIES:
             content[category] = keys(section)
-    serialised = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    try:
+        serialised = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    except TypeError:  # tomllib's dates and times: pipenv cannot hash them either
+        raise PipfileError(
+            "the Pipfile holds a date or time, which no Pipfile.lock hash covers"
+        ) from None
     return hashlib.sha256(serialised.encode("utf-8")).hexdigest()
 
 
@@ -101,9 +107,10 @@ def update_lock(
     appended, if any. A lock whose hash matches the old Pipfile under neither
     scheme is stale: it is returned as None, since making it look current would
     hide that it needs ``pipenv lock``. Raises PipfileError when the lock is not
-    a JSON object, FixError when the updated lock could not be installed (see
-    ``_check_indexes_kept``) and ValueError when the new Pipfile is not the old
-    one plus exactly that fix.
+    a JSON object (or is past the bounds of ``limits``), or the Pipfile holds a
+    value the hash cannot cover or a source URL that does not parse; FixError
+    when the updated lock could not be installed (see ``_check_indexes_kept``)
+    and ValueError when the new Pipfile is not the old one plus exactly that fix.
     """
     lock = _load(lock_text)
     scheme = _detect(lock, old_pipfile_data)
@@ -145,6 +152,12 @@ def update_lock(
 
 
 def _load(lock_text: str) -> dict[str, Any]:
+    try:
+        check_text(lock_text)
+    except PipfileError as exc:
+        raise PipfileError(
+            f"Pipfile.lock cannot be read: {exc.message}", line=exc.line, column=exc.column
+        ) from None
     try:
         # pipenv reads locks as utf-8-sig, so a byte order mark is no error.
         lock = json.loads(lock_text.removeprefix(_BOM))
@@ -215,15 +228,16 @@ def _check_indexes_kept(
     --deploy`` ("Unable to find pypi in sources"). This happens when a Pipfile
     without [[source]], which pipenv reads as the implicit "pypi", gains one.
     """
-    new_names = {source.get("name") for source in new_sources}
-    dropped = {s.get("name") for s in old_sources if isinstance(s, Mapping)} - new_names - {None}
+    dropped = _source_names(old_sources) - _source_names(new_sources)
     lost = sorted(
         {
-            entry["index"]
+            index
             for section, entries in lock.items()
             if section != "_meta" and isinstance(entries, Mapping)
             for entry in entries.values()
-            if isinstance(entry, Mapping) and entry.get("index") in dropped
+            if isinstance(entry, Mapping)
+            and isinstance(index := entry.get("index"), str)
+            and index in dropped
         }
     )
     if lost:
@@ -233,6 +247,15 @@ def _check_indexes_kept(
         )
 
 
+def _source_names(sources: Iterable[Any]) -> set[str]:
+    """The names of ``sources``; a lock's JSON may hold anything where a name belongs."""
+    return {
+        name
+        for source in sources
+        if isinstance(source, Mapping) and isinstance(name := source.get("name"), str)
+    }
+
+
 def _lock_source(source: Mapping[str, Any], old_sources: list[Any]) -> Mapping[str, Any]:
     """The lock's entry for a Pipfile source: the old one if it agrees, else as pipenv fills it."""
     for old in old_sources:
@@ -240,8 +263,12 @@ def _lock_source(source: Mapping[str, Any], old_sources: list[Any]) -> Mapping[s
             return old
     # pipenv's Sources.populate_source: a name from the host, verify_ssl from the scheme.
     url = str(source.get("url", ""))
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        raise PipfileError("a [[source]] URL does not parse: pipenv cannot use it") from None
     filled = dict(source)
-    filled.setdefault("name", urlsplit(url).hostname)
+    filled.setdefault("name", host)
     verify = filled.get("verify_ssl", "https://" in url)
     filled["verify_ssl"] = verify if isinstance(verify, bool) else str(verify).lower() == "true"
     return filled

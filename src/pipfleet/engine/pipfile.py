@@ -16,6 +16,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from pipfleet.engine.limits import check_depth, check_text
 from pipfleet.engine.tomlspans import Header, Span, Statement, scan
 from pipfleet.errors import PipfileError
 
@@ -135,10 +136,12 @@ def _table_of(value: Any, what: str, line: int | None = None) -> dict[str, Any]:
 
 def parse(text: str, path: str = "Pipfile") -> Pipfile:
     """Parse a Pipfile text; raise PipfileError (with line and column) when it is invalid."""
+    check_text(text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _parse_error(exc) from None
+    check_depth(data)
 
     statements = list(scan(text))
     headers = [item for item in statements if isinstance(item, Header)]

@@ -3,7 +3,8 @@
 tomllib tells what a Pipfile means; this scanner tells where each table header
 and key/value statement sits, so findings can name a line and rewrites can touch
 exactly the characters they change. It runs only on text tomllib has already
-accepted, so it can trust the grammar instead of re-validating it.
+accepted, so it can trust the grammar instead of re-validating it; ``too_deep``
+alone reads any text, before a parser does.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ _ML_LITERAL = re.compile(r"'''[\s\S]*?'''(?:'{1,2})?")
 # Numbers, booleans, dates; a date-time may hold one space before its time part.
 _ATOM = re.compile(r"[0-9A-Za-z_+\-.:]+(?: [0-9][0-9:.+\-Z]*)?")
 _BRACKET_EVENT = re.compile(r"[\[\]{}\"'#]")
+# What opens or closes a level, starts a string or comment, or joins or ends a dotted key.
+_NESTING_EVENT = re.compile(r"[\[\]{}\"'#.,=\n]")
 
 
 @dataclass(frozen=True)
@@ -88,17 +91,61 @@ class _Lines:
         return bisect_right(self._starts, offset)
 
 
-def _string_end(text: str, pos: int) -> int:
+def _string(text: str, pos: int) -> re.Match[str] | None:
     if text.startswith('"""', pos):
-        match = _ML_BASIC.match(text, pos)
-    elif text.startswith("'''", pos):
-        match = _ML_LITERAL.match(text, pos)
-    elif text[pos] == '"':
-        match = _BASIC.match(text, pos)
-    else:
-        match = _LITERAL.match(text, pos)
+        return _ML_BASIC.match(text, pos)
+    if text.startswith("'''", pos):
+        return _ML_LITERAL.match(text, pos)
+    if text[pos] == '"':
+        return _BASIC.match(text, pos)
+    return _LITERAL.match(text, pos)
+
+
+def _string_end(text: str, pos: int) -> int:
+    match = _string(text, pos)
     assert match is not None, f"unterminated string at offset {pos}"
     return match.end()
+
+
+def too_deep(text: str, limit: int) -> int | None:
+    """Offset of the first bracket or key dot that nests ``text`` deeper than ``limit``.
+
+    Each ``[`` or ``{`` opens a level, and a dotted key of n dots nests at least n levels
+    (the tables it creates), so a text this returns an offset for, if valid, nests deeper
+    than ``limit`` once parsed. It reads any text, valid or not: the string patterns
+    accept every valid string, and a parser reading left to right stops at the first
+    invalid character, so what is counted up to a string they refuse (or a bracket that
+    closes nothing) is all a parser can reach. JSON is read alike: valid JSON has no
+    ``'``, ``#`` or ``\"\"\"`` outside its strings.
+    """
+    depth = dots = pos = 0
+    while (event := _NESTING_EVENT.search(text, pos)) is not None:
+        char, pos = event.group(), event.start()
+        if char in "\"'":
+            string = _string(text, pos)
+            if string is None:
+                return None
+            pos = string.end()
+            continue
+        if char == "#":
+            pos = _TO_EOL.match(text, pos).end()  # type: ignore[union-attr]
+            continue
+        pos += 1
+        if char == ".":
+            dots += 1
+            if dots > limit:
+                return event.start()
+            continue
+        dots = 0
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return event.start()
+        elif char in "]}":
+            depth -= 1
+            if depth < 0:
+                return None
+    return None
 
 
 def _bracketed_end(text: str, pos: int) -> int:
