@@ -1,0 +1,76 @@
+"""What `pipfleet check` prints when a Pipfile is hostile: a real run of the installed command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PIPFLEET = Path(sys.executable).with_name("pipfleet")
+TOKEN = "eyJ2ZXIiOjEsImlzdSI6MTcxNjAwMDAwMH0.LITERAL-TOKEN"
+# The comment reads "do not pin" on screen, but the entry is reviewed as pinned.
+REVERSED_COMMENT = "# reviewed \u202enip ton od"
+HOSTILE = f"""\
+[[source]]
+name = "codeartifact"
+verify_ssl = true
+url = "https://aws:{TOKEN}@a-1.d.codeartifact.us-east-1.amazonaws.com/pypi/r/simple/"
+
+[packages]
+orb-common = "==2.1.0"  {REVERSED_COMMENT}
+"orb\\u001b[2J" = {{git = "https://example.com/x.git"}}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "listing.txt").write_text("orb-common 2.1.0\n")
+    (tmp_path / "Pipfile").write_text(HOSTILE)
+    return tmp_path
+
+
+def check(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PIPFLEET), "check", "Pipfile", "--listing", "listing.txt", *args],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        timeout=60,
+    )
+
+
+def test_verbose_check_shows_a_package_names_escape_sequence_as_text(project: Path) -> None:
+    result = check(project, "-v")
+    assert result.returncode == 1, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "non-registry [packages] orb\\x1b[2J: orb\\x1b[2J comes from git" in result.stdout
+    assert "hardcoded-credential" in result.stdout and TOKEN not in result.stdout
+
+
+def test_diff_shows_bidi_controls_as_escapes_and_masks_the_token(project: Path) -> None:
+    result = check(project, "--diff")
+    assert result.returncode == 1, result.stderr
+    assert "\u202e" not in result.stdout and TOKEN not in result.stdout
+    assert ' url = "https://aws:****@a-1.d.codeartifact.us-east-1' in result.stdout
+    assert '-orb-common = "==2.1.0"  # reviewed \\u202enip ton od\n' in result.stdout
+    assert (project / "Pipfile").read_text() == HOSTILE
+
+
+def test_json_output_carries_no_token(project: Path) -> None:
+    result = check(project, "--diff", "--format", "json")
+    assert TOKEN not in result.stdout and "\u202e" not in result.stdout  # JSON escapes it
+    (item,) = json.loads(result.stdout)["files"]
+    assert "https://aws:****@a-1" in item["diff"] and REVERSED_COMMENT in item["diff"]
+    kinds = {finding["kind"] for finding in item["findings"]}
+    assert {"hardcoded-credential", "missing-index", "non-registry"} <= kinds
+
+
+def test_fix_writes_the_file_as_it_is_masking_only_what_is_shown(project: Path) -> None:
+    result = check(project, "--fix")
+    assert TOKEN not in result.stdout
+    fixed = (project / "Pipfile").read_text()
+    assert f"aws:{TOKEN}@" in fixed and REVERSED_COMMENT in fixed
+    assert 'orb-common = {version = "==2.1.0", index = "codeartifact"}' in fixed
