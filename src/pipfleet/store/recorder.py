@@ -55,6 +55,17 @@ def _storable(row: _Row) -> _Row:
     return row
 
 
+# A PostgreSQL btree index entry holds about 2,700 bytes, and CodeArtifact allows package
+# names of 255 characters: a longer name, which only a hostile key can give, is cut and
+# marked with "…", so it still indexes and never matches a private package.
+_MAX_INDEXED_NAME = 255
+
+
+def _package_name(key: str) -> str:
+    name = canonicalize_name(key.split("[")[0])
+    return name if len(name) <= _MAX_INDEXED_NAME else name[:_MAX_INDEXED_NAME] + "…"
+
+
 def _copy_from_last_run(
     table: Table, copied: list[str], run_id: int, now: datetime, repository_ids: list[int]
 ) -> Select[Any]:
@@ -192,9 +203,7 @@ class DatabaseRecorder:
                             path=pipfile.path,
                             category=f.category,
                             package=f.package,
-                            package_name=canonicalize_name(f.package.split("[")[0])
-                            if f.package
-                            else None,
+                            package_name=_package_name(f.package) if f.package else None,
                             current=f.current,
                             expected=f.expected,
                             index_name=f.source,
