@@ -264,8 +264,6 @@ class FixJob:
         """Why the evidence is not enough to close the pull request, or None."""
         if not closures.allowed:
             return "the latest scan was partial: closures wait for a completed one"
-        if not listing.packages:
-            return "the latest scan's private-package listing is empty"
         if unreadable := [b.path for b in read.pipfiles if b.path not in pipfiles]:
             return f"{', '.join(unreadable)} could not be read in full"
         if fix.unfixable:

@@ -54,6 +54,10 @@ def github_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() in ("token", "bearer") and value else None
 
 
+async def _discard(message: Message) -> None:
+    """An ASGI send that throws the answer away."""
+
+
 class SandboxMiddleware:
     def __init__(self, app: ASGIApp, world: World):
         self.app = app
@@ -70,8 +74,12 @@ class SandboxMiddleware:
             scope = {**scope, "path": path, "raw_path": path.encode()}
         method: str = scope["method"]
         if not path.startswith(CONTROL):
+            if self.world.latency > 0:  # a slow network: every answer waits, none fails
+                await asyncio.sleep(self.world.latency)
             fault = self._take_fault(method, path)
             if fault is not None:
+                if fault.after:  # the request is served, then its answer is lost or replaced
+                    await self.app(scope, receive, _discard)
                 await self._play(fault, scope, receive, send)
                 return
         if path.startswith(GITHUB + "/") and not _APP_JWT_ROUTES.match(path):
@@ -100,6 +108,9 @@ class SandboxMiddleware:
         with self.world.lock:
             for fault in self.world.faults:
                 if fault.count > 0 and fault.matches(method, path):
+                    if fault.skip > 0:  # let this many matching requests through first
+                        fault.skip -= 1
+                        return None
                     fault.count -= 1
                     return fault
         return None
@@ -120,11 +131,16 @@ class SandboxMiddleware:
             await send({"type": "http.response.body", "body": b"{", "more_body": True})
             raise ConnectionAbortedError("sandbox fault: dropped connection")
         headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
-        if scope["path"].startswith(GITHUB):
-            response: Response = github_error(fault.status, fault.body or "Injected fault")
+        if scope["path"].startswith(GITHUB) and (fault.body is None or fault.status >= 400):
+            # A GitHub error: ``body`` is the message of GitHub's error shape.
+            message = "Injected fault" if fault.body is None else fault.body
+            response: Response = github_error(fault.status, message)
             response.headers.update(headers)
         else:
-            response = Response(fault.body or "Injected fault", fault.status, headers=headers)
+            # ``body`` is the whole answer, as sent: "" is an empty body, "{" a cut one.
+            body = "Injected fault" if fault.body is None else fault.body
+            media = "application/json" if fault.body is not None else None
+            response = Response(body, fault.status, headers=headers, media_type=media)
         await response(scope, receive, send)
 
     async def _buffered(self, scope: Scope, receive: Receive, send: Send, github: bool) -> None:

@@ -127,7 +127,9 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     drop: bool = False  # close the connection without an answer
-    body: str | None = None
+    body: str | None = None  # GitHub errors: the message; otherwise the whole body ("" empty)
+    after: bool = False  # serve the request first, then answer with the fault: a lost answer
+    skip: int = 0  # matching requests served normally before the fault starts
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -158,6 +160,7 @@ class World:
     counters: Counter[tuple[str, str]] = field(default_factory=Counter)
     faults: list[Fault] = field(default_factory=list)
     rate_used: Counter[str] = field(default_factory=Counter)  # resource -> requests this hour
+    latency: float = 0.0  # seconds every non-control answer waits (a slow network)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
