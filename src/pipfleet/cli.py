@@ -121,15 +121,15 @@ def scan(
     ),
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.TEXT,
 ) -> None:
-    """Scan the org's repositories and record compliance: exit 0 done, 3 partial, 2 config."""
-    from pipfleet.jobs.setup import scan_fleet
+    """Scan the org's repositories and record compliance: exit 0, 2 config, 3 partial, 4 locked."""
+    from pipfleet.jobs.nightly import scan_alone
     from pipfleet.progress import log_line, scan_progress
     from pipfleet.render import print_scan_summary, scan_summary_json
 
     settings = load_settings(config)
     override = _load_listing(listing) if listing else None
     with scan_progress(log_format.value) as progress:
-        summary = scan_fleet(
+        summary = scan_alone(
             settings, listing_override=override, dry_run=dry_run, progress=progress
         )
     if log_format is LogFormat.JSON:
@@ -152,12 +152,12 @@ def fix(
         list[str] | None, typer.Option("--repo", help="Only this repository (repeatable).")
     ] = None,
 ) -> None:
-    """Open, update and close fix pull requests for the latest scan."""
-    from pipfleet.jobs.setup import fix_fleet
+    """Open, update and close fix pull requests for the latest scan (exit 4 when locked)."""
+    from pipfleet.jobs.nightly import fix_alone
     from pipfleet.render import print_fix_summary
 
     settings = load_settings(config)
-    summary = fix_fleet(settings, dry_run=dry_run, only=repo or (), max_prs=max_prs)
+    summary = fix_alone(settings, dry_run=dry_run, only=repo or (), max_prs=max_prs)
     print_fix_summary(Console(highlight=False, soft_wrap=True), summary, dry_run)
     raise typer.Exit(3 if summary.stopped or summary.counts().get("failed") else 0)
 

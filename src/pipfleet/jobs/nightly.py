@@ -1,21 +1,34 @@
-"""The nightly job: scan, fix, and optionally the dashboard, one run at a time per database."""
+"""The nightly job: scan, fix, and optionally the dashboard, one run at a time per database.
+
+``pipfleet run``, ``scan`` and ``fix`` all write under the database's run lock, so a scan
+cannot run beside a nightly run; dry runs write nothing and need no lock. A SIGTERM or
+SIGINT stops any of them cleanly: the lock is released and a scan that was under way is
+marked "interrupted" (a scan that had finished keeps its status when the fix is stopped).
+"""
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from pipfleet.config import Settings
+from pipfleet.engine.listing import Listing
 from pipfleet.files import write_atomically
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import Progress, ScanSummary
 from pipfleet.jobs.setup import fix_fleet, open_database, scan_fleet
 from pipfleet.report import ReportFormat
 from pipfleet.report.output import make_report
+from pipfleet.signals import Stopping, stop_main_thread, stop_on_signals
 from pipfleet.store.queries import unfixable_findings
-from pipfleet.store.runlock import run_lock
+from pipfleet.store.runlock import Lease, mark_interrupted, run_lock
 
 DONE, UNFIXABLE, PARTIAL = 0, 1, 3
 
@@ -59,18 +72,103 @@ def holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+@contextmanager
+def exclusive(settings: Settings, engine: Engine) -> Iterator[Lease]:
+    """The block under the run lock, heart-beating, stopped cleanly by SIGTERM or SIGINT."""
+    database = settings.database
+    stale_after = timedelta(seconds=database.lock_stale_after)
+
+    def lost() -> None:
+        stop_main_thread(
+            "stopped: another run took the run lock over, this run's heartbeat having "
+            f"stopped for more than {database.lock_stale_after:g} s"
+        )
+
+    with (
+        stop_on_signals(),
+        run_lock(
+            engine,
+            holder(),
+            every=timedelta(seconds=database.lock_heartbeat),
+            stale_after=stale_after,
+            on_lost=lost,
+        ) as lease,
+    ):
+        yield lease
+
+
+def _scan(
+    settings: Settings,
+    engine: Engine,
+    lease: Lease,
+    listing_override: Listing | None = None,
+    progress: Progress | None = None,
+) -> ScanSummary:
+    try:
+        return scan_fleet(
+            settings, listing_override=listing_override, progress=progress, holder=lease.holder
+        )
+    except Stopping as exc:
+        # The scan records its own interruption, unless the signal cut that very write
+        # short (or came before the run's row existed); say it here too, in plain words.
+        mark_interrupted(engine, lease, f"interrupted: {exc}")
+        raise
+
+
 def run_nightly(
     settings: Settings, *, report: Path | None = None, progress: Progress | None = None
 ) -> NightlyResult:
     """Scan then fix under the run lock, and write the HTML dashboard if asked."""
     engine = open_database(settings)
-    with run_lock(engine, holder()):
-        scanned = scan_fleet(settings, progress=progress)
-        fixed = fix_fleet(settings)
-        if report is not None:
-            report.parent.mkdir(parents=True, exist_ok=True)
-            html = make_report(settings.database.url, ReportFormat.HTML)
-            write_atomically(report, html)
-    unfixable = unfixable_findings(engine, scanned.run_id) if scanned.run_id else 0
-    engine.dispose()
+    try:
+        with exclusive(settings, engine) as lease:
+            scanned = _scan(settings, engine, lease, progress=progress)
+            fixed = fix_fleet(settings)
+            if report is not None:
+                report.parent.mkdir(parents=True, exist_ok=True)
+                html = make_report(settings.database.url, ReportFormat.HTML)
+                write_atomically(report, html)
+        unfixable = unfixable_findings(engine, scanned.run_id) if scanned.run_id else 0
+    finally:
+        engine.dispose()
     return NightlyResult(scanned, fixed, unfixable, report)
+
+
+def scan_alone(
+    settings: Settings,
+    *,
+    listing_override: Listing | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ScanSummary:
+    """``pipfleet scan``: under the run lock, unless a dry run (which writes nothing)."""
+    if dry_run:
+        with stop_on_signals():
+            return scan_fleet(
+                settings, listing_override=listing_override, dry_run=True, progress=progress
+            )
+    engine = open_database(settings)
+    try:
+        with exclusive(settings, engine) as lease:
+            return _scan(settings, engine, lease, listing_override, progress)
+    finally:
+        engine.dispose()
+
+
+def fix_alone(
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    only: Sequence[str] = (),
+    max_prs: int | None = None,
+) -> FixSummary:
+    """``pipfleet fix``: under the run lock, unless a dry run (which writes nothing)."""
+    if dry_run:
+        with stop_on_signals():
+            return fix_fleet(settings, dry_run=True, only=only, max_prs=max_prs)
+    engine = open_database(settings)
+    try:
+        with exclusive(settings, engine):
+            return fix_fleet(settings, only=only, max_prs=max_prs)
+    finally:
+        engine.dispose()

@@ -131,20 +131,20 @@ def load_report(engine: Engine, query: ReportQuery | None = None) -> Report:
 def _runs(connection: Connection, query: ReportQuery) -> Sequence[AnyRow]:
     """The wanted run, then the runs before it for the trend, newest first.
 
-    By default the wanted run is the latest that finished: one still running (or killed
-    before it could finish) has recorded only part of the fleet. Such runs stay out of
-    the trend too, unless asked for by number.
+    By default the wanted run is the latest that finished: one still running (or
+    interrupted before it could finish) has recorded only part of the fleet. Such runs stay
+    out of the trend too, unless asked for by number.
     """
     runs = _table("scan_runs")
-    running = runs.c.status == RunStatus.RUNNING.value
+    unfinished = runs.c.status.in_([RunStatus.RUNNING.value, RunStatus.INTERRUPTED.value])
     latest = connection.execute(select(func.max(runs.c.id))).scalar()
     if latest is None:
         raise StoreError(NO_SCAN)
-    finished = connection.execute(select(func.max(runs.c.id)).where(~running)).scalar()
+    finished = connection.execute(select(func.max(runs.c.id)).where(~unfinished)).scalar()
     wanted = query.run_id if query.run_id is not None else finished or latest
     rows = connection.execute(
         select(runs.c.id, runs.c.started_at, runs.c.finished_at, runs.c.status, runs.c.error)
-        .where(runs.c.id <= wanted, or_(~running, runs.c.id == wanted))
+        .where(runs.c.id <= wanted, or_(~unfinished, runs.c.id == wanted))
         .order_by(runs.c.id.desc())
         .limit(query.trend_runs)
     ).all()

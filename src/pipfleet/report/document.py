@@ -194,7 +194,9 @@ SCHEMA: dict[str, Any] = {
                     "id": {"type": "integer"},
                     "started_at": _WHEN,
                     "finished_at": _WHEN_OR_NULL,
-                    "status": {"enum": ["running", "completed", "partial", "failed"]},
+                    "status": {
+                        "enum": ["running", "completed", "partial", "failed", "interrupted"]
+                    },
                     "error": _STR_OR_NULL,
                 }
             ),

@@ -1,46 +1,117 @@
-"""One nightly run at a time per database: a lock row that a crashed run cannot keep.
+"""One run at a time per database: a lock row that a dead run cannot keep.
 
-The lock expires: a run that dies without releasing it blocks others only until
-its expiry, after which the next run takes the lock over.
+The holder proves it is alive with a heartbeat: every few seconds it pushes the lock's
+``expires_at`` forward. A lock past its expiry belongs to a run that stopped
+heart-beating (killed, frozen, cut off from the database) and is taken over at once; so
+is a lock whose holder was a process on this host that no longer exists. Whoever takes a
+lock over marks the dead holder's unfinished scan runs "interrupted".
+
+Holders are "hostname:pid". The process check only ever frees a lock early: a pid reused
+by an unrelated process looks alive, and then the heartbeat's expiry frees the lock (on
+Linux a process started after the lock was taken is recognised as not the holder). Two
+machines sharing a hostname but not a pid namespace must not share a database; hosts'
+clocks must agree to well within ``stale_after``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, Table, delete, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from pipfleet.errors import LockHeld
-from pipfleet.store.models import utcnow
+from pipfleet.store.models import RunStatus, utcnow
 
 _LOCK: Table = SQLModel.metadata.tables["run_lock"]
+_RUNS: Table = SQLModel.metadata.tables["scan_runs"]
 
-DEFAULT_TTL = timedelta(hours=3)
+DEFAULT_HEARTBEAT = timedelta(seconds=15)
+DEFAULT_STALE_AFTER = timedelta(seconds=60)
+KILLED = "interrupted: the run stopped without finishing (killed?)"
+# /proc/<pid>/stat's start time is in clock ticks and the boot time in whole seconds.
+_START_TIME_SLACK = timedelta(seconds=2)
+_ATTEMPTS = 3  # reads of a lock that changes under us before giving up
 
 
-def acquire(engine: Engine, holder: str, ttl: timedelta = DEFAULT_TTL) -> None:
-    """Take the lock for ``holder`` or raise LockHeld naming who has it and until when."""
-    now = utcnow()
-    values = {"holder": holder, "acquired_at": now, "expires_at": now + ttl}
-    try:
+@dataclass(frozen=True)
+class Lease:
+    holder: str
+    acquired_at: datetime
+
+
+def acquire(engine: Engine, holder: str, stale_after: timedelta = DEFAULT_STALE_AFTER) -> Lease:
+    """Take the lock for ``holder`` or raise LockHeld naming who has it.
+
+    A lock left by a dead or silent holder is taken over, and that holder's running scan
+    runs are marked interrupted in the same transaction.
+    """
+    for _ in range(_ATTEMPTS):
+        now = utcnow()
+        values = {
+            "holder": holder,
+            "acquired_at": now,
+            "heartbeat_at": now,
+            "expires_at": now + stale_after,
+        }
+        try:
+            with engine.begin() as connection:
+                connection.execute(insert(_LOCK).values(id=1, **values))
+            return Lease(holder, now)
+        except IntegrityError:
+            pass  # held, or left behind by a run that died
         with engine.begin() as connection:
-            connection.execute(insert(_LOCK).values(id=1, **values))
-        return
-    except IntegrityError:
-        pass  # held, or left behind by a run that died: take it over only once expired
+            row = connection.execute(_LOCK.select()).one_or_none()
+            if row is None:
+                continue  # released meanwhile
+            if row.expires_at >= now and _alive(row.holder, row.acquired_at):
+                heartbeat = row.heartbeat_at or row.acquired_at
+                raise LockHeld(
+                    f"another pipfleet run ({row.holder}) holds the lock: its last heartbeat "
+                    f"was {max(0, int((now - heartbeat).total_seconds()))} s ago, and it is "
+                    f"taken over if none comes by {row.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+                )
+            # Only the lock as read is replaced: a holder that heart-beat since, or a run
+            # that took it over first, keeps it.
+            taken = connection.execute(
+                update(_LOCK)
+                .where(
+                    _LOCK.c.id == 1,
+                    _LOCK.c.holder == row.holder,
+                    _LOCK.c.expires_at == row.expires_at,
+                )
+                .values(**values)
+            ).rowcount
+            if not taken:
+                continue
+            connection.execute(
+                update(_RUNS)
+                .where(_RUNS.c.holder == row.holder, _RUNS.c.status == RunStatus.RUNNING.value)
+                .values(status=RunStatus.INTERRUPTED.value, finished_at=now, error=KILLED)
+            )
+        return Lease(holder, now)
+    raise LockHeld("other pipfleet runs are taking the lock at this very moment; try again")
+
+
+def heartbeat(engine: Engine, holder: str, stale_after: timedelta = DEFAULT_STALE_AFTER) -> bool:
+    """Prove ``holder`` alive; False when the lock is no longer its own."""
+    now = utcnow()
     with engine.begin() as connection:
-        taken = connection.execute(
-            update(_LOCK).where(_LOCK.c.id == 1, _LOCK.c.expires_at < now).values(**values)
-        ).rowcount
-        if taken:
-            return
-        row = connection.execute(_LOCK.select()).one()
-    until = f"{row.expires_at:%Y-%m-%d %H:%M} UTC"
-    raise LockHeld(f"another pipfleet run ({row.holder}) holds the lock until {until}")
+        return bool(
+            connection.execute(
+                update(_LOCK)
+                .where(_LOCK.c.id == 1, _LOCK.c.holder == holder)
+                .values(heartbeat_at=now, expires_at=now + stale_after)
+            ).rowcount
+        )
 
 
 def release(engine: Engine, holder: str) -> None:
@@ -48,10 +119,97 @@ def release(engine: Engine, holder: str) -> None:
         connection.execute(delete(_LOCK).where(_LOCK.c.id == 1, _LOCK.c.holder == holder))
 
 
+def mark_interrupted(engine: Engine, lease: Lease, error: str) -> None:
+    """Mark the scan runs ``lease``'s holder started under it as interrupted."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(_RUNS)
+            .where(_RUNS.c.holder == lease.holder, _RUNS.c.started_at >= lease.acquired_at)
+            .values(status=RunStatus.INTERRUPTED.value, finished_at=utcnow(), error=error)
+        )
+
+
 @contextmanager
-def run_lock(engine: Engine, holder: str, ttl: timedelta = DEFAULT_TTL) -> Iterator[None]:
-    acquire(engine, holder, ttl)
+def run_lock(
+    engine: Engine,
+    holder: str,
+    *,
+    every: timedelta = DEFAULT_HEARTBEAT,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+    on_lost: Callable[[], None] | None = None,
+) -> Iterator[Lease]:
+    """Hold the lock while the block runs, heart-beating from a background thread.
+
+    ``on_lost`` is called from that thread if another run took the lock over (this
+    process was frozen or cut off for longer than ``stale_after``).
+    """
+    lease = acquire(engine, holder, stale_after)
+    stop = threading.Event()
+    beating = threading.Thread(
+        target=_beat,
+        args=(engine, holder, every, stale_after, stop, on_lost),
+        name="pipfleet-lock-heartbeat",
+        daemon=True,
+    )
+    beating.start()
     try:
-        yield
+        yield lease
     finally:
+        stop.set()
+        beating.join()
         release(engine, holder)
+
+
+def _beat(
+    engine: Engine,
+    holder: str,
+    every: timedelta,
+    stale_after: timedelta,
+    stop: threading.Event,
+    on_lost: Callable[[], None] | None,
+) -> None:
+    while not stop.wait(every.total_seconds()):
+        try:
+            ours = heartbeat(engine, holder, stale_after)
+        except SQLAlchemyError:
+            continue  # a busy or briefly unreachable database: the next beat may get through
+        if not ours:
+            if on_lost is not None and not stop.is_set():
+                on_lost()
+            return
+
+
+def _alive(holder: str, since: datetime) -> bool:
+    """False only when ``holder`` certainly is a process of this host that is gone."""
+    host, _, pid_text = holder.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    started = _process_start(pid)
+    if started is None:
+        return True
+    state, started_at = started
+    # A zombie has finished running; a process younger than the lock is a reused pid.
+    return state not in "ZX" and started_at <= since + _START_TIME_SLACK
+
+
+def _process_start(pid: int) -> tuple[str, datetime] | None:
+    """The state letter and start time of ``pid`` from Linux's /proc, else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(
+            line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
+        )
+    except (OSError, StopIteration):
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    ticks = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    started = datetime.fromtimestamp(int(boot.split()[1]) + ticks, UTC)
+    return str(fields[0]), started
