@@ -59,3 +59,13 @@ def test_identifies_itself_and_prefers_pep691_json() -> None:
     assert request.headers["user-agent"] == USER_AGENT
     assert request.headers["accept"].startswith("application/vnd.pypi.simple.v1+json")
     assert str(request.url) == "https://index.invalid/simple/x/"
+
+
+def test_a_name_no_index_can_hold_is_unknown_and_asks_nothing(sandbox: SandboxServer) -> None:
+    hostile = ["orb\x1b[2Jclear", "orb common", "../../etc", "-orb"]
+
+    answers = check_names([*hostile, "orb-events"], sandbox.urls.public_index)
+
+    assert {answers[name].detail for name in hostile} == {"not a valid project name"}
+    assert {answers[name].status for name in hostile} == {PublicStatus.UNKNOWN}
+    assert answers["orb-events"].status is PublicStatus.TAKEN

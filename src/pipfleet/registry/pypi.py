@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,9 +54,15 @@ class PublicAnswer:
     detail: str  # "200", "404", "304 (cached: taken)", "timeout", ...
 
 
+# PEP 508's project name: what PyPI accepts, so nothing else can be asked about.
+_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+
 async def _ask(
     client: httpx.AsyncClient, index_url: str, name: str, cache: EtagCache, limit: asyncio.Semaphore
 ) -> PublicAnswer:
+    if not _PROJECT_NAME.match(name):  # no index can hold it, and no URL can ask for it
+        return PublicAnswer(name, PublicStatus.UNKNOWN, "not a valid project name")
     url = f"{index_url.rstrip('/')}/{canonicalize_name(name)}/"
     cached = cache.entries.get(url)
     headers = {"Accept": f"{JSON_ACCEPT}, {HTML_ACCEPT}"}
