@@ -8,6 +8,7 @@ that depth; past it the file is one ``parse-error`` finding, never an exception.
 
 from __future__ import annotations
 
+import json
 import random
 import string
 from typing import Any
@@ -288,10 +289,45 @@ FRAGMENTS = st.sampled_from(
 )
 
 
+# Valid TOML more often than not: keys and strings quoted by json.dumps, which TOML reads.
+KEYS = st.one_of(
+    st.sampled_from(["orb-common", "orb-auth[x]", "version", "index", "git", "name", "url"]),
+    st.text(max_size=8),
+).map(json.dumps)
+SCALARS = st.one_of(
+    st.sampled_from(["1979-05-27", "07:32:00", "nan", "-inf", "true", "9" * (MAX_DIGITS + 1)]),
+    st.sampled_from(["==2.1.0", "*", "codeartifact", "pypi", "http://[::1", SOURCE_URL]).map(
+        json.dumps
+    ),
+    st.integers().map(str),
+    st.text(max_size=8).map(json.dumps),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
+        st.lists(st.tuples(KEYS, inner), max_size=3).map(
+            lambda pairs: "{" + ", ".join(f"{key} = {value}" for key, value in pairs) + "}"
+        ),
+    ),
+    max_leaves=8,
+)
+HEADERS = st.sampled_from(
+    ["[packages]", "[dev-packages]", "[requires]", "[[source]]", "[packages.orb-common]", "[x]"]
+)
+DOCUMENTS = st.lists(
+    st.tuples(HEADERS, st.lists(st.tuples(KEYS, VALUES), max_size=4)), max_size=4
+).map(
+    lambda tables: "".join(
+        header + "\n" + "".join(f"{key} = {value}\n" for key, value in pairs)
+        for header, pairs in tables
+    )
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(FRAGMENTS, st.text(max_size=5)), max_size=40))
-def test_no_text_makes_audit_or_fix_raise(parts: list[str]) -> None:
-    text = "".join(parts)
+@given(st.one_of(DOCUMENTS, st.lists(st.one_of(FRAGMENTS, st.text(max_size=5))).map("".join)))
+def test_no_text_makes_audit_or_fix_raise(text: str) -> None:
     pipfile, _ = audit_text(text, "Pipfile", LISTING, OPTIONS)
     lock = text
     if pipfile is not None:
