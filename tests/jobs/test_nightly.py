@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import socket
@@ -12,17 +13,22 @@ import time
 from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from pipfleet.config import DatabaseSettings, load_settings
 from pipfleet.errors import Interrupted
+from pipfleet.report import ReportFormat
+from pipfleet.report.document import SCHEMA
+from pipfleet.report.model import ReportQuery
+from pipfleet.report.output import make_report
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import World
 from pipfleet.store.db import make_engine, upgrade
-from pipfleet.store.models import RunLock, RunStatus, ScanRun
+from pipfleet.store.models import RunLock, RunStatus, ScanRun, utcnow
 from pipfleet.store.runlock import KILLED, acquire
 
 PIPFLEET = Path(sys.executable).with_name("pipfleet")
@@ -205,3 +211,18 @@ def test_demo_runs_the_nightly_job_end_to_end(tmp_path: Path) -> None:
     assert result.stdout.count("+++ b/") >= 3
     assert (tmp_path / "demo" / "dashboard.html").is_file()
     assert f"dashboard: {tmp_path / 'demo' / 'dashboard.html'}" in result.stdout
+
+
+def test_reports_pass_over_an_interrupted_run_unless_asked_for_it(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        session.add(ScanRun(status=RunStatus.COMPLETED, finished_at=utcnow()))
+        session.add(ScanRun(status=RunStatus.INTERRUPTED, finished_at=utcnow(), error=KILLED))
+        session.commit()
+    engine.dispose()
+    latest = json.loads(make_report(database_url, ReportFormat.JSON))
+    assert latest["run"]["id"] == 1 and [point["run_id"] for point in latest["trend"]] == [1]
+    asked = json.loads(make_report(database_url, ReportFormat.JSON, ReportQuery(run_id=2)))
+    jsonschema.validate(asked, SCHEMA)
+    assert asked["run"]["status"] == "interrupted" and asked["run"]["error"] == KILLED

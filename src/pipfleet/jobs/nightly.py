@@ -103,10 +103,15 @@ def _scan(
     lease: Lease,
     listing_override: Listing | None = None,
     progress: Progress | None = None,
+    accept_shrink: bool = False,
 ) -> ScanSummary:
     try:
         return scan_fleet(
-            settings, listing_override=listing_override, progress=progress, holder=lease.holder
+            settings,
+            listing_override=listing_override,
+            progress=progress,
+            holder=lease.holder,
+            accept_shrink=accept_shrink,
         )
     except Stopping as exc:
         # The scan records its own interruption, unless the signal cut that very write
@@ -116,13 +121,20 @@ def _scan(
 
 
 def run_nightly(
-    settings: Settings, *, report: Path | None = None, progress: Progress | None = None
+    settings: Settings,
+    *,
+    report: Path | None = None,
+    progress: Progress | None = None,
+    accept_shrink: bool = False,
 ) -> NightlyResult:
-    """Scan then fix under the run lock, and write the HTML dashboard if asked."""
+    """Scan then fix under the run lock, and write the HTML dashboard if asked.
+
+    A scan that fails (an implausible picture included) raises before the fix starts.
+    """
     engine = open_database(settings)
     try:
         with exclusive(settings, engine) as lease:
-            scanned = _scan(settings, engine, lease, progress=progress)
+            scanned = _scan(settings, engine, lease, progress=progress, accept_shrink=accept_shrink)
             fixed = fix_fleet(settings)
             if report is not None:
                 report.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +152,7 @@ def scan_alone(
     listing_override: Listing | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    accept_shrink: bool = False,
 ) -> ScanSummary:
     """``pipfleet scan``: under the run lock, unless a dry run (which writes nothing)."""
     if dry_run:
@@ -150,7 +163,7 @@ def scan_alone(
     engine = open_database(settings)
     try:
         with exclusive(settings, engine) as lease:
-            return _scan(settings, engine, lease, listing_override, progress)
+            return _scan(settings, engine, lease, listing_override, progress, accept_shrink)
     finally:
         engine.dispose()
 
