@@ -11,7 +11,12 @@ from pipfleet.errors import ConfigError
 
 MINIMAL = {
     "github": {"org": "acme"},
-    "codeartifact": {"domain": "acme", "domain_owner": "111122223333", "region": "eu-west-1", "repository": "private"},
+    "codeartifact": {
+        "domain": "acme",
+        "domain_owner": "111122223333",
+        "region": "eu-west-1",
+        "repository": "private",
+    },
 }
 
 
@@ -45,12 +50,17 @@ def test_defaults_fill_everything_but_the_required_keys() -> None:
         (with_(github={"skip_forks": "yes"}), "github.skip_forks must be a bool"),
         (with_(github={"pipfiles": "some"}), 'github.pipfiles must be "auto" or a list of paths'),
         (with_(github={"api_url": "ftp://x"}), "github.api_url must be an http(s) URL"),
-        (with_(codeartifact={"domain_owner": "12"}), "codeartifact.domain_owner must be a 12-digit"),
+        (
+            with_(codeartifact={"domain_owner": "12"}),
+            "codeartifact.domain_owner must be a 12-digit",
+        ),
         (with_(policy={"private": "all"}), 'policy.private must be "internal" or "listed"'),
         (with_(pypi={"concurrency": 0}), "pypi.concurrency must be 1 to 128"),
         (with_(github={"write_pause": -1}), "github.write_pause must be >= 0"),
         (
-            with_(codeartifact={"source_url": "https://aws:abc123@x.d.codeartifact.r.amazonaws.com/"}),
+            with_(
+                codeartifact={"source_url": "https://aws:abc123@x.d.codeartifact.r.amazonaws.com/"}
+            ),
             "never a literal token",
         ),
     ],
@@ -145,7 +155,12 @@ def test_an_app_key_file_that_is_not_a_key_names_the_path(tmp_path: Path) -> Non
         ("github", "api_url", "https://", "no host"),
         ("github", "api_url", "https://git hub.example", "spaces or control characters"),
         ("codeartifact", "endpoint_url", "http://[::1", "Invalid IPv6 URL"),
-        ("codeartifact", "source_url", "https://aws:${CODEARTIFACT_AUTH_TOKEN}@[::1/simple/", "Invalid IPv6 URL"),
+        (
+            "codeartifact",
+            "source_url",
+            "https://aws:${CODEARTIFACT_AUTH_TOKEN}@[::1/simple/",
+            "Invalid IPv6 URL",
+        ),
         ("pypi", "index_url", "https://pypi.example:port/simple/", "Port could not be cast"),
         ("fix", "guide_url", "https://\n", "spaces or control characters"),
     ],
@@ -178,7 +193,9 @@ def test_app_id_without_key_is_an_error() -> None:
 
 def test_file_lookup_order_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "custom.toml"
-    config.write_text('[github]\norg = "acme"\n[codeartifact]\ndomain = "d"\ndomain_owner = "111122223333"\nregion = "r"\nrepository = "p"\n')
+    config.write_text(
+        '[github]\norg = "acme"\n[codeartifact]\ndomain = "d"\ndomain_owner = "111122223333"\nregion = "r"\nrepository = "p"\n'
+    )
     assert load_settings(None, {"PIPFLEET_CONFIG": str(config)}).github.org == "acme"
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="no configuration at pipfleet.toml"):

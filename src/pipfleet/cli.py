@@ -22,6 +22,7 @@ from pipfleet.config import load_settings
 from pipfleet.engine.audit import DEFAULT_INDEX_NAME, AuditOptions
 from pipfleet.engine.listing import Listing, parse_listing
 from pipfleet.errors import ListingError, PipfleetError, UsageError
+from pipfleet.files import prepare_output
 from pipfleet.jobs.check import Mode, check_paths
 from pipfleet.render import check_json, print_check
 from pipfleet.report import ReportFormat
@@ -178,6 +179,8 @@ def run(
     from pipfleet.progress import scan_progress
 
     settings = load_settings(config)
+    if report is not None:
+        prepare_output(report, "the report")  # now, not after the whole run
     with scan_progress(log_format.value) as progress:
         result = run_nightly(settings, report=report, progress=progress)
     typer.echo(result.paragraph())
@@ -211,6 +214,8 @@ def report(
     from pipfleet.report.model import ReportQuery
     from pipfleet.report.output import make_report, write_report
 
+    if output is not None:
+        prepare_output(output, "the report")
     query = ReportQuery(run_id=run_id, repo=repo, kind=kind)
     console = Console(highlight=False, soft_wrap=True)
     color = output is None and console.is_terminal and not console.no_color

@@ -116,7 +116,7 @@ def _check_only(store: PullRequestStore, org: str, only: Sequence[str]) -> None:
 
     def described(name: str) -> str:
         pool = [full if "/" in name else short for short, full in known]
-        close = difflib.get_close_matches(name, pool, n=3)
+        close = difflib.get_close_matches(name, pool, n=3, cutoff=0.75)
         return f"{name} (did you mean {' or '.join(close)}?)" if close else name
 
     raise UsageError(

@@ -1,0 +1,329 @@
+"""Bad input, unreachable services and damaged files: one line on stderr, the documented code.
+
+Every case runs the installed `pipfleet` as a user would, against real things: a port
+nothing listens on, a host name under .invalid, garbage bytes where the database should
+be, the sandbox with an injected fault.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipfleet.sandbox.clientconfig import config_text
+from pipfleet.sandbox.server import SandboxServer
+from pipfleet.sandbox.world import World
+
+PIPFLEET = Path(sys.executable).with_name("pipfleet")
+TOKEN = "sandbox-token"
+USAGE, PARTIAL = 2, 3
+
+
+def run(*args: str | Path, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        **os.environ,
+        "GITHUB_TOKEN": TOKEN,
+        "PIPFLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'pipfleet.db'}",
+        **env,
+    }
+    return subprocess.run(
+        [str(PIPFLEET), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+        cwd=tmp_path,
+    )
+
+
+def one_error(result: subprocess.CompletedProcess[str], code: int) -> str:
+    """The error line, after checking it is the only line on stderr besides scan progress."""
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    assert result.returncode == code, output
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("scan.")]
+    assert len(lines) == 1 and lines[0].startswith("pipfleet: error: "), result.stderr
+    assert TOKEN not in output
+    return lines[0]
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def with_api_url(config: Path, url: str) -> Path:
+    text = re.sub(r'(?m)^api_url = ".*"$', f'api_url = "{url}"', config.read_text())
+    config.write_text(text)
+    return config
+
+
+@pytest.fixture
+def config(sandbox: SandboxServer, world: World, tmp_path: Path) -> Path:
+    path = tmp_path / "pipfleet.toml"
+    path.write_text(config_text(sandbox.urls, world, "acme"))
+    return path
+
+
+@pytest.fixture
+def offline_config(tmp_path: Path) -> Path:
+    """A config for commands that fail before any service is asked."""
+    path = tmp_path / "offline.toml"
+    path.write_text(
+        '[github]\norg = "acme"\n[codeartifact]\ndomain = "acme"\n'
+        'domain_owner = "111122223333"\nregion = "eu-west-1"\nrepository = "private"\n'
+    )
+    return path
+
+
+def github_requests(sandbox: SandboxServer) -> int:
+    return int(httpx.get(sandbox.urls.control + "/counters").json()["github"]["total"])
+
+
+def fault(sandbox: SandboxServer, **spec: object) -> None:
+    httpx.post(sandbox.urls.control + "/faults", json=spec).raise_for_status()
+
+
+# GitHub unreachable, or answering with a broken connection
+
+
+def test_connection_refused_is_one_line_exit_3(config: Path, tmp_path: Path) -> None:
+    port = unused_port()
+    with_api_url(config, f"http://127.0.0.1:{port}")
+    error = one_error(run("scan", "--config", config, tmp_path=tmp_path), PARTIAL)
+    assert error == (
+        "pipfleet: error: GitHub failed while listing acme's repositories "
+        f"(connection refused by 127.0.0.1:{port}: check github.api_url)"
+    )
+
+
+def test_an_unresolvable_api_host_is_one_line_exit_3(config: Path, tmp_path: Path) -> None:
+    with_api_url(config, "http://github.pipfleet.invalid/api")
+    error = one_error(run("scan", "--config", config, tmp_path=tmp_path), PARTIAL)
+    assert "cannot resolve github.pipfleet.invalid" in error
+
+
+def test_a_dropped_connection_is_one_line_exit_3(
+    sandbox: SandboxServer, config: Path, tmp_path: Path
+) -> None:
+    fault(sandbox, route="/graphql$", drop=True)
+    error = one_error(run("scan", "--config", config, tmp_path=tmp_path), PARTIAL)
+    assert error.startswith("pipfleet: error: GitHub failed while listing acme's repositories")
+    assert error.endswith("dropped before the answer was complete)")
+
+
+def test_a_cut_graphql_body_is_one_line_exit_3(
+    sandbox: SandboxServer, config: Path, tmp_path: Path
+) -> None:
+    fault(sandbox, route="/graphql$", status=200, body='{"data": {"organization"')
+    error = one_error(run("scan", "--config", config, tmp_path=tmp_path), PARTIAL)
+    assert error.endswith("(the answer is not valid JSON)")
+
+
+def test_a_drop_after_the_scan_stops_fix_with_one_line(
+    sandbox: SandboxServer, config: Path, tmp_path: Path
+) -> None:
+    assert run("scan", "--config", config, tmp_path=tmp_path).returncode == 0
+    fault(sandbox, route="/graphql$", drop=True)
+    error = one_error(run("fix", "--config", config, tmp_path=tmp_path), PARTIAL)
+    assert "dropped before the answer was complete" in error
+
+
+def test_a_drop_on_a_write_mid_run_fails_that_repository_not_the_run(
+    sandbox: SandboxServer, config: Path, tmp_path: Path
+) -> None:
+    fault(sandbox, route="/git/trees$", method="POST", drop=True)
+    result = run("run", "--config", config, tmp_path=tmp_path)
+    assert result.returncode == PARTIAL, result.stderr
+    assert "Traceback" not in result.stderr and "1 failed" in result.stdout
+
+
+# configuration
+
+
+def test_a_malformed_api_url_names_the_key(offline_config: Path, tmp_path: Path) -> None:
+    offline_config.write_text(
+        offline_config.read_text().replace('org = "acme"', 'org = "acme"\napi_url = "http://[::1"')
+    )
+    error = one_error(run("scan", "--config", offline_config, tmp_path=tmp_path), USAGE)
+    assert error.endswith("github.api_url is not a valid URL (Invalid IPv6 URL)")
+
+
+def test_an_app_key_that_is_not_pem_names_the_variable(
+    offline_config: Path, tmp_path: Path
+) -> None:
+    key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEsecretsecretsecret\n-----END RSA PRIVATE KEY-----\n"
+    result = run(
+        "scan",
+        "--config",
+        offline_config,
+        tmp_path=tmp_path,
+        PIPFLEET_GITHUB_APP_ID="314",
+        PIPFLEET_GITHUB_APP_PRIVATE_KEY=key,
+    )
+    error = one_error(result, USAGE)
+    assert "PIPFLEET_GITHUB_APP_PRIVATE_KEY is not a PEM private key" in error
+    assert "MIIEsecret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda path: path.write_bytes(b'[github]\norg = "\xe9"\n'), "not UTF-8 text (byte 16)"),
+        (lambda path: path.mkdir(), "Is a directory"),
+    ],
+)
+def test_an_unreadable_config_file(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "odd.toml"
+    make(path)
+    error = one_error(run("scan", "--config", path, tmp_path=tmp_path), USAGE)
+    assert error == f"pipfleet: error: cannot read {path}: {message}"
+
+
+def test_a_listing_that_is_a_folder(offline_config: Path, tmp_path: Path) -> None:
+    (tmp_path / "listing").mkdir()
+    for args in (
+        ["check", "--listing", "listing", "."],
+        ["scan", "--config", offline_config, "--listing", "listing"],
+    ):
+        error = one_error(run(*args, tmp_path=tmp_path), USAGE)
+        assert error == "pipfleet: error: cannot read listing listing: Is a directory"
+
+
+# the database
+
+
+def garbage(path: Path) -> None:
+    path.write_bytes(os.urandom(4096))
+
+
+def truncated(path: Path) -> None:
+    """A real pipfleet database cut short, as a full disk or a bad copy leaves it."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE filler (x TEXT)")
+        db.executemany("INSERT INTO filler VALUES (?)", [("x" * 500,)] * 200)
+    db.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+@pytest.fixture(params=[garbage, truncated], ids=["garbage", "truncated"])
+def damaged_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "damaged.db"
+    request.param(path)
+    yield path
+
+
+@pytest.mark.parametrize("args", [["scan"], ["run"], ["db", "current"], ["db", "upgrade"]])
+def test_a_damaged_sqlite_file_is_one_line_exit_2(
+    config: Path, damaged_database: Path, tmp_path: Path, args: list[str]
+) -> None:
+    result = run(
+        *args,
+        "--config",
+        config,
+        tmp_path=tmp_path,
+        PIPFLEET_DATABASE_URL=f"sqlite:///{damaged_database}",
+    )
+    error = one_error(result, USAGE)
+    assert error.startswith(
+        f"pipfleet: error: the database at {damaged_database} is not a valid SQLite database ("
+    )
+
+
+def test_a_database_password_is_never_shown(offline_config: Path, tmp_path: Path) -> None:
+    url = f"postgresql://pipfleet:s3cret-pw@127.0.0.1:{unused_port()}/pipfleet"
+    result = run(
+        "db", "current", "--config", offline_config, tmp_path=tmp_path, PIPFLEET_DATABASE_URL=url
+    )
+    error = one_error(result, USAGE)
+    assert "cannot connect to" in error and "s3cret-pw" not in result.stdout + result.stderr
+
+
+# output paths and ports, checked before any work
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [("/proc/pipfleet/x.html", "cannot write the report"), (".", "is a folder")],
+)
+def test_run_checks_the_report_path_before_scanning(
+    sandbox: SandboxServer, config: Path, tmp_path: Path, target: str, reason: str
+) -> None:
+    error = one_error(run("run", "--config", config, "--report", target, tmp_path=tmp_path), USAGE)
+    assert reason in error and target in error
+    assert github_requests(sandbox) == 0
+    assert not (tmp_path / "pipfleet.db").exists()
+
+
+def test_run_creates_the_report_folder(config: Path, tmp_path: Path) -> None:
+    report = tmp_path / "new" / "folder" / "index.html"
+    result = run("run", "--config", config, "--report", report, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert report.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_report_checks_its_output_path_first(offline_config: Path, tmp_path: Path) -> None:
+    # No database exists: the output path is judged before the report is made.
+    result = run("report", "--config", offline_config, "-o", "/proc/x.html", tmp_path=tmp_path)
+    assert "cannot write the report /proc/x.html" in one_error(result, USAGE)
+
+
+@pytest.mark.parametrize("port", ["99999", "-1"])
+def test_serve_rejects_a_port_out_of_range(offline_config: Path, tmp_path: Path, port: str) -> None:
+    result = run("serve", "--config", offline_config, "--port", port, tmp_path=tmp_path)
+    assert one_error(result, USAGE) == f"pipfleet: error: the port must be 0 to 65535, not {port}"
+
+
+def test_serve_on_a_port_in_use(offline_config: Path, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--config", offline_config, "--port", str(port), tmp_path=tmp_path)
+    assert f"cannot listen on 127.0.0.1:{port}" in one_error(result, USAGE)
+
+
+# fix arguments
+
+
+def test_fix_rejects_a_negative_max_prs(config: Path, tmp_path: Path) -> None:
+    result = run("fix", "--config", config, "--max-prs", "-1", tmp_path=tmp_path)
+    assert one_error(result, USAGE) == "pipfleet: error: --max-prs must be 0 or more, not -1"
+
+
+def test_fix_names_an_unknown_repo_and_suggests_close_ones(
+    sandbox: SandboxServer, config: Path, tmp_path: Path
+) -> None:
+    assert run("scan", "--config", config, tmp_path=tmp_path).returncode == 0
+    before = github_requests(sandbox)
+    result = run(
+        "fix",
+        "--config",
+        config,
+        "--repo",
+        "orb-apj",
+        "--repo",
+        "orb-api",
+        "--repo",
+        "nothing",
+        "--dry-run",
+        tmp_path=tmp_path,
+    )
+    assert one_error(result, USAGE) == (
+        "pipfleet: error: --repo names no repository of acme in the latest scan (run 1): "
+        "orb-apj (did you mean orb-api?), nothing"
+    )
+    assert github_requests(sandbox) == before
+    known = run("fix", "--config", config, "--repo", "acme/orb-api", "--dry-run", tmp_path=tmp_path)
+    assert known.returncode == 0, known.stderr
