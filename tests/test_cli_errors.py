@@ -279,6 +279,21 @@ def test_report_checks_its_output_path_first(offline_config: Path, tmp_path: Pat
     assert "cannot write the report /proc/x.html" in one_error(result, USAGE)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["demo", "--out", "/proc/pipfleet-demo"],
+        ["sandbox", "make-fleet", "/proc/pipfleet-fleet", "--repos", "1"],
+        ["sandbox", "serve", "--fleet", "fleet", "--write-config", "/proc/x.toml"],
+    ],
+)
+def test_folders_and_files_the_sandbox_writes_are_checked_first(
+    fleet_dir: Path, tmp_path: Path, args: list[str]
+) -> None:
+    error = one_error(run(*args, tmp_path=tmp_path), USAGE)
+    assert error.startswith("pipfleet: error: cannot write the ") and "/proc/" in error
+
+
 @pytest.mark.parametrize("port", ["99999", "-1"])
 def test_serve_rejects_a_port_out_of_range(offline_config: Path, tmp_path: Path, port: str) -> None:
     result = run("serve", "--config", offline_config, "--port", port, tmp_path=tmp_path)

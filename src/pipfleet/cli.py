@@ -22,7 +22,7 @@ from pipfleet.config import load_settings
 from pipfleet.engine.audit import DEFAULT_INDEX_NAME, AuditOptions
 from pipfleet.engine.listing import Listing, parse_listing
 from pipfleet.errors import ListingError, PipfleetError, UsageError
-from pipfleet.files import prepare_output
+from pipfleet.files import prepare_folder, prepare_output
 from pipfleet.jobs.check import Mode, check_paths
 from pipfleet.render import check_json, print_check
 from pipfleet.report import ReportFormat
@@ -286,6 +286,7 @@ def demo(
     from pipfleet.jobs.demo import run_demo
     from pipfleet.progress import scan_progress
 
+    prepare_folder(out, "the demo folder")
     console = Console(highlight=False, soft_wrap=True)
     console.rule("pipfleet demo: a generated org served by the sandbox on loopback")
     with scan_progress("text") as progress:
@@ -329,6 +330,8 @@ def sandbox_serve(
     from pipfleet.sandbox.fleet import load_fleet
     from pipfleet.sandbox.server import SandboxServer
 
+    if write_config is not None:
+        prepare_output(write_config, "the config")
     world = load_fleet(fleet)
     world.github_tokens = {token}
     server = SandboxServer(world, host=host, port=port)
@@ -363,6 +366,8 @@ def sandbox_make_fleet(
     """Write a synthetic fleet folder that `pipfleet sandbox serve --fleet` can serve."""
     from pipfleet.sandbox.makefleet import make_fleet
 
+    if not out.exists():  # an existing one is make_fleet's to judge
+        prepare_folder(out, "the fleet folder")
     summary = make_fleet(out, repos, seed=seed, org=org)
     typer.echo(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in asdict(summary).items()))
 

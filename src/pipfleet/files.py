@@ -72,9 +72,18 @@ def prepare_output(path: Path, what: str) -> None:
     """
     if path.is_dir():
         raise UsageError(f"{what} {path} is a folder; give a file name")
+    _probe(path.parent, path, what)
+
+
+def prepare_folder(path: Path, what: str) -> None:
+    """Make sure files can be written in the folder ``path`` (created when missing)."""
+    _probe(path, path, what)
+
+
+def _probe(folder: Path, path: Path, what: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".pipfleet-probe.", suffix=".tmp")
         os.close(handle)
         os.unlink(probe)
     except OSError as exc:
