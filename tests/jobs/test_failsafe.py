@@ -25,6 +25,8 @@ from tests.jobs.test_fix import (
 
 from pipfleet.config import Settings
 from pipfleet.errors import GitHubError, ImplausibleChange, RegistryError, SafetyLimit
+from pipfleet.jobs import fix as fix_module
+from pipfleet.jobs import scan as scan_module
 from pipfleet.jobs.setup import fix_fleet, scan_fleet
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import PullRequest, World
@@ -244,3 +246,43 @@ def test_a_branch_delete_that_failed_is_retried_on_a_later_run(
     assert f"heads/{BRANCH}" not in api_repo(world).refs
     assert sql(settings, "SELECT branch_pending_delete FROM pull_requests") == [(0,)]
     assert len(comments(world, opened)) == 1
+
+
+def test_an_unexpected_failure_in_one_repository_is_recorded_and_the_scan_goes_on(
+    sandbox: SandboxServer, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = scan_module.audit_repository
+
+    def audit(files: Any, *args: Any) -> Any:  # fault injection: a bug that one repo trips
+        if files.repo.name == "orb-api":
+            raise ZeroDivisionError("division by zero\nsecond line")
+        return real(files, *args)
+
+    monkeypatch.setattr(scan_module, "audit_repository", audit)
+
+    summary = scan_fleet(settings)
+
+    assert (summary.status, summary.failed, summary.fetched) == ("partial", 1, 1)
+    assert summary.errors == ["acme/orb-api: ZeroDivisionError: division by zero second line"]
+    assert sql(settings, "SELECT status FROM scan_runs") == [("partial",)]
+
+
+def test_an_unexpected_failure_in_one_repository_does_not_stop_the_fix(
+    sandbox: SandboxServer, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = world.orgs["acme"]["orb-no-pipfile"]
+    world.commit_changes(other, "main", {"Pipfile": b"[packages]\norb-common = '*'\n"}, "add\n")
+    scan_fleet(settings)
+    real = fix_module.build_fix
+
+    def build(pipfiles: Any, *args: Any) -> Any:  # fault injection: a bug that one repo trips
+        if "services/worker/Pipfile" in pipfiles:
+            raise KeyError("boom")
+        return real(pipfiles, *args)
+
+    monkeypatch.setattr(fix_module, "build_fix", build)
+
+    summary = fix_fleet(settings)
+
+    assert actions(summary) == {"acme/orb-api": "failed", "acme/orb-no-pipfile": "open"}
+    assert summary.outcomes[0].reason == "KeyError: 'boom'"

@@ -125,6 +125,8 @@ class PullRequests:
             f"listing pull requests of {repo}",
             params={"state": "open", "head": f"{self._org}:{branch}", "base": base},
         )
+        if not isinstance(pulls, list):
+            raise IncompleteAnswer(f"GitHub's list of {repo}'s open pull requests is not a list")
         return _state(pulls[0]) if pulls else None
 
     def commit_files(
