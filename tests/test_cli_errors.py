@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
@@ -111,6 +113,30 @@ def test_an_unresolvable_api_host_is_one_line_exit_3(config: Path, tmp_path: Pat
     with_api_url(config, "http://github.pipfleet.invalid/api")
     error = one_error(run("scan", "--config", config, tmp_path=tmp_path), PARTIAL)
     assert "cannot resolve github.pipfleet.invalid" in error
+
+
+def test_an_unreachable_app_installation_lookup_is_one_line_exit_3(
+    config: Path, tmp_path: Path
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    port = unused_port()
+    with_api_url(config, f"http://127.0.0.1:{port}")
+    result = run(
+        "scan",
+        "--config",
+        config,
+        tmp_path=tmp_path,
+        PIPFLEET_GITHUB_APP_ID="314",
+        PIPFLEET_GITHUB_APP_PRIVATE_KEY=pem,
+    )
+    assert one_error(result, PARTIAL) == (
+        "pipfleet: error: GitHub failed while looking up the App installation on acme "
+        f"(connection refused by 127.0.0.1:{port}: check github.api_url)"
+    )
+    assert pem.splitlines()[1] not in result.stdout + result.stderr
 
 
 def test_a_dropped_connection_is_one_line_exit_3(
