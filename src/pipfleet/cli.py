@@ -26,6 +26,7 @@ from pipfleet.files import prepare_folder, prepare_output
 from pipfleet.jobs.check import Mode, check_paths
 from pipfleet.render import check_json, print_check
 from pipfleet.report import ReportFormat
+from pipfleet.safetext import mask_credentials, printable
 
 app = typer.Typer(
     name="pipfleet",
@@ -104,6 +105,15 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
+AcceptShrinkOption = Annotated[
+    bool,
+    typer.Option(
+        "--accept-shrink",
+        help="Act even though the private listing or the org's repositories shrank past "
+        "the [safety] limits since the last good run.",
+    ),
+]
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="Config file (else $PIPFLEET_CONFIG, else ./pipfleet.toml)."),
@@ -121,6 +131,7 @@ def scan(
         False
     ),
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.TEXT,
+    accept_shrink: AcceptShrinkOption = False,
 ) -> None:
     """Scan the org's repositories and record compliance: exit 0, 2 config, 3 partial, 4 locked."""
     from pipfleet.jobs.nightly import scan_alone
@@ -131,7 +142,11 @@ def scan(
     override = _load_listing(listing) if listing else None
     with scan_progress(log_format.value) as progress:
         summary = scan_alone(
-            settings, listing_override=override, dry_run=dry_run, progress=progress
+            settings,
+            listing_override=override,
+            dry_run=dry_run,
+            progress=progress,
+            accept_shrink=accept_shrink,
         )
     if log_format is LogFormat.JSON:
         log_line(sys.stdout, "json", "scan.summary", **scan_summary_json(summary, dry_run))
@@ -173,6 +188,7 @@ def run(
         bool, typer.Option("--strict", help="Exit 1 when findings no pull request can fix remain.")
     ] = False,
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.TEXT,
+    accept_shrink: AcceptShrinkOption = False,
 ) -> None:
     """The nightly job: scan, fix, summarise; exits 0, 1 (--strict), 2, 3 (partial), 4 (locked)."""
     from pipfleet.jobs.nightly import run_nightly
@@ -182,7 +198,9 @@ def run(
     if report is not None:
         prepare_output(report, "the report")  # now, not after the whole run
     with scan_progress(log_format.value) as progress:
-        result = run_nightly(settings, report=report, progress=progress)
+        result = run_nightly(
+            settings, report=report, progress=progress, accept_shrink=accept_shrink
+        )
     typer.echo(result.paragraph())
     raise typer.Exit(result.exit_code(strict))
 
@@ -294,10 +312,11 @@ def demo(
     console.print(result.nightly.paragraph())
     for outcome in result.examples:
         assert outcome.fix is not None and outcome.text is not None
-        console.rule(Text(f"{outcome.repository}: pull request #{outcome.number}"))
-        console.print(Text(f"title: {outcome.text.title}"))
+        console.rule(Text(printable(f"{outcome.repository}: pull request #{outcome.number}")))
+        console.print(Text(printable(f"title: {outcome.text.title}")))
         for change in outcome.fix.changes:
-            console.print(Text(change.diff.rstrip("\n")))
+            diff = mask_credentials(change.diff.rstrip("\n"))
+            console.print(Text(printable(diff, multiline=True)))
     console.rule("done: the sandbox is stopped")
     console.print(f"dashboard: {result.nightly.report}")
     console.print(f"database:  {result.folder / 'pipfleet.db'} (try `pipfleet report` on it)")
@@ -382,5 +401,6 @@ def main() -> None:
     try:
         app()
     except PipfleetError as exc:
-        typer.echo(f"pipfleet: error: {exc}", err=True)
+        # Errors can quote a repository's text (a path, a package name): one safe line.
+        typer.echo(f"pipfleet: error: {printable(str(exc))}", err=True)
         sys.exit(exc.exit_code)
