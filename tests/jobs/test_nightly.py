@@ -19,7 +19,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from pipfleet.config import DatabaseSettings, load_settings
-from pipfleet.errors import Interrupted
+from pipfleet.errors import Interrupted, UsageError
+from pipfleet.jobs.demo import DEMO_MARKER, run_demo
 from pipfleet.report import ReportFormat
 from pipfleet.report.document import SCHEMA
 from pipfleet.report.model import ReportQuery
@@ -226,3 +227,19 @@ def test_reports_pass_over_an_interrupted_run_unless_asked_for_it(database_url: 
     asked = json.loads(make_report(database_url, ReportFormat.JSON, ReportQuery(run_id=2)))
     jsonschema.validate(asked, SCHEMA)
     assert asked["run"]["status"] == "interrupted" and asked["run"]["error"] == KILLED
+
+
+def test_demo_replaces_its_own_folder_and_refuses_any_other(tmp_path: Path) -> None:
+    precious = tmp_path / "checkout"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me\n")
+
+    with pytest.raises(UsageError, match="is not a pipfleet demo folder"):
+        run_demo(precious)
+    assert (precious / "notes.txt").read_text() == "keep me\n"
+
+    demo = tmp_path / "demo"
+    run_demo(demo)
+    (demo / "leftover.txt").write_text("from the last demo\n")
+    run_demo(demo)
+    assert (demo / DEMO_MARKER).is_file() and not (demo / "leftover.txt").exists()

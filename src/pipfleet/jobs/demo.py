@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipfleet.config import Settings, parse_settings
+from pipfleet.errors import UsageError
 from pipfleet.jobs.fix import FixOutcome
 from pipfleet.jobs.nightly import NightlyResult, run_nightly
 from pipfleet.jobs.scan import Progress
@@ -51,11 +52,21 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+# Only a folder holding this file is the demo's to delete: `--out .` must not wipe a checkout.
+DEMO_MARKER = ".pipfleet-demo"
+
+
 def run_demo(folder: Path, progress: Progress | None = None) -> DemoResult:
     """Generate, serve and run; the fleet, config, database and dashboard go in ``folder``."""
     if folder.exists():
+        if any(folder.iterdir()) and not (folder / DEMO_MARKER).is_file():
+            raise UsageError(
+                f"{folder} exists and is not a pipfleet demo folder: the demo replaces its "
+                "folder, so name a new or empty one with --out"
+            )
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    (folder / DEMO_MARKER).write_text("made by pipfleet demo: replaced on every demo run\n")
     make_fleet(folder / "fleet", DEMO_REPOSITORIES, seed=DEMO_SEED)
     world = load_fleet(folder / "fleet")
     with SandboxServer(world) as server:
