@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/fix.py
+	$(BIN)/python bench/chaos.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis pipfleet-demo

@@ -428,24 +428,30 @@ DRAWN_KINDS = {
     "pypi": ("5xx", "429-retry-after", "connection-drop"),
     "graphql": ("5xx", "429-retry-after", "403-rate-limit-retry-after"),
 }
-# One fault a run besides the drawn ones, in turn: every API meets every kind of broken answer.
+# One fault a run besides the drawn ones, in turn: every API meets every kind of broken
+# answer. GitHub REST requests are writes, and a run has writes to do mostly after the
+# humans acted, so REST takes the odd turns: a round's second faulty run.
 COVERAGE = (
     ("graphql", "connection-drop"),
-    ("codeartifact-packages", "200-empty-body"),
     ("rest", "200-cut-body"),
-    ("codeartifact-versions", "200-cut-body"),
-    ("graphql", "200-empty-body"),
+    ("codeartifact-packages", "200-empty-body"),
     ("rest", "connection-drop"),
-    ("codeartifact-packages", "200-cut-body"),
-    ("graphql", "200-cut-body"),
-    ("codeartifact-versions", "200-empty-body"),
+    ("codeartifact-versions", "200-cut-body"),
     ("rest", "200-empty-body"),
-    ("pypi", "200-empty-body"),
+    ("graphql", "200-empty-body"),
     ("rest", "answer-lost-502"),
-    ("codeartifact-versions", "connection-drop"),
-    ("graphql", "403-rate-limit-no-retry-after"),
-    ("pypi", "200-cut-body"),
+    ("codeartifact-packages", "200-cut-body"),
     ("rest", "answer-lost-drop"),
+    ("graphql", "200-cut-body"),
+    ("rest", "403-rate-limit-no-retry-after"),
+    ("codeartifact-versions", "200-empty-body"),
+    ("rest", "429-no-retry-after"),
+    ("pypi", "200-empty-body"),
+    ("rest", "5xx-exhausting-retries"),
+    ("codeartifact-versions", "connection-drop"),
+    ("rest", "200-cut-body"),
+    ("pypi", "200-cut-body"),
+    ("graphql", "403-rate-limit-no-retry-after"),
 )
 _WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
@@ -531,18 +537,30 @@ def plant_faults(
     turn: int,
     ledger: FaultLedger,
 ) -> None:
-    """About ``rate`` of the next run's requests fail (judged by the ``last`` run's), and one more.
+    """About ``rate`` of the next run's requests fail (judged by the ``last`` run's).
 
-    Targets are drawn by route in proportion to the traffic ``seen`` so far (every request
+    First the coverage fault of this ``turn``; then drawn ones: targets are drawn by route in proportion to the traffic ``seen`` so far (every request
     alike), so GitHub writes get their share even after runs that needed none. Faults
     planted on routes the run does not ask for are not met, and not counted.
     """
-    by_api: dict[str, list[tuple[str, str]]] = {}
+    target, kind = COVERAGE[turn % len(COVERAGE)]
+    # The coverage fault first: it meets the first matching request of the run.
+    if target == "codeartifact-packages":
+        method, route = "POST", "^/codeartifact/v1/packages$"
+    elif target == "codeartifact-versions":
+        method, route = "POST", "^/codeartifact/v1/package/versions$"
+    elif target == "graphql":
+        method, route = "POST", "^/github/graphql$"
+    elif target == "pypi":
+        method, route = "GET", "^/pypi/simple/[^/]+/$"
+    else:  # any write to a repository; a lost answer needs a POST (trees, commits, pulls...)
+        method, route = ("POST" if kind in WRITE_KINDS else ""), "^/github/repos/"
+    fault = make_fault(kind, method, route, rng)
+    fault.method = method or None
+    ledger.plant(world, f"{target.split('-')[0]} {kind}", fault)
     population: list[tuple[str, str]] = []
     for (method, template), count in sorted(seen.items()):
-        route = route_regex(template)
-        by_api.setdefault(api_of(route), []).extend([(method, route)] * count)
-        population.extend([(method, route)] * count)
+        population.extend([(method, route_regex(template))] * count)
     per_run = {(m, route_regex(t)): n for (m, t), n in last.items()}
     # Faults on routes a run does not ask for are not met: plant more as fewer are met.
     planted, met = sum(ledger.planted_total.values()), sum(ledger.injected.values())
@@ -557,22 +575,6 @@ def plant_faults(
         # Spread over the run: the fault lets a random share of the route's requests by.
         fault.skip = rng.randrange(max(per_run.get((method, route), 1), 1))
         ledger.plant(world, f"{api} {kind}", fault)
-    target, kind = COVERAGE[turn % len(COVERAGE)]
-    if target == "codeartifact-packages":
-        method, route = "POST", "^/codeartifact/v1/packages$"
-    elif target == "codeartifact-versions":
-        method, route = "POST", "^/codeartifact/v1/package/versions$"
-    elif target == "graphql":
-        method, route = "POST", "^/github/graphql$"
-    else:
-        writes_only = kind in WRITE_KINDS
-        choices = [
-            (m, r) for m, r in by_api.get(target, []) if not writes_only or m in _WRITES
-        ] or ([("GET", "^/pypi/simple/[^/]+/$")] if target == "pypi" else [])
-        if not choices:
-            return
-        method, route = rng.choice(sorted(set(choices)))
-    ledger.plant(world, f"{api_of(route)} {kind}", make_fault(kind, method, route, rng))
 
 
 # -- humans --------------------------------------------------------------------------------------
@@ -927,6 +929,8 @@ class ChaosReport:
             f"{self.verdicts.wrongful_closures} wrongful",
             f"runs: {self.chaos_runs} chaos, {self.oracle_runs} oracle, {self.seconds:.0f} s",
         ]
+        if self.first_divergent_round is not None:
+            lines.append(f"first round ending unlike the oracle: {self.first_divergent_round}")
         problems = self.problems()
         lines.append(f"problems: {len(problems)}")
         lines += [f"  - {p}" for p in problems[:60]]
