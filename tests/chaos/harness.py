@@ -658,6 +658,39 @@ def human_round(
             act(site, action, repo.name, pull.number, files, texts, change, round_)
         log.done[action] += 1
         log.lines.append(f"round {round_}: {action} {repo.name}#{pull.number}")
+    new_needs(rng, chaos, oracle, share, private, log, round_)
+
+
+def new_needs(
+    rng: random.Random,
+    chaos: Site,
+    oracle: Site,
+    share: float,
+    private: list[str],
+    log: HumanLog,
+    round_: int,
+) -> None:
+    """Maintainers add unpinned private packages where no pull request is open: new work.
+
+    Default branches change only by the humans' hands (pushes, merges), alike on both
+    sites, so the change applies to both.
+    """
+    with oracle.world.lock:
+        busy = {repo.name for repo, _ in bot_pulls(oracle.world)}
+        candidates = []
+        for name, repo in sorted(oracle.world.orgs.get(ORG, {}).items()):
+            raw = oracle.world.file_at(repo, repo.default_branch, "Pipfile") if repo.head else None
+            if name in busy or name.startswith("orb-hostile") or raw is None:
+                continue
+            candidates.append((name, raw.decode("utf-8", "replace")))
+    for name, text in rng.sample(candidates, min(len(candidates), max(1, round(share * 5)))):
+        change = changed_pipfile(rng, {"Pipfile": text}, private)
+        if change is None:
+            continue
+        for site in (chaos, oracle):
+            act(site, "change", name, 0, {}, {}, change, round_)
+        log.done["new-need"] += 1
+        log.lines.append(f"round {round_}: new-need {name}")
 
 
 def changed_pipfile(
@@ -739,9 +772,18 @@ class Verdicts:
     tracebacks: int = 0
     bad_exits: int = 0
     rightful_closures: int = 0
+    seen: set[str] = field(default_factory=set)  # what was counted already
+    comment_times: dict[tuple[str, int, str], int] = field(default_factory=dict)
 
     def add(self, line: str) -> None:
         self.violations.append(line)
+
+    def first(self, key: str) -> bool:
+        """True the first time ``key`` is seen: later runs see the same state again."""
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
 
 
 def judge_run(
@@ -783,16 +825,21 @@ def judge_run(
         for _, repo in sorted(world.orgs.get(ORG, {}).items()):
             bot = [p for _, p in sorted(repo.pulls.items()) if p.user == BOT_LOGIN]
             opened = [p for p in bot if p.state == "open"]
-            if len(opened) > 1:
+            numbers = ", ".join(f"#{p.number}" for p in opened)
+            if len(opened) > 1 and verdicts.first(f"open {repo.name} {numbers}"):
                 verdicts.duplicate_prs += 1
-                numbers = ", ".join(f"#{p.number}" for p in opened)
                 verdicts.add(
                     f"{where}: {repo.name} has {len(opened)} open pull requests ({numbers})"
                 )
             for pull in opened:
                 files = pull_files(world, repo, pull)
                 for (closed_repo, closed), closed_files in site.human_closed.items():
-                    if closed_repo == repo.name and closed < pull.number and closed_files == files:
+                    if (
+                        closed_repo == repo.name
+                        and closed < pull.number
+                        and closed_files == files
+                        and verdicts.first(f"again {repo.name} {pull.number}")
+                    ):
                         verdicts.duplicate_prs += 1
                         verdicts.add(
                             f"{where}: {repo.name}#{pull.number} proposes again the change a "
@@ -801,8 +848,10 @@ def judge_run(
             for number, comments in sorted(repo.comments.items()):
                 seen = Counter(c.body for c in comments)
                 for body, times in seen.items():
-                    if times > 1:
-                        verdicts.duplicate_comments += times - 1
+                    counted = verdicts.comment_times.get((repo.name, number, body), 1)
+                    if times > counted:
+                        verdicts.comment_times[(repo.name, number, body)] = times
+                        verdicts.duplicate_comments += times - counted
                         verdicts.add(
                             f"{where}: {repo.name}#{number} has the same comment {times} times: "
                             f"{body[:120]!r}"
