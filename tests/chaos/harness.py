@@ -1056,12 +1056,13 @@ def run_scenario(
             traffic.update(oracle.world.counters)  # the first faulty run's aim
         seen: Counter[tuple[str, str]] = Counter(traffic)
 
-        def chaos_run(label: str, context: str, kind: str) -> RunResult:
+        def chaos_run(label: str, context: str, kind: str, narrower: int = 0) -> RunResult:
             before = watch(chaos)
             counters_before = Counter(chaos.world.counters)
             if kind == "kill":
                 report.kill_attempts += 1
                 window = max(sorted(work)[len(work) // 2] if work else 2.0, 0.05)
+                window /= 2**narrower  # a run that ended first: the next try aims earlier
                 result = chaos.run(label, kill_after=rng.uniform(0.0, window))
                 if result.killed:
                     report.kills_landed += 1
@@ -1100,9 +1101,10 @@ def run_scenario(
             for kind in steps:
                 label = f"r{context.split()[-1]}-{kind}"
                 if kind == "kill":
-                    # Bounded: a kill that lands after the run ended is tried again, twice at most.
-                    for _ in range(3):
-                        if chaos_run(label, context, "kill").killed:
+                    # Bounded: a kill that came after the run ended is tried again, earlier,
+                    # four times at most.
+                    for narrower in range(5):
+                        if chaos_run(label, context, "kill", narrower).killed:
                             break
                 else:
                     chaos_run(label, context, kind)
