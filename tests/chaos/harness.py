@@ -512,6 +512,7 @@ class FaultLedger:
     planted: list[tuple[str, Fault, int]] = field(default_factory=list)
 
     planted_total: Counter[str] = field(default_factory=Counter)
+    requests: int = 0  # requests the faulty runs sent
 
     def plant(self, world: World, kind: str, fault: Fault) -> None:
         with world.lock:
@@ -562,9 +563,10 @@ def plant_faults(
     for (method, template), count in sorted(seen.items()):
         population.extend([(method, route_regex(template))] * count)
     per_run = {(m, route_regex(t)): n for (m, t), n in last.items()}
-    # Faults on routes a run does not ask for are not met: plant more as fewer are met.
-    planted, met = sum(ledger.planted_total.values()), sum(ledger.injected.values())
-    boost = min(max(planted / met, 1.0), 4.0) if met else 1.0
+    # Faults on routes a run does not ask for are not met, and a run stopped by one sends
+    # fewer requests: plant more while fewer than ``rate`` of the requests met one.
+    met = sum(ledger.injected.values())
+    boost = min(max(rate * ledger.requests / met, 1.0), 4.0) if met else 1.0
     for _ in range(round(rate * sum(last.values()) * boost)):
         if not population:
             break
@@ -1084,6 +1086,7 @@ def run_scenario(
                 report.faulty_requests += sum(
                     (Counter(chaos.world.counters) - counters_before).values()
                 )
+                ledger.requests = report.faulty_requests
                 report.faulty_exits[result.returncode] += 1
             else:
                 result = chaos.run(label)
