@@ -13,7 +13,8 @@ A scenario is a number of rounds. In each round the chaos site runs its first di
 run while the oracle runs a clean one; then the humans act (merge, close, fix by hand,
 change a Pipfile, push an unrelated change, delete a merged branch), chosen with a seeded
 RNG from the oracle's open pull requests and applied to both sites only where both hold
-the same open pull request; then the chaos site runs the rest of its disturbed runs and
+the same open pull request, and add unpinned private packages to a few repositories without
+one (new work); then the chaos site runs the rest of its disturbed runs and
 one clean run, while the oracle runs one clean run. After the last round both sites run
 twice more, clean, and their final states must be equal: pull requests (number, title,
 body, state, changed files, comments, labels), branches and their trees, default

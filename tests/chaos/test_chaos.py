@@ -3,8 +3,9 @@
 Each test drives two sandbox sites (see harness.py): the chaos site, disturbed, and the
 oracle, fault-free, with the same human actions between runs. The final states must be
 equal, with no duplicate pull request or comment, no wrongful closure and no secret in any
-output. Both run in ``make test`` at a size that fits (about a minute each on 2 cores);
-``pytest -m chaos`` runs them alone, and the environment sizes them for bigger runs:
+output. Both run in ``make test`` at a size that fits (20 kills and 6 faulty runs: 2-3
+minutes together on 2 cores); ``pytest -m chaos`` runs them alone, and the environment
+sizes them for bigger runs:
 
     PIPFLEET_CHAOS_KILLS=60 PIPFLEET_CHAOS_RUNS=30 .venv/bin/python -m pytest -m chaos
     PIPFLEET_CHAOS_REPOS=40 PIPFLEET_CHAOS_SEED=7 ...
