@@ -51,8 +51,10 @@ def test_fresh_clone_runs_make_demo_then_make_test(tmp_path: Path) -> None:
         "Pull requests:" in demo.stdout and (clone / "pipfleet-demo" / "dashboard.html").is_file()
     )
 
-    # The clone's own suite runs everything but this test, which would start all over again.
-    environ["PYTEST_ADDOPTS"] = f"--deselect {THIS_TEST} -q"
+    # CI itself is `make test` in a fresh clone, so the whole suite already runs from
+    # scratch there; here the clone's `make test` proves the set-up from nothing (venv,
+    # installs, browser, PostgreSQL) on the quick tests, not a second full run.
+    environ["PYTEST_ADDOPTS"] = f"--deselect {THIS_TEST} -q -m 'not slow and not chaos'"
     tests = subprocess.run(
         ["make", "test"], cwd=clone, env=environ, capture_output=True, text=True, timeout=1800
     )
