@@ -193,10 +193,12 @@ def test_a_pull_request_opened_before_the_record_is_adopted(
     fix_fleet(settings)  # opened, then died labelling: the record never heard the number
     _sql(settings, "UPDATE pull_requests SET state = 'pending', number = NULL")
     summary = fix_fleet(settings)
-    assert actions(summary) == {"acme/orb-api": "open"} and len(api_repo(world).pulls) == 1
+    # Found by the fingerprint in its body, adopted and labelled: nothing opened twice.
+    assert actions(summary) == {"acme/orb-api": "nothing"} and len(api_repo(world).pulls) == 1
     assert _sql(settings, "SELECT state, number FROM pull_requests") == [
         ("open", only_pull(world).number)
     ]
+    assert api_repo(world).labels[only_pull(world).number] == ["dependencies", "security"]
 
 
 def test_opt_outs_dry_run_and_limits(

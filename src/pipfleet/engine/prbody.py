@@ -43,12 +43,18 @@ def fingerprint_in(body: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def rebuilt_marker(fix: RepoFix) -> str:
+    """In the rebuild comment, so a run repeating an interrupted rebuild comments once."""
+    return f"<!-- pipfleet:rebuilt={fix.fingerprint} -->"
+
+
 def rebuilt_comment(fix: RepoFix, default_branch: str, head_oid: str) -> str:
     """The comment on a fix pull request whose branch was rebuilt."""
     return (
         f"pipfleet rebuilt this branch on the current default branch, {escape(default_branch)} "
         f"({escape(head_oid[:7])}): the fix or the files under it changed. It now changes "
-        f"{len(fix.changes)} file(s) and pins {len(fix.entries)} entr(y/ies)."
+        f"{len(fix.changes)} file(s) and pins {len(fix.entries)} entr(y/ies).\n\n"
+        f"{rebuilt_marker(fix)}"
     )
 
 

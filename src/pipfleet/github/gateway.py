@@ -50,7 +50,7 @@ def connect(
     PyGithub paces every POST as a write; GraphQL queries are POSTs that only read, so
     a client that will not write (``writes=False``) is not paced between them.
     """
-    retry = server_error_retry() if retry is None else retry
+    retry = server_error_retry(writes=writes) if retry is None else retry
     common: dict[str, Any] = {
         "base_url": settings.api_url,
         "user_agent": USER_AGENT,

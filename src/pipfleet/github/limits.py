@@ -26,13 +26,19 @@ from pipfleet.errors import GitHubError, NotFound, RateLimited
 T = TypeVar("T")
 
 
-def server_error_retry() -> Retry:
-    """Retry 5xx answers and dropped connections a few times; never sleep on Retry-After."""
+def server_error_retry(*, writes: bool = False) -> Retry:
+    """Retry 5xx answers and dropped connections a few times; never sleep on Retry-After.
+
+    A client that writes does not resend a POST after an answer failed: GitHub may have
+    made the comment or pull request already, and a second POST makes a second one. The
+    fix job finds out what exists on its next run instead. A request that never reached
+    GitHub (a refused connection) is retried whatever its method.
+    """
     return Retry(
         total=3,
         backoff_factor=0.5,
         status_forcelist=(500, 502, 503, 504),
-        allowed_methods=None,
+        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"PATCH"} if writes else None,
         respect_retry_after_header=False,
         raise_on_status=False,
     )

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from github import Github, GithubException
 
+from pipfleet.engine.prbody import fingerprint_in
 from pipfleet.errors import GitHubError, IncompleteAnswer, NotFound
 from pipfleet.github.limits import Patience
 
@@ -50,6 +51,11 @@ def _sha(data: Any, what: str) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("sha"), str) or not data["sha"]:
         raise IncompleteAnswer(f"GitHub's answer for {what} lacks its sha")
     return str(data["sha"])
+
+
+def _ref(data: Any, branch: str) -> None:
+    if not isinstance(data, dict) or data.get("ref") != f"refs/heads/{branch}":
+        raise IncompleteAnswer(f"GitHub's answer for branch {branch} is cut or names another ref")
 
 
 def already_exists(exc: GithubException) -> bool:
@@ -181,13 +187,16 @@ class PullRequests:
         )
         if exists:
             try:
-                self._request(*move)
+                _ref(self._request(*move), branch)
                 return
             except GitHubError:  # deleted meanwhile (by a maintainer): create it again
-                self._request(*create)
+                _ref(self._request(*create), branch)
                 return
-        if self._request(*create, exists_ok=True) is None:
-            self._request(*move)
+        created = self._request(*create, exists_ok=True)
+        if created is None:
+            _ref(self._request(*move), branch)
+        else:
+            _ref(created, branch)
 
     def open(self, repo: str, branch: str, base: str, title: str, body: str) -> PullState:
         """Open the pull request, or find the one a run that died halfway opened."""
@@ -207,38 +216,80 @@ class PullRequests:
             )
         return existing
 
+    def find_fix(self, repo: str, branch: str, fingerprint: str) -> PullState | None:
+        """The newest pull request, in any state, from ``branch`` carrying this fix.
+
+        A run that died after GitHub opened the pull request, or whose answer was lost,
+        recorded no number; the fingerprint in the body finds it, even if closed since.
+        """
+        page = 1
+        while True:
+            pulls = self._request(
+                "GET",
+                self._url(repo, "/pulls"),
+                f"looking for the pull request of {branch} in {repo}",
+                params={
+                    "state": "all",
+                    "head": f"{self._org}:{branch}",
+                    "per_page": 100,
+                    "page": page,
+                },
+            )
+            if not isinstance(pulls, list):
+                raise IncompleteAnswer(f"GitHub's list of {repo}'s pull requests is not a list")
+            found = [
+                state
+                for state in map(_state, pulls)
+                if state.head_branch == branch and fingerprint_in(state.body) == fingerprint
+            ]
+            if found:
+                return max(found, key=lambda state: state.number)
+            if len(pulls) < 100:
+                return None
+            page += 1
+
     def update(self, repo: str, number: int, title: str, body: str) -> None:
-        self._request(
-            "PATCH",
-            self._url(repo, f"/pulls/{number}"),
-            f"updating #{number} of {repo}",
-            {"title": title, "body": body},
+        _state(
+            self._request(
+                "PATCH",
+                self._url(repo, f"/pulls/{number}"),
+                f"updating #{number} of {repo}",
+                {"title": title, "body": body},
+            )
         )
 
     def comment(self, repo: str, number: int, text: str) -> None:
-        self._request(
+        made = self._request(
             "POST",
             self._url(repo, f"/issues/{number}/comments"),
             f"commenting on #{number} of {repo}",
             {"body": text},
         )
+        if not isinstance(made, dict) or not isinstance(made.get("id"), int):
+            raise IncompleteAnswer(f"GitHub's answer to the comment on #{number} of {repo} is cut")
 
     def label(self, repo: str, number: int, labels: Sequence[str]) -> None:
         if labels:
-            self._request(
+            answer = self._request(
                 "POST",
                 self._url(repo, f"/issues/{number}/labels"),
                 f"labelling #{number} of {repo}",
                 {"labels": list(labels)},
             )
+            if not isinstance(answer, list):
+                raise IncompleteAnswer(f"GitHub's answer to labelling #{number} of {repo} is cut")
 
     def close(self, repo: str, number: int) -> None:
-        self._request(
-            "PATCH",
-            self._url(repo, f"/pulls/{number}"),
-            f"closing #{number} of {repo}",
-            {"state": "closed"},
+        closed = _state(
+            self._request(
+                "PATCH",
+                self._url(repo, f"/pulls/{number}"),
+                f"closing #{number} of {repo}",
+                {"state": "closed"},
+            )
         )
+        if closed.state != "closed":
+            raise GitHubError(f"GitHub left #{number} of {repo} {closed.state} when asked to close")
 
     def has_comment(self, repo: str, number: int, marker: str) -> bool:
         """Whether a comment on #number contains ``marker`` (every page is read)."""

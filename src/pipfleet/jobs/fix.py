@@ -30,6 +30,7 @@ from pipfleet.engine.prbody import (
     PullRequestText,
     closed_comment,
     rebuilt_comment,
+    rebuilt_marker,
     render,
 )
 from pipfleet.errors import GitHubError, RateLimited, SafetyLimit, StoreError
@@ -206,7 +207,7 @@ class FixJob:
         closures: _Closures,
     ) -> FixOutcome:
         name = candidate.full_name
-        record = self._synced(candidate, remote)
+        record = self._synced(candidate, repo, remote)
         if record is not None and record.state is PullRequestState.CLOSING:
             # A run died while closing it: finish the close it had the evidence for.
             if remote is None:
@@ -282,9 +283,13 @@ class FixJob:
         index = self.settings.codeartifact.source_name
         return render(fix, fixes.title, index, fixes.guide_url)
 
-    def _synced(self, candidate: Candidate, remote: PullRead | None) -> PullRequestRecord | None:
+    def _synced(
+        self, candidate: Candidate, repo: RepoSummary, remote: PullRead | None
+    ) -> PullRequestRecord | None:
         """The latest record, with GitHub's word on whether a human merged or closed it."""
         record = candidate.record
+        if record is not None and record.state is PullRequestState.PENDING:
+            return self._found(repo, record)
         watched = (PullRequestState.OPEN, PullRequestState.CLOSING)
         if record is None or record.state not in watched or remote is None:
             return record
@@ -295,6 +300,27 @@ class FixJob:
         else:  # still open, or closed by the interrupted close itself: the close goes on
             return record
         return record if self.pulls is None else self.store.save(record)
+
+    def _found(self, repo: RepoSummary, record: PullRequestRecord) -> PullRequestRecord:
+        """A pending record (a run died, or GitHub's answer was lost, while opening) with
+        the pull request GitHub did open, if any: its number and what became of it.
+
+        Without this, a pull request a maintainer closed meanwhile would be opened again.
+        """
+        if self.pulls is None:
+            return record
+        found = self.pulls.find_fix(repo.name, record.branch, record.fingerprint)
+        if found is None:
+            return record
+        record.number, record.html_url = found.number, found.html_url
+        if found.merged:
+            record.state, record.closed_at = PullRequestState.MERGED, utcnow()
+        elif found.state == "closed":
+            record.state, record.closed_at = PullRequestState.DISMISSED, utcnow()
+        else:
+            self.pulls.label(repo.name, found.number, self.settings.fix.labels)
+            record.state = PullRequestState.OPEN
+        return self.store.save(record)
 
     def _push(
         self,
@@ -317,6 +343,11 @@ class FixJob:
                 title=text.title,
             )
             record = self.store.save(record)  # a run dying from here on leaves a trace
+        elif record is not None and record.state is PullRequestState.PENDING:
+            # The body will carry this fix's fingerprint: the record must name it too, or
+            # a lost answer to this very attempt could not be found again.
+            record.fingerprint, record.title = fix.fingerprint, text.title
+            record = self.store.save(record)
         assert record is not None
         files = [(change.path, change.new_text) for change in fix.changes]
         message = f"{text.title}\n\nPinned by pipfleet: " + ", ".join(
@@ -331,9 +362,9 @@ class FixJob:
         else:
             assert record.number is not None
             self.pulls.update(repo.name, record.number, text.title, text.body)
-            self.pulls.comment(
-                repo.name, record.number, rebuilt_comment(fix, repo.default_branch, repo.head_oid)
-            )
+            if not self.pulls.has_comment(repo.name, record.number, rebuilt_marker(fix)):
+                comment = rebuilt_comment(fix, repo.default_branch, repo.head_oid)
+                self.pulls.comment(repo.name, record.number, comment)
         record.state, record.fingerprint, record.title = (
             PullRequestState.OPEN,
             fix.fingerprint,
