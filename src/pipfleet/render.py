@@ -184,6 +184,7 @@ _FIX_VERBS = {
     "opted-out": "opted out",
     "deferred": "deferred",
     "failed": "failed",
+    "kept": "kept open (not enough evidence to close)",
 }
 
 

@@ -57,6 +57,7 @@ class NightlyResult:
             f"Pull requests: {counts.get('open', 0)} opened, {counts.get('update', 0)} updated, "
             f"{counts.get('close', 0)} closed as fixed elsewhere, {counts.get('nothing', 0)} "
             f"already up to date, {counts.get('declined', 0)} declined by maintainers, "
+            f"{counts.get('kept', 0)} kept open for want of evidence to close, "
             f"{counts.get('deferred', 0)} deferred, {counts.get('failed', 0)} failed "
             f"({self.fix.writes} write requests).",
             f"{self.unfixable} finding(s) need a human: no pull request can fix them.",
