@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -40,6 +41,7 @@ _PATTERNS = {
     "package": _NAME,
     "package-prefix": _NAME,
     "next-token": r"\S{1,2000}",
+    "version": _NAME,
 }
 _ENUMS: dict[str, Collection[str]] = {
     "format": FORMATS,
@@ -58,6 +60,7 @@ _MEMBERS = {
     "max-results": "maxResults",
     "next-token": "nextToken",
     "duration": "durationSeconds",
+    "version": "packageVersion",
 }
 _CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 
@@ -158,6 +161,10 @@ def _page(items: list[dict[str, Any]], params: dict[str, str]) -> tuple[list[Any
     return items[start:end], more
 
 
+def _revision(package: str, version: str) -> str:
+    return base64.b64encode(hashlib.sha256(f"{package}=={version}".encode()).digest()).decode()
+
+
 def _origin_configuration(package: CodeArtifactPackage) -> dict[str, Any]:
     return {
         "restrictions": {"publish": package.origin.publish, "upstream": package.origin.upstream}
@@ -207,6 +214,18 @@ class _Call:
             )
         return package
 
+    def version(self) -> tuple[CodeArtifactPackage, str]:
+        package = self.package()
+        version = self.params["version"]
+        if version not in package.versions:
+            raise _not_found(
+                "package-version",
+                version,
+                f"Package version '{version}' of package '{package.name}' with format "
+                f"'pypi' not found in repository '{self.world.codeartifact.repository}'",
+            )
+        return package, version
+
 
 def get_authorization_token(call: _Call) -> dict[str, Any]:
     call.domain()
@@ -251,9 +270,7 @@ def list_package_versions(call: _Call) -> dict[str, Any]:
     summaries = [
         {
             "version": version,
-            "revision": base64.b64encode(
-                hashlib.sha256(f"{package.name}=={version}".encode()).digest()
-            ).decode(),
+            "revision": _revision(package.name, version),
             "status": "Published",
             "origin": {
                 "domainEntryPoint": (
@@ -271,6 +288,58 @@ def list_package_versions(call: _Call) -> dict[str, Any]:
     page, more = _page(summaries, params)
     latest = {"defaultDisplayVersion": published[-1][0]} if published else {}
     return {**latest, "format": "pypi", "package": package.name, "versions": page, **more}
+
+
+def _version_answer(package: CodeArtifactPackage, version: str) -> dict[str, Any]:
+    return {
+        "format": "pypi",
+        "package": package.name,
+        "version": version,
+        "versionRevision": _revision(package.name, version),
+    }
+
+
+def list_package_version_assets(call: _Call) -> dict[str, Any]:
+    package, version = call.version()
+    assets = [
+        {
+            "name": filename,
+            "size": len(data),
+            "hashes": {
+                "MD5": hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                "SHA-1": hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+                "SHA-256": hashlib.sha256(data).hexdigest(),
+                "SHA-512": hashlib.sha512(data).hexdigest(),
+            },
+        }
+        for filename, data in sorted(call.world.codeartifact_assets(package.name, version).items())
+    ]
+    page, more = _page(assets, call.params)
+    return {**_version_answer(package, version), "assets": page, **more}
+
+
+def _dependency(requirement: str) -> dict[str, Any]:
+    """A Requires-Dist line as a PackageDependency: the name and its specifier."""
+    try:
+        parsed = Requirement(requirement)
+    except InvalidRequirement:
+        name, _, rest = requirement.partition(" ")
+        return {"dependencyType": "Requires-Dist", "package": name, "versionRequirement": rest}
+    return {
+        "dependencyType": "Requires-Dist",
+        "package": parsed.name,
+        "versionRequirement": str(parsed.specifier),
+    }
+
+
+def list_package_version_dependencies(call: _Call) -> dict[str, Any]:
+    package, version = call.version()
+    dependencies = [
+        _dependency(line) for line in call.world.codeartifact_dependencies(package.name, version)
+    ]
+    # The operation takes no maxResults; CodeArtifact pages long lists all the same.
+    page, more = _page(dependencies, {k: v for k, v in call.params.items() if k != "max-results"})
+    return {**_version_answer(package, version), "dependencies": page, **more}
 
 
 def describe_package(call: _Call) -> dict[str, Any]:
@@ -312,11 +381,14 @@ def _endpoint(
 def routes(world: World) -> list[BaseRoute]:
     repository = ("domain", "repository")
     package = (*repository, "format", "package")
+    version = (*package, "version")
     operations: list[tuple[str, str, tuple[str, ...], Operation]] = [
         ("POST", "/v1/authorization-token", ("domain",), get_authorization_token),
         ("POST", "/v1/packages", repository, list_packages),
         ("POST", "/v1/package/versions", package, list_package_versions),
         ("GET", "/v1/package", package, describe_package),
+        ("POST", "/v1/package/version/assets", version, list_package_version_assets),
+        ("POST", "/v1/package/version/dependencies", version, list_package_version_dependencies),
         ("GET", "/v1/repository/endpoint", (*repository, "format"), get_repository_endpoint),
     ]
     return [

@@ -6,10 +6,26 @@ Layout::
     github/<org>/<repo>.json       optional metadata: default_branch, archived, fork,
                                    disabled, topics, visibility
     codeartifact.toml              [internal] / [external] name = [versions],
-                                   optional [origin] name = {publish, upstream} and
-                                   top-level domain, domain_owner, region, repository
+                                   optional [origin] name = {publish, upstream},
+                                   optional [dependencies] name = {version = [requirements]}
+                                   and top-level domain, domain_owner, region,
+                                   repository, placeholders
     pypi.toml                      [packages] name = [versions]: public PyPI
     wheels/                        wheels and sdists, served by each index listing them
+
+A CodeArtifact version's files (its assets, as ListPackageVersionAssets names them and
+the private index serves them) are its wheels and sdists in ``wheels/``; a version with
+none there is served with one generated placeholder wheel,
+``<name>-<version>-py3-none-any.whl``, whose bytes (and so sha256) depend only on the
+name, the version and its dependencies. ``placeholders = false`` turns that off.
+
+A version's dependencies (ListPackageVersionDependencies, and the placeholder wheel's
+Requires-Dist lines) are PEP 508 requirements, for example::
+
+    [dependencies]
+    orb-api = {"1.3.0" = ["orb-common>=2.0", "requests"]}
+
+A version the table does not name has the Requires-Dist lines of its files in ``wheels/``.
 """
 
 from __future__ import annotations
@@ -19,6 +35,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from pipfleet.errors import UsageError
@@ -101,10 +118,21 @@ def load_fleet(folder: Path, world: World | None = None) -> World:
 
 def _codeartifact(path: Path) -> CodeArtifactRepository:
     data = _toml(path)
-    unknown = set(data) - {"internal", "external", "origin", *_LOCATION_KEYS}
+    unknown = set(data) - {
+        "internal",
+        "external",
+        "origin",
+        "dependencies",
+        "placeholders",
+        *_LOCATION_KEYS,
+    }
     if unknown:
         raise UsageError(f"{path}: unknown keys {', '.join(sorted(unknown))}")
     repository = CodeArtifactRepository()
+    placeholders = data.get("placeholders", True)
+    if not isinstance(placeholders, bool):
+        raise UsageError(f"{path}: placeholders must be true or false")
+    repository.placeholders = placeholders
     for key in _LOCATION_KEYS:
         if key in data:
             setattr(repository, key, str(data[key]))
@@ -127,4 +155,19 @@ def _codeartifact(path: Path) -> CodeArtifactRepository:
             str(override.get("publish", overridden.origin.publish)),
             str(override.get("upstream", overridden.origin.upstream)),
         )
+    for name, table in data.get("dependencies", {}).items():
+        depending = repository.packages.get(canonicalize_name(name))
+        if depending is None or not isinstance(table, dict):
+            raise UsageError(f"{path}: [dependencies] {name} names no package, or is not a table")
+        for version, lines in table.items():
+            if version not in depending.versions:
+                raise UsageError(f"{path}: [dependencies] {name} has no version {version}")
+            if not isinstance(lines, list) or not all(isinstance(v, str) for v in lines):
+                raise UsageError(f"{path}: [dependencies] {name} {version}: not a list of strings")
+            for line in lines:
+                try:
+                    Requirement(line)
+                except InvalidRequirement as exc:
+                    raise UsageError(f"{path}: [dependencies] {name} {version}: {exc}") from None
+            depending.dependencies[version] = list(lines)
     return repository

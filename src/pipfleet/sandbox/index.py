@@ -13,20 +13,13 @@ import binascii
 import functools
 import hashlib
 import html
-import io
-import tarfile
-import zipfile
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from typing import Any
 
 from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
     canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
 from starlette.exceptions import HTTPException
@@ -35,6 +28,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from pipfleet.sandbox.app import PRIVATE_INDEX, PUBLIC_INDEX
+from pipfleet.sandbox.distributions import core_metadata, file_version
 from pipfleet.sandbox.world import World
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
@@ -88,6 +82,7 @@ class _File:
     sha256: str
     size: int
     requires_python: str | None
+    data: bytes = field(repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -95,50 +90,31 @@ class _File:
         return f"{self.version}/{self.filename}"
 
 
-def _file_version(filename: str) -> Version | None:
-    try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[1]
-        return parse_sdist_filename(filename)[1]
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None
-
-
-def _core_metadata(filename: str, data: bytes) -> str | None:
-    """A wheel's METADATA or an sdist's PKG-INFO; None when the archive does not hold one."""
-
-    def wanted(name: str) -> bool:
-        return name.count("/") == 1 and name.endswith((".dist-info/METADATA", "/PKG-INFO"))
-
-    try:
-        if filename.endswith((".whl", ".zip")):
-            with zipfile.ZipFile(io.BytesIO(data)) as zipped:
-                return zipped.read(next(filter(wanted, zipped.namelist()))).decode()
-        with tarfile.open(fileobj=io.BytesIO(data)) as tarred:
-            member = next(m for m in tarred.getmembers() if wanted(m.name))
-            stream = tarred.extractfile(member)
-            return stream.read().decode() if stream else None
-    except (StopIteration, zipfile.BadZipFile, tarfile.TarError, OSError, UnicodeDecodeError):
-        return None
-
-
 @functools.lru_cache(maxsize=512)
 def _describe(filename: str, data: bytes) -> tuple[str, str | None]:
     """sha256 and Requires-Python, cached since every page view would recompute them."""
-    metadata = _core_metadata(filename, data)
+    metadata = core_metadata(filename, data)
     requires_python = HeaderParser().parsestr(metadata).get("Requires-Python") if metadata else None
     return hashlib.sha256(data).hexdigest(), requires_python
 
 
-def _project_files(world: World, project: str, versions: list[str]) -> list[_File]:
+def _project_files(world: World, project: str, versions: list[str], private: bool) -> list[_File]:
+    if private and versions:  # exactly the assets ListPackageVersionAssets names
+        held = {
+            filename: data
+            for version in versions
+            for filename, data in world.codeartifact_assets(project, version).items()
+        }
+    else:
+        held = world.files.get(project, {})
     listed = {version_key(version)[1] for version in versions}
     files = []
-    for filename, data in sorted(world.files.get(project, {}).items()):
-        version = _file_version(filename)
+    for filename, data in sorted(held.items()):
+        version = file_version(filename)
         if version is None or (listed and version not in listed):
             continue
         sha256, requires_python = _describe(filename, data)
-        files.append(_File(filename, str(version), sha256, len(data), requires_python))
+        files.append(_File(filename, str(version), sha256, len(data), requires_python, data))
     return files
 
 
@@ -204,6 +180,11 @@ class _Index:
         versions = self.world.pypi.get(project)
         return None if versions is None else list(versions)
 
+    def _files(self, project: str, versions: list[str] | None) -> list[_File]:
+        if versions is None:
+            return []
+        return _project_files(self.world, project, versions, self.private)
+
     async def root(self, request: Request) -> Response:
         self._guard(request)
         if self.private:
@@ -223,7 +204,7 @@ class _Index:
         project = canonicalize_name(name)
         with self.world.lock:
             versions = self._versions(project)
-            files = [] if versions is None else _project_files(self.world, project, versions)
+            files = self._files(project, versions)
         if versions is None:
             raise HTTPException(404)
         if name != project:
@@ -256,9 +237,9 @@ class _Index:
         path = f"{request.path_params['version']}/{request.path_params['filename']}"
         with self.world.lock:
             versions = self._versions(project)
-            files = [] if versions is None else _project_files(self.world, project, versions)
+            files = self._files(project, versions)
             found = next((file for file in files if file.path == path), None)
-            data = self.world.files[project][found.filename] if found else None
+            data = found.data if found else None
         if data is None:
             raise HTTPException(404)
         return Response(data, media_type="application/octet-stream")

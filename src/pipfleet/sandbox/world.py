@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion
 
+from pipfleet.sandbox.distributions import placeholder_wheel, requires_dist, same_version
 from pipfleet.sandbox.gitstore import Commit, ObjectStore, Signature, TreeEntry, now
 
 BOT_LOGIN = "pipfleet-sandbox-bot"
@@ -105,6 +107,8 @@ class CodeArtifactPackage:
     name: str  # as published (CodeArtifact keeps the normalised PyPI name)
     versions: dict[str, str]  # version -> origin type, "INTERNAL" or "EXTERNAL"
     origin: PackageOrigin
+    # version -> Requires-Dist lines; a version not in it has its files' Requires-Dist
+    dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,6 +118,8 @@ class CodeArtifactRepository:
     region: str = "us-east-1"
     repository: str = "private"
     packages: dict[str, CodeArtifactPackage] = field(default_factory=dict)  # by PEP 503 name
+    # A version with no file in World.files is served with a generated placeholder wheel.
+    placeholders: bool = False
 
 
 @dataclass
@@ -280,3 +286,42 @@ class World:
         """Serve a wheel or sdist from every index that lists its project."""
         project = canonicalize_name(re.split(r"-\d", filename, maxsplit=1)[0])
         self.files.setdefault(project, {})[filename] = data
+
+    def codeartifact_assets(self, project: str, version: str) -> dict[str, bytes]:
+        """The files CodeArtifact holds for ``project`` ``version``, by filename.
+
+        Both the private index and ListPackageVersionAssets serve exactly these: the
+        version's wheels and sdists in ``files`` or, when there are none and the
+        repository has placeholders on, one generated wheel carrying the version's
+        dependencies. Empty for a version CodeArtifact does not hold.
+        """
+        key = canonicalize_name(project)
+        package = self.codeartifact.packages.get(key)
+        if package is None or version not in package.versions:
+            return {}
+        held = {
+            filename: data
+            for filename, data in sorted(self.files.get(key, {}).items())
+            if same_version(filename, version)
+        }
+        if held or not self.codeartifact.placeholders:
+            return held
+        try:
+            requires = tuple(package.dependencies.get(version, ()))
+            filename, data = placeholder_wheel(package.name, version, requires)
+        except InvalidVersion:
+            return {}
+        return {filename: data}
+
+    def codeartifact_dependencies(self, project: str, version: str) -> list[str]:
+        """The Requires-Dist lines of a CodeArtifact version: as configured, else its files'."""
+        package = self.codeartifact.packages.get(canonicalize_name(project))
+        if package is None or version not in package.versions:
+            return []
+        if version in package.dependencies:
+            return list(package.dependencies[version])
+        for filename, data in self.codeartifact_assets(project, version).items():
+            found = requires_dist(filename, data)
+            if found:
+                return found
+        return []
