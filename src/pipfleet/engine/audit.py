@@ -13,6 +13,7 @@ from pipfleet.engine.findings import FileReport, Finding, FindingKind
 from pipfleet.engine.hygiene import hygiene_findings
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import Entry, Pipfile, Source, parse
+from pipfleet.engine.provenance import provenance_findings
 from pipfleet.errors import PipfileError
 
 DEFAULT_INDEX_NAME = "codeartifact"
@@ -47,9 +48,18 @@ def private_source(pipfile: Pipfile, index_name: str) -> tuple[Source | None, st
 
 
 def audit_text(
-    text: str, path: str, listing: Listing, options: AuditOptions = AuditOptions()
+    text: str,
+    path: str,
+    listing: Listing,
+    options: AuditOptions = AuditOptions(),
+    lock_text: str | None = None,
+    lock_path: str | None = None,
 ) -> tuple[Pipfile | None, FileReport]:
-    """Parse and audit; an invalid file gives a report with one ``parse-error`` finding."""
+    """Parse and audit; an invalid file gives a report with one ``parse-error`` finding.
+
+    ``lock_text`` is the Pipfile.lock beside it (at ``lock_path``, by default the
+    sibling path), if any: see ``audit``.
+    """
     try:
         pipfile = parse(text, path)
     except PipfileError as exc:
@@ -57,11 +67,23 @@ def audit_text(
             FindingKind.PARSE_ERROR, path, exc.message, line=exc.line, column=exc.column
         )
         return None, FileReport(path, (finding,))
-    return pipfile, audit(pipfile, listing, options)
+    return pipfile, audit(pipfile, listing, options, lock_text, lock_path)
 
 
-def audit(pipfile: Pipfile, listing: Listing, options: AuditOptions = AuditOptions()) -> FileReport:
-    """Findings for every private entry, every non-registry entry and every undefined index."""
+def audit(
+    pipfile: Pipfile,
+    listing: Listing,
+    options: AuditOptions = AuditOptions(),
+    lock_text: str | None = None,
+    lock_path: str | None = None,
+) -> FileReport:
+    """Findings for every private entry, every non-registry entry and every undefined index.
+
+    Then, from ``provenance``: the lock's provenance when ``lock_text`` is given and
+    private transitive dependencies (from the lock, else from the listing's
+    dependencies). Without a lock, and with a listing that carries no dependencies,
+    these add nothing.
+    """
     source, match = private_source(pipfile, options.index_name)
     target = source.name if source and source.name else options.index_name
     first = pipfile.sources[0].name if pipfile.sources else None
@@ -110,6 +132,7 @@ def audit(pipfile: Pipfile, listing: Listing, options: AuditOptions = AuditOptio
     if private_entries and source is None:
         findings.insert(0, _missing_source(pipfile, target, options.source_url))
     findings[:0] = hygiene_findings(pipfile, source, private_entries > 0)
+    findings.extend(provenance_findings(pipfile, listing, lock_text, target, lock_path))
     return FileReport(
         pipfile.path,
         tuple(findings),

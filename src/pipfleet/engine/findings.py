@@ -36,6 +36,9 @@ class FindingKind(StrEnum):
     CONFUSION_RISK = "confusion-risk"
     NAME_CLAIMABLE = "name-claimable"
     ORIGIN_DRIFT = "origin-drift"
+    # What gets installed, from the Pipfile.lock and the private packages' dependencies
+    FOREIGN_HASHES = "foreign-hashes"
+    PRIVATE_TRANSITIVE = "private-transitive"
 
     @property
     def severity(self) -> Severity:
@@ -58,9 +61,10 @@ class FindingKind(StrEnum):
                 | FindingKind.PARSE_ERROR
                 | FindingKind.CONFUSION_RISK
                 | FindingKind.ORIGIN_DRIFT
+                | FindingKind.PRIVATE_TRANSITIVE
             ):
                 return Severity.HIGH
-            case FindingKind.HARDCODED_CREDENTIAL:
+            case FindingKind.HARDCODED_CREDENTIAL | FindingKind.FOREIGN_HASHES:
                 return Severity.CRITICAL
             case _:
                 assert_never(self)
@@ -101,6 +105,10 @@ class Finding:
         return self.kind in NONCOMPLIANT_KINDS
 
 
+# private-transitive is meant to be fixed by the PR (the Pipfile gains the entry, the lock
+# CodeArtifact's hashes), but the rewrite cannot add entries yet: until it can, the kind
+# stays out of this set, so the rewrite and build_fix never see it as a fix to make.
+# foreign-hashes needs the lock's hashes replaced, never a Pipfile rewrite alone.
 FIXABLE_KINDS = frozenset(
     {
         FindingKind.MISSING_INDEX,
@@ -111,7 +119,8 @@ FIXABLE_KINDS = frozenset(
 )
 
 
-# What a repository fixes in its own Pipfile. Confusion risk on a pinned entry, a claimable
+# What a repository fixes in its own Pipfile (or its lock: foreign hashes, and a private
+# dependency it must list). Confusion risk on a pinned entry, a claimable
 # name or origin drift are about the registries, and public-first or non-registry are notes.
 NONCOMPLIANT_KINDS = frozenset(
     {
@@ -123,6 +132,8 @@ NONCOMPLIANT_KINDS = frozenset(
         FindingKind.PARSE_ERROR,
         FindingKind.HARDCODED_CREDENTIAL,
         FindingKind.INSECURE_SOURCE,
+        FindingKind.FOREIGN_HASHES,
+        FindingKind.PRIVATE_TRANSITIVE,
     }
 )
 

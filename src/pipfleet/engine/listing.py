@@ -8,28 +8,68 @@ File format, one package a line::
 
 A package listed without versions has unknown versions; ``version-not-found``
 is only reported for packages whose versions are known.
+
+Two optional additions let ``pipfleet check`` judge a Pipfile.lock and private
+transitive dependencies offline (a listing without them parses exactly as
+before)::
+
+    orb-http 2.5.1 sha256:<64 hex> sha256:<64 hex> 2.6.0 sha256:<64 hex>
+    orb-api 1.3.0 1.4.0 -> orb-common>=2.0, orb-events
+
+- ``sha256:<hex>`` words are the files (assets) CodeArtifact holds for the
+  version written just before them. A version listed with at least one hash
+  has known files; the lock's hashes for it are compared with them.
+- ``->`` ends the versions: what follows is the comma-separated list of that
+  line's private dependencies, as PEP 508 requirements (``name``, ``name>=2,<3``,
+  ``name[extra]``), for every version on the line; ``->`` with nothing after it
+  says those versions have no private dependencies. A ``->`` line needs at
+  least one version. Only private dependencies need listing: the audit follows
+  them through the listing and ignores names it does not list.
+
+Repeated lines for one version add to its hashes and dependencies.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 
 from pipfleet.errors import ListingError
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+_HASH = re.compile(r"^sha256:[0-9a-fA-F]{64}$")
+# A comma at bracket depth 0 followed by a name starts the next requirement; any
+# other comma belongs to a specifier (">=2,<3") or an extras list ("x[a,b]").
+_NEXT_REQUIREMENT = re.compile(r"\s*[A-Za-z0-9]")
+
+VersionKey = tuple[str, str]  # (PEP 503 name, canonical version: 1.4.0 and 1.4 are one)
+
+
+def version_key(name: str, version: str) -> VersionKey:
+    """The key of a (name, version) in ``Listing.dependencies`` and ``Listing.hashes``."""
+    return canonicalize_name(name), canonicalize_version(version.strip())
 
 
 @dataclass(frozen=True)
 class Listing:
-    """Private package names (PEP 503 normalised) mapped to known versions or None."""
+    """Private package names (PEP 503 normalised) mapped to known versions or None.
+
+    ``dependencies`` holds, per (name, version) (see ``version_key``), the private
+    requirements that version needs (PEP 508 strings); ``hashes`` the
+    ``sha256:<hex>`` of every file CodeArtifact holds for that version. Both only
+    hold what the listing says: a missing key means "not known", not "none".
+    """
 
     packages: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    dependencies: Mapping[VersionKey, tuple[str, ...]] = field(default_factory=dict)
+    hashes: Mapping[VersionKey, frozenset[str]] = field(default_factory=dict)
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
@@ -43,6 +83,47 @@ class Listing:
         if name in self.packages:
             return self.packages[name]
         return self.packages.get(canonicalize_name(name))
+
+    def dependencies_of(self, name: str, version: str) -> tuple[str, ...] | None:
+        """The private requirements of one version; None when the listing does not say."""
+        return self.dependencies.get(version_key(name, version))
+
+    def hashes_of(self, name: str, version: str) -> frozenset[str] | None:
+        """The ``sha256:<hex>`` (lower case) of one version's files; None when unknown."""
+        return self.hashes.get(version_key(name, version))
+
+    def known_version(self, name: str, version: str) -> bool | None:
+        """Whether ``version`` (a version, not a spec) is listed; None when versions are unknown."""
+        known = self.versions(name)
+        if known is None:
+            return None
+        wanted = version_key(name, version)[1]
+        return any(version_key(name, v)[1] == wanted for v in known)
+
+    def newest(self, name: str, spec: str) -> str | None:
+        """The newest listed version satisfying ``spec`` ("*" or empty: any); None if none.
+
+        Pre-releases count only when no final release satisfies the spec, as pip does.
+        """
+        known = self.versions(name)
+        if not known:
+            return None
+        spec = spec.strip()
+        try:
+            specifiers = SpecifierSet("" if spec in ("", "*") else spec)
+        except InvalidSpecifier:
+            return None
+        versions = []
+        for raw in known:
+            try:
+                versions.append((Version(raw), raw))
+            except InvalidVersion:
+                continue
+        matching = list(specifiers.filter([v for v, _ in versions]))
+        if not matching:
+            return None
+        best = max(matching)
+        return next(raw for version, raw in versions if version == best)
 
     def has_version(self, name: str, spec: str) -> bool | None:
         """Whether an exact ``==x`` pin can be satisfied; None when that cannot be known.
@@ -67,10 +148,21 @@ class Listing:
         return any(specifier.contains(version, prereleases=True) for version in known)
 
     def digest(self) -> str:
-        """A stable sha256 of the listing, so a scan can tell when it changed."""
-        lines = (
+        """A stable sha256 of the listing, so a scan can tell when it changed.
+
+        A listing without dependencies or hashes keeps the digest it always had.
+        """
+        lines = [
             " ".join([name, *sorted(versions or ())])
             for name, versions in sorted(self.packages.items())
+        ]
+        lines.extend(
+            f"{name} {version} -> {', '.join(sorted(requirements))}"
+            for (name, version), requirements in sorted(self.dependencies.items())
+        )
+        lines.extend(
+            " ".join([name, version, *sorted(files)])
+            for (name, version), files in sorted(self.hashes.items())
         )
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
@@ -80,27 +172,76 @@ class Listing:
         return cls({canonicalize_name(name): None for name in names})
 
 
+def split_requirements(text: str) -> list[str]:
+    """``"a>=2,<3, b[x,y]"`` -> ``["a>=2,<3", "b[x,y]"]``."""
+    parts: list[str] = []
+    depth, start = 0, 0
+    for at, char in enumerate(text):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth = max(depth - 1, 0)
+        elif char == "," and depth == 0 and _NEXT_REQUIREMENT.match(text, at + 1):
+            parts.append(text[start:at])
+            start = at + 1
+    parts.append(text[start:])
+    return [part.strip() for part in parts if part.strip()]
+
+
 def parse_listing(text: str, origin: str = "listing") -> Listing:
     """Parse the listing file format; raise ListingError naming the bad line."""
     packages: dict[str, frozenset[str] | None] = {}
+    dependencies: dict[VersionKey, tuple[str, ...]] = {}
+    hashes: dict[VersionKey, frozenset[str]] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
-        words = raw.split("#", 1)[0].split()
+        line = raw.split("#", 1)[0]
+        line, arrow, after = line.partition("->")
+        words = line.split()
         if not words:
+            if arrow:
+                raise ListingError(f"{origin}:{number}: '->' needs a package and a version")
             continue
-        name, *versions = words
+        name, *rest = words
         if not set(name) <= _NAME_CHARS or not name[0].isalnum() or not name[-1].isalnum():
             raise ListingError(f"{origin}:{number}: {name!r} is not a valid package name")
-        for version in versions:
+        versions: list[str] = []
+        for word in rest:
+            if word.lower().startswith("sha256:"):
+                if not _HASH.match(word):
+                    raise ListingError(f"{origin}:{number}: {word!r} is not sha256:<64 hex digits>")
+                if not versions:
+                    raise ListingError(
+                        f"{origin}:{number}: hash {word[:15]}... follows no version of {name}"
+                    )
+                key = version_key(name, versions[-1])
+                hashes[key] = hashes.get(key, frozenset()) | {word.lower()}
+                continue
             try:
-                Version(version)
+                Version(word)
             except InvalidVersion:
                 raise ListingError(
-                    f"{origin}:{number}: {version!r} is not a valid version of {name}"
+                    f"{origin}:{number}: {word!r} is not a valid version of {name}"
                 ) from None
-        key = canonicalize_name(name)
-        known = packages.get(key)
+            versions.append(word)
+        if arrow:
+            if not versions:
+                raise ListingError(f"{origin}:{number}: '->' needs a version of {name} before it")
+            requirements = []
+            for part in split_requirements(after):
+                try:
+                    requirements.append(str(Requirement(part)))
+                except InvalidRequirement:
+                    raise ListingError(
+                        f"{origin}:{number}: {part!r} is not a valid requirement"
+                    ) from None
+            for version in versions:
+                key = version_key(name, version)
+                merged = dict.fromkeys((*dependencies.get(key, ()), *requirements))
+                dependencies[key] = tuple(merged)
+        key_name = canonicalize_name(name)
+        known = packages.get(key_name)
         if versions or known:
-            packages[key] = frozenset(versions) | (known or frozenset())
+            packages[key_name] = frozenset(versions) | (known or frozenset())
         else:
-            packages[key] = None
-    return Listing(packages)
+            packages[key_name] = None
+    return Listing(packages, dependencies, hashes)
