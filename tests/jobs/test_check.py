@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipfleet.engine.audit import AuditOptions
-from pipfleet.engine.listing import Listing
+from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.listing import Listing, parse_listing
 from pipfleet.jobs.check import CheckResult, FileStatus, Mode, check_paths, check_text
+from pipfleet.render import check_json
 
 LISTING = Listing.of(["orb-common"])
 URL = "https://aws:${CODEARTIFACT_AUTH_TOKEN}@a-1.d.codeartifact.us-east-1.amazonaws.com/pypi/r/simple/"
@@ -49,3 +52,86 @@ def test_exit_code_prefers_invalid_over_needs_action(tmp_path: Path) -> None:
     good = check_paths([tmp_path], LISTING, AuditOptions(), Mode.AUDIT)
     assert CheckResult(good.files + (bad,), Mode.AUDIT).exit_code == 2
     assert bad.status is FileStatus.INVALID
+
+
+CA1, EVIL = "sha256:" + "1" * 64, "sha256:" + "e" * 64
+PROVENANCE_LISTING = f"orb-http 2.5.1 {CA1}\norb-api 1.3.0 -> orb-common>=2\norb-common 2.0.0\n"
+PROVENANCE_PIPFILE = (
+    '[[source]]\nname = "pypi"\nurl = "https://pypi.org/simple"\nverify_ssl = true\n\n'
+    f'[[source]]\nname = "codeartifact"\nurl = "{URL}"\nverify_ssl = true\n\n'
+    "[packages]\n"
+    'orb-http = {version = "==2.5.1", index = "codeartifact"}\n'
+    'orb-api = {version = "==1.3.0", index = "codeartifact"}\n'
+)
+
+
+def provenance_lock(http_hashes: list[str]) -> str:
+    return json.dumps(
+        {
+            "_meta": {"hash": {"sha256": "0" * 64}, "pipfile-spec": 6},
+            "default": {
+                "orb-http": {"hashes": http_hashes, "index": "codeartifact", "version": "==2.5.1"},
+                "orb-api": {"hashes": [CA1], "index": "codeartifact", "version": "==1.3.0"},
+                "orb-common": {"hashes": [CA1], "version": "==2.0.0"},
+            },
+            "develop": {},
+        },
+        indent=4,
+    )
+
+
+def test_check_reads_the_lock_beside_the_pipfile(tmp_path: Path) -> None:
+    listing = parse_listing(PROVENANCE_LISTING)
+    (tmp_path / "Pipfile").write_text(PROVENANCE_PIPFILE)
+    lock = tmp_path / "Pipfile.lock"
+    lock.write_text(provenance_lock([CA1, EVIL]))
+    result = check_paths([tmp_path], listing, AuditOptions(), Mode.AUDIT)
+    (item,) = result.files
+    got = [(f.kind, f.package) for f in item.remaining]
+    assert got == [
+        (FindingKind.FOREIGN_HASHES, "orb-http"),
+        (FindingKind.PRIVATE_TRANSITIVE, "orb-common"),
+    ]
+    foreign, transitive = item.remaining
+    assert f"{lock}: the lock holds files for orb-http==2.5.1" in foreign.message
+    assert "1 foreign hash(es), 1 matching" in foreign.message
+    assert "needed by orb-api but not listed: pipenv looks for it on 'pypi'" in transitive.message
+    assert f"(found in {lock})" in transitive.message
+    assert item.status is FileStatus.NEEDS_ACTION and result.exit_code == 1
+
+    document = json.loads(check_json(result, listing, "codeartifact"))
+    kinds = [(f["kind"], f["severity"], f["fixable"]) for f in document["files"][0]["findings"]]
+    assert ("foreign-hashes", "critical", False) in kinds
+    assert ("private-transitive", "high", False) in kinds
+    assert document["summary"]["findings"]["foreign-hashes"] == 1
+
+    # --fix writes no lock and fixes nothing it cannot: both findings remain.
+    fixed = check_paths([tmp_path], listing, AuditOptions(), Mode.FIX)
+    assert [f.kind for f in fixed.files[0].remaining] == [k for k, _ in got]
+    assert not fixed.files[0].written and lock.read_text() == provenance_lock([CA1, EVIL])
+
+    # CodeArtifact's hashes only: the lock's provenance is good; the transitive need stays.
+    lock.write_text(provenance_lock([CA1]))
+    (item,) = check_paths([tmp_path], listing, AuditOptions(), Mode.AUDIT).files
+    assert [f.kind for f in item.remaining] == [FindingKind.PRIVATE_TRANSITIVE]
+
+
+def test_check_without_a_lock_follows_the_listing_dependencies(tmp_path: Path) -> None:
+    (tmp_path / "Pipfile").write_text(PROVENANCE_PIPFILE)
+    listing = parse_listing(PROVENANCE_LISTING)
+    (item,) = check_paths([tmp_path], listing, AuditOptions(), Mode.AUDIT).files
+    (finding,) = item.remaining
+    assert finding.kind is FindingKind.PRIVATE_TRANSITIVE
+    assert finding.message.endswith("(found from the private packages' dependencies)")
+    # An old-style listing (no dependencies, no hashes) finds nothing new.
+    plain = parse_listing("orb-http 2.5.1\norb-api 1.3.0\norb-common 2.0.0\n")
+    (item,) = check_paths([tmp_path], plain, AuditOptions(), Mode.AUDIT).files
+    assert item.status is FileStatus.COMPLIANT
+
+
+def test_an_unreadable_lock_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "Pipfile").write_text(PROVENANCE_PIPFILE)
+    (tmp_path / "Pipfile.lock").write_bytes(b"\xff\xfe not utf-8")
+    plain = parse_listing("orb-http 2.5.1\norb-api 1.3.0\norb-common 2.0.0\n")
+    (item,) = check_paths([tmp_path], plain, AuditOptions(), Mode.AUDIT).files
+    assert item.status is FileStatus.COMPLIANT

@@ -1,4 +1,10 @@
-"""``pipfleet check``: audit local Pipfiles and, when asked, fix them in place."""
+"""``pipfleet check``: audit local Pipfiles and, when asked, fix them in place.
+
+A Pipfile.lock beside a Pipfile is read too: its provenance (``foreign-hashes``,
+``version-not-found`` on lock entries) and the private packages it installs that
+the Pipfile does not list (``private-transitive``) are judged against the
+listing's hashes and dependencies, offline. ``--fix`` never writes the lock.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from pathlib import Path
 from pipfleet.engine.audit import AuditOptions, audit_text
 from pipfleet.engine.findings import FileReport, Finding, FindingKind
 from pipfleet.engine.listing import Listing
+from pipfleet.engine.provenance import LOCK_NAME
 from pipfleet.engine.rewrite import rewrite, unified_diff
 from pipfleet.errors import FixError, PipfileError, RewriteError
 from pipfleet.files import find_pipfiles, read_text, write_atomically
@@ -67,10 +74,16 @@ class CheckResult:
 
 
 def check_text(
-    text: str, path: str, listing: Listing, options: AuditOptions, mode: Mode
+    text: str,
+    path: str,
+    listing: Listing,
+    options: AuditOptions,
+    mode: Mode,
+    lock_text: str | None = None,
+    lock_path: str | None = None,
 ) -> FileResult:
-    """Audit one Pipfile's text and, unless only auditing, compute its fix."""
-    pipfile, report = audit_text(text, path, listing, options)
+    """Audit one Pipfile's text (with its lock's, if any) and, unless only auditing, its fix."""
+    pipfile, report = audit_text(text, path, listing, options, lock_text, lock_path)
     pending = tuple(f for f in report.findings if f.needs_action)
     if pipfile is None or mode is Mode.AUDIT or not report.fixable:
         return FileResult(path, report, remaining=pending)
@@ -80,7 +93,7 @@ def check_text(
         return FileResult(path, report, fix_error=str(exc), remaining=pending)
     remaining = pending
     if mode is Mode.FIX:
-        _, after = audit_text(new_text, path, listing, options)
+        _, after = audit_text(new_text, path, listing, options, lock_text, lock_path)
         remaining = tuple(f for f in after.findings if f.needs_action)
     return FileResult(
         path,
@@ -97,7 +110,14 @@ def check_file(path: Path, listing: Listing, options: AuditOptions, mode: Mode) 
     except PipfileError as exc:
         finding = Finding(FindingKind.PARSE_ERROR, str(path), exc.message)
         return FileResult(str(path), FileReport(str(path), (finding,)), remaining=(finding,))
-    result = check_text(text, str(path), listing, options, mode)
+    lock = path.parent / LOCK_NAME
+    lock_text = None
+    if lock.is_file():
+        try:
+            lock_text = read_text(lock)
+        except PipfileError:
+            lock_text = None  # unreadable: pipenv cannot install from it either
+    result = check_text(text, str(path), listing, options, mode, lock_text, str(lock))
     if mode is Mode.FIX and result.new_text is not None:
         write_atomically(path, result.new_text)
         return FileResult(
