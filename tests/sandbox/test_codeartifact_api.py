@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,9 @@ import boto3
 import httpx
 import pytest
 from packaging.utils import canonicalize_name
+from tests.distributions import sdist, wheel
 
+from pipfleet.sandbox.distributions import placeholder_wheel
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import CodeArtifactPackage, PackageOrigin, World
 
@@ -179,3 +182,122 @@ def test_unsigned_requests_are_refused(sandbox: SandboxServer, world: World) -> 
     )
     assert response.status_code == 403
     assert response.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+
+
+def test_list_package_version_assets(client: Any, world: World, location: dict[str, str]) -> None:
+    answer = client.list_package_version_assets(
+        **location, format="pypi", package="Orb.Common", packageVersion="2.1.0"
+    )
+    filename, data = placeholder_wheel("orb-common", "2.1.0")
+    assert answer["format"] == "pypi" and answer["package"] == "orb-common"
+    assert answer["version"] == "2.1.0" and "nextToken" not in answer
+    assert answer["assets"] == [
+        {
+            "name": filename,
+            "size": len(data),
+            "hashes": {
+                "MD5": hashlib.md5(data).hexdigest(),
+                "SHA-1": hashlib.sha1(data).hexdigest(),
+                "SHA-256": hashlib.sha256(data).hexdigest(),
+                "SHA-512": hashlib.sha512(data).hexdigest(),
+            },
+        }
+    ]
+    versions = client.list_package_versions(**location, format="pypi", package="orb-common")
+    revisions = {v["version"]: v["revision"] for v in versions["versions"]}
+    assert answer["versionRevision"] == revisions["2.1.0"]
+
+    # A version with files of its own is served with those, and no placeholder.
+    built = dict(
+        [wheel("orb-events", "1.0.0"), sdist("orb-events", "1.0.0"), wheel("orb-events", "1.1.0")]
+    )
+    for name, content in built.items():
+        world.add_file(name, content)
+    pages = list(
+        client.get_paginator("list_package_version_assets").paginate(
+            **location,
+            format="pypi",
+            package="orb-events",
+            packageVersion="1.0.0",
+            PaginationConfig={"PageSize": 1},
+        )
+    )
+    assert [len(page["assets"]) for page in pages] == [1, 1]
+    assert "nextToken" in pages[0] and "nextToken" not in pages[1]
+    assets = [asset for page in pages for asset in page["assets"]]
+    assert [a["name"] for a in assets] == [
+        "orb_events-1.0.0-py3-none-any.whl",
+        "orb_events-1.0.0.tar.gz",
+    ]
+    assert all(
+        a["hashes"]["SHA-256"] == hashlib.sha256(built[a["name"]]).hexdigest() for a in assets
+    )
+
+
+def test_list_package_version_dependencies(
+    client: Any, world: World, location: dict[str, str]
+) -> None:
+    package = world.codeartifact.packages["orb-events"]
+    package.dependencies["1.0.0"] = [
+        "orb-common>=2.0,<3",
+        "requests",
+        'Orb_Extras==1.0; python_version < "3.12"',
+    ]
+    answer = client.list_package_version_dependencies(
+        **location, format="pypi", package="orb-events", packageVersion="1.0.0"
+    )
+    assert answer["format"] == "pypi" and answer["package"] == "orb-events"
+    assert answer["version"] == "1.0.0" and answer["versionRevision"]
+    assert answer["dependencies"] == [
+        {
+            "dependencyType": "Requires-Dist",
+            "package": "orb-common",
+            "versionRequirement": "<3,>=2.0",
+        },
+        {"dependencyType": "Requires-Dist", "package": "requests", "versionRequirement": ""},
+        {"dependencyType": "Requires-Dist", "package": "Orb_Extras", "versionRequirement": "==1.0"},
+    ]
+    none = client.list_package_version_dependencies(
+        **location, format="pypi", package="orb-common", packageVersion="2.0.0"
+    )
+    assert none["dependencies"] == [] and "nextToken" not in none
+
+    # Long lists come in pages of 100, followed with nextToken (the operation has no maxResults).
+    package.dependencies["1.0.0"] = [f"orb-dep-{n:03}" for n in range(150)]
+    first = client.list_package_version_dependencies(
+        **location, format="pypi", package="orb-events", packageVersion="1.0.0"
+    )
+    second = client.list_package_version_dependencies(
+        **location,
+        format="pypi",
+        package="orb-events",
+        packageVersion="1.0.0",
+        nextToken=first["nextToken"],
+    )
+    names = [d["package"] for d in first["dependencies"] + second["dependencies"]]
+    assert names == [f"orb-dep-{n:03}" for n in range(150)] and "nextToken" not in second
+
+
+def test_unknown_package_versions(client: Any, location: dict[str, str]) -> None:
+    operations = (client.list_package_version_assets, client.list_package_version_dependencies)
+    cases = [
+        ({"packageVersion": "9.9.9"}, "package-version"),
+        ({"packageVersion": "2.1"}, "package-version"),  # CodeArtifact matches versions as written
+        ({"package": "orb-nowhere"}, "package"),
+        ({"repository": "elsewhere"}, "repository"),
+    ]
+    for operation in operations:
+        for change, resource_type in cases:
+            request = {
+                **location,
+                "format": "pypi",
+                "package": "orb-common",
+                "packageVersion": "2.1.0",
+                **change,
+            }
+            with pytest.raises(client.exceptions.ResourceNotFoundException) as caught:
+                operation(**request)
+            assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404, change
+            assert caught.value.response["resourceType"] == resource_type, change
+        with pytest.raises(client.exceptions.ValidationException, match="packageVersion"):
+            operation(**location, format="pypi", package="orb-common", packageVersion="a b")
