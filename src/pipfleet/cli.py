@@ -62,7 +62,11 @@ def check(
         typer.Option(
             "--listing",
             envvar="PIPFLEET_LISTING",
-            help="Private package listing: one name a line, optional versions after it.",
+            help=(
+                "Private package listing: one name a line, optional versions after it, "
+                "each optionally followed by sha256:<hex> file hashes; '-> req, ...' names "
+                "private dependencies."
+            ),
         ),
     ] = Path("private-packages.txt"),
     index_name: Annotated[

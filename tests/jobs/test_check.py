@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from pipfleet.engine.audit import AuditOptions
@@ -11,6 +13,7 @@ from pipfleet.render import check_json
 
 LISTING = Listing.of(["orb-common"])
 URL = "https://aws:${CODEARTIFACT_AUTH_TOKEN}@a-1.d.codeartifact.us-east-1.amazonaws.com/pypi/r/simple/"
+PIPFLEET = str(Path(sys.executable).with_name("pipfleet"))
 NEEDS_FIX = '[packages]\norb-common = "*"\n'
 
 
@@ -135,3 +138,25 @@ def test_an_unreadable_lock_is_ignored(tmp_path: Path) -> None:
     plain = parse_listing("orb-http 2.5.1\norb-api 1.3.0\norb-common 2.0.0\n")
     (item,) = check_paths([tmp_path], plain, AuditOptions(), Mode.AUDIT).files
     assert item.status is FileStatus.COMPLIANT
+
+
+def test_the_command_reports_both_kinds_from_a_listing_file(tmp_path: Path) -> None:
+    (tmp_path / "listing.txt").write_text(PROVENANCE_LISTING)
+    (tmp_path / "Pipfile").write_text(PROVENANCE_PIPFILE)
+    (tmp_path / "Pipfile.lock").write_text(provenance_lock([EVIL]))
+    done = subprocess.run(
+        [PIPFLEET, "check", ".", "--listing", "listing.txt", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    document = json.loads(done.stdout)
+    assert document["summary"]["findings"]["foreign-hashes"] == 1
+    assert document["summary"]["findings"]["private-transitive"] == 1
+    assert document["listing"]["digest"] == parse_listing(PROVENANCE_LISTING).digest()
+    messages = [f["message"] for f in document["files"][0]["findings"]]
+    assert any(
+        m.startswith("Pipfile.lock: the lock holds files for orb-http==2.5.1") for m in messages
+    )
