@@ -220,3 +220,31 @@ def test_bad_dependency_tables_are_usage_errors(fleet_dir: Path, table: str, mes
     toml.write_text(table + text if table.startswith("placeholders") else text + table)
     with pytest.raises(UsageError, match=message):
         load_fleet(fleet_dir)
+
+
+def test_codeartifact_only_files_differ_from_a_public_impostor(fleet_dir: Path) -> None:
+    # orb-http 2.5.1 on both indexes: public PyPI's is an impostor, CodeArtifact's the real one.
+    toml = fleet_dir / "codeartifact.toml"
+    toml.write_text(toml.read_text().replace("[internal]\n", '[internal]\norb-http = ["2.5.1"]\n'))
+    (fleet_dir / "pypi.toml").write_text('[packages]\norb-http = ["2.5.1"]\n')
+    impostor_name, impostor = wheel("orb-http", "2.5.1")
+    real_name, real = placeholder_wheel("orb-http", "2.5.1", ("orb-common>=2.0",))
+    assert impostor_name == real_name and impostor != real
+    (fleet_dir / "wheels" / impostor_name).write_bytes(impostor)
+    (fleet_dir / "wheels" / "codeartifact").mkdir()
+    (fleet_dir / "wheels" / "codeartifact" / real_name).write_bytes(real)
+
+    world = load_fleet(fleet_dir)
+    assert world.codeartifact_assets("orb-http", "2.5.1") == {real_name: real}
+    with SandboxServer(world) as sandbox:
+        ca = world.codeartifact
+        token = client(sandbox).get_authorization_token(domain=ca.domain)["authorizationToken"]
+        assert downloaded(sandbox, token, "orb-http") == {"2.5.1": {real_name: real}}
+        assert api_assets(sandbox, "orb-http", "2.5.1") == {
+            real_name: hashlib.sha256(real).hexdigest()
+        }
+        assert api_dependencies(sandbox, "orb-http", "2.5.1") == [("orb-common", ">=2.0")]
+        url = f"{sandbox.urls.public_index}orb-http/"
+        public = httpx.get(url, headers={"Accept": JSON_V1}).json()["files"]
+        assert [f["hashes"]["sha256"] for f in public] == [hashlib.sha256(impostor).hexdigest()]
+        assert httpx.get(httpx.URL(url).join(public[0]["url"])).content == impostor

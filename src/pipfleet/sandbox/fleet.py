@@ -12,12 +12,16 @@ Layout::
                                    repository, placeholders
     pypi.toml                      [packages] name = [versions]: public PyPI
     wheels/                        wheels and sdists, served by each index listing them
+    wheels/codeartifact/           wheels and sdists CodeArtifact alone holds: for their
+                                   version they replace the files of wheels/ (a public
+                                   impostor of a private version then differs from it)
 
 A CodeArtifact version's files (its assets, as ListPackageVersionAssets names them and
-the private index serves them) are its wheels and sdists in ``wheels/``; a version with
-none there is served with one generated placeholder wheel,
-``<name>-<version>-py3-none-any.whl``, whose bytes (and so sha256) depend only on the
-name, the version and its dependencies. ``placeholders = false`` turns that off.
+the private index serves them) are its wheels and sdists in ``wheels/codeartifact/``,
+else those in ``wheels/``; a version with none in either is served with one generated
+placeholder wheel, ``<name>-<version>-py3-none-any.whl``, whose bytes (and so sha256)
+depend only on the name, the version and its dependencies. ``placeholders = false``
+turns that off.
 
 A version's dependencies (ListPackageVersionDependencies, and the placeholder wheel's
 Requires-Dist lines) are PEP 508 requirements, for example::
@@ -25,7 +29,7 @@ Requires-Dist lines) are PEP 508 requirements, for example::
     [dependencies]
     orb-api = {"1.3.0" = ["orb-common>=2.0", "requests"]}
 
-A version the table does not name has the Requires-Dist lines of its files in ``wheels/``.
+A version the table does not name has the Requires-Dist lines of its files.
 """
 
 from __future__ import annotations
@@ -113,6 +117,10 @@ def load_fleet(folder: Path, world: World | None = None) -> World:
     for path in sorted(wheels.glob("*")) if wheels.is_dir() else ():
         if path.is_file():
             world.add_file(path.name, path.read_bytes())
+    private = wheels / "codeartifact"
+    for path in sorted(private.glob("*")) if private.is_dir() else ():
+        if path.is_file():
+            world.add_file(path.name, path.read_bytes(), codeartifact_only=True)
     return world
 
 

@@ -105,6 +105,8 @@ def _project_files(world: World, project: str, versions: list[str], private: boo
             for version in versions
             for filename, data in world.codeartifact_assets(project, version).items()
         }
+    elif private:
+        held = {**world.files.get(project, {}), **world.codeartifact_files.get(project, {})}
     else:
         held = world.files.get(project, {})
     listed = {version_key(version)[1] for version in versions}

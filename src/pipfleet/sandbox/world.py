@@ -160,6 +160,8 @@ class World:
     codeartifact: CodeArtifactRepository = field(default_factory=CodeArtifactRepository)
     pypi: dict[str, list[str]] = field(default_factory=dict)  # PEP 503 name -> versions
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # PEP 503 name -> files
+    # Files only CodeArtifact holds: for their version they replace what ``files`` has.
+    codeartifact_files: dict[str, dict[str, bytes]] = field(default_factory=dict)
     github_tokens: set[str] = field(default_factory=lambda: {DEFAULT_TOKEN})
     github_app: GitHubApp | None = None  # installation tokens it issues join github_tokens
     codeartifact_tokens: dict[str, datetime] = field(default_factory=dict)  # token -> expiry
@@ -282,10 +284,15 @@ class World:
             if "INTERNAL" in package.versions.values()
         )
 
-    def add_file(self, filename: str, data: bytes) -> None:
-        """Serve a wheel or sdist from every index that lists its project."""
+    def add_file(self, filename: str, data: bytes, codeartifact_only: bool = False) -> None:
+        """Serve a wheel or sdist from every index that lists its project.
+
+        ``codeartifact_only``: from the private index alone, in place of the shared
+        files of the same version (so public PyPI can serve an impostor of it).
+        """
         project = canonicalize_name(re.split(r"-\d", filename, maxsplit=1)[0])
-        self.files.setdefault(project, {})[filename] = data
+        store = self.codeartifact_files if codeartifact_only else self.files
+        store.setdefault(project, {})[filename] = data
 
     def codeartifact_assets(self, project: str, version: str) -> dict[str, bytes]:
         """The files CodeArtifact holds for ``project`` ``version``, by filename.
@@ -293,19 +300,23 @@ class World:
         Both the private index and ListPackageVersionAssets serve exactly these: the
         version's wheels and sdists in ``files`` or, when there are none and the
         repository has placeholders on, one generated wheel carrying the version's
-        dependencies. Empty for a version CodeArtifact does not hold.
+        dependencies. ``codeartifact_files`` of the version come first and replace the
+        shared ones. Empty for a version CodeArtifact does not hold.
         """
         key = canonicalize_name(project)
         package = self.codeartifact.packages.get(key)
         if package is None or version not in package.versions:
             return {}
-        held = {
-            filename: data
-            for filename, data in sorted(self.files.get(key, {}).items())
-            if same_version(filename, version)
-        }
-        if held or not self.codeartifact.placeholders:
-            return held
+        for store in (self.codeartifact_files, self.files):
+            held = {
+                filename: data
+                for filename, data in sorted(store.get(key, {}).items())
+                if same_version(filename, version)
+            }
+            if held:
+                return held
+        if not self.codeartifact.placeholders:
+            return {}
         try:
             requires = tuple(package.dependencies.get(version, ()))
             filename, data = placeholder_wheel(package.name, version, requires)
