@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from typing import Any
 
-from packaging.utils import (
-    canonicalize_name,
-)
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from starlette.exceptions import HTTPException
 from starlette.requests import Request

@@ -118,7 +118,8 @@ class CodeArtifactRepository:
     region: str = "us-east-1"
     repository: str = "private"
     packages: dict[str, CodeArtifactPackage] = field(default_factory=dict)  # by PEP 503 name
-    # A version with no file in World.files is served with a generated placeholder wheel.
+    # A version with no file of its own is served with a generated placeholder wheel
+    # (World.codeartifact_assets); the fleet loader turns this on.
     placeholders: bool = False
 
 
