@@ -266,3 +266,7 @@ def test_build_fix_leaves_the_new_findings_alone() -> None:
     assert [(e.package, e.after) for e in fix.entries] == [
         ("orb-http", '{version = "==2.5.1", index = "codeartifact"}')
     ]
+
+
+def test_a_deeply_nested_lock_is_no_lock() -> None:
+    assert locked_packages("[" * 100_000 + "]" * 100_000) is None

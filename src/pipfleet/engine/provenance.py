@@ -60,7 +60,7 @@ def locked_packages(lock_text: str) -> list[LockedPackage] | None:
     try:
         check_text(lock_text)
         lock = json.loads(lock_text.removeprefix("\ufeff"))
-    except (PipfileError, json.JSONDecodeError):
+    except (PipfileError, json.JSONDecodeError, RecursionError):
         return None
     if not isinstance(lock, dict):
         return None
