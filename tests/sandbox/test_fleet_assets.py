@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import subprocess
 import sys
 import zipfile
@@ -248,3 +249,35 @@ def test_codeartifact_only_files_differ_from_a_public_impostor(fleet_dir: Path) 
         public = httpx.get(url, headers={"Accept": JSON_V1}).json()["files"]
         assert [f["hashes"]["sha256"] for f in public] == [hashlib.sha256(impostor).hexdigest()]
         assert httpx.get(httpx.URL(url).join(public[0]["url"])).content == impostor
+
+
+def test_pip_follows_a_placeholders_dependencies_through_the_private_index(
+    sandbox: SandboxServer, token: str, tmp_path: Path
+) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PIP_") and key not in ("PYTHONPATH",)
+    }
+    env |= {"PIP_CONFIG_FILE": "/dev/null", "PIP_NO_CACHE_DIR": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-input", "--disable-pip-version-check"]
+        + [
+            "--dest",
+            str(tmp_path / "downloads"),
+            "--index-url",
+            sandbox.urls.private_index_with_auth(token),
+        ]
+        + ["orb-events==1.0.0"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(path.name for path in (tmp_path / "downloads").iterdir()) == [
+        "orb_common-2.1.0-py3-none-any.whl",
+        "orb_events-1.0.0-py3-none-any.whl",
+        "requests-2.32.3-py3-none-any.whl",
+    ]
