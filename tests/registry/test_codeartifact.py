@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
 
 from pipfleet.config import CodeArtifactSettings
 from pipfleet.engine.confusion import Origin
 from pipfleet.errors import RegistryError
-from pipfleet.registry.codeartifact import authorization_token, fetch_repository
+from pipfleet.registry.codeartifact import authorization_token, fetch_repository, fetch_version
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import CodeArtifactPackage, PackageOrigin, World
 
@@ -94,3 +96,45 @@ def test_an_empty_token_answer_is_an_error(sandbox: SandboxServer) -> None:
 
     with pytest.raises(RegistryError, match="without a token"):
         authorization_token(settings_for(sandbox))
+
+
+def test_fetch_version_gives_sha256_of_each_asset_and_pep508_dependencies(
+    sandbox: SandboxServer, world: World
+) -> None:
+    world.codeartifact.packages["orb-events"].dependencies["1.0.0"] = [
+        "orb-common>=2.0,<3",
+        "requests",
+    ]
+    contents = fetch_version(settings_for(sandbox), "orb-events", "1.0.0")
+    files = world.codeartifact_assets("orb-events", "1.0.0")
+    assert contents.hashes == tuple(
+        sorted(f"sha256:{hashlib.sha256(data).hexdigest()}" for data in files.values())
+    )
+    assert contents.dependencies == ("orb-common<3,>=2.0", "requests")
+    assert contents.requests == 2
+
+
+def test_fetch_version_of_an_unknown_version_is_a_registry_error(sandbox: SandboxServer) -> None:
+    with pytest.raises(RegistryError, match="ResourceNotFoundException"):
+        fetch_version(settings_for(sandbox), "orb-common", "9.9.9")
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/v1/package/version/assets$", ""),
+        ("/v1/package/version/assets$", "{"),
+        ("/v1/package/version/assets$", '{"assets": [{"name": "x.whl", "hashes": {}}]}'),
+        ("/v1/package/version/dependencies$", ""),
+        ("/v1/package/version/dependencies$", '{"package": "orb-common"}'),
+        ("/v1/package/version/dependencies$", '{"dependencies": [{"versionRequirement": ">1"}]}'),
+    ],
+)
+def test_a_cut_version_answer_is_an_error_never_no_files(
+    sandbox: SandboxServer, route: str, body: str
+) -> None:
+    fault = {"route": route, "status": 200, "body": body}
+    assert httpx.post(sandbox.urls.control + "/faults", json=fault).status_code == 201
+
+    with pytest.raises(RegistryError, match="CodeArtifact .*without"):
+        fetch_version(settings_for(sandbox), "orb-common", "2.1.0")

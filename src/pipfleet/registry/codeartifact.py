@@ -1,4 +1,5 @@
-"""The CodeArtifact API through boto3: which packages are private, and their origins.
+"""The CodeArtifact API through boto3: which packages are private, their origins, and
+what one version holds (its files' SHA-256, its dependencies).
 
 A package counts as private under the ``internal`` policy when it has versions
 of origin INTERNAL; with an external connection CodeArtifact also caches public
@@ -14,6 +15,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from pipfleet.config import CodeArtifactSettings
@@ -161,6 +163,89 @@ def fetch_repository(settings: CodeArtifactSettings, client: Any = None) -> Repo
     except (ClientError, BotoCoreError, _Malformed) as exc:
         raise _explain(exc, settings) from None
     return RepositoryListing(tuple(sorted(packages, key=lambda p: p.name)), requests)
+
+
+@dataclass(frozen=True)
+class VersionContents:
+    """What CodeArtifact holds for one package version: it never changes once published."""
+
+    hashes: tuple[str, ...]  # "sha256:<hex>" of every asset, sorted
+    dependencies: tuple[str, ...]  # PEP 508 requirements, as CodeArtifact lists them
+    requests: int  # API calls it took
+
+
+def _asset_hash(where: str, asset: Any) -> str:
+    hashes = asset.get("hashes") if isinstance(asset, dict) else None
+    digest = hashes.get("SHA-256") if isinstance(hashes, dict) else None
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise _Malformed(f"ListPackageVersionAssets of {where} listed an asset without a SHA-256")
+    try:
+        int(digest, 16)
+    except ValueError:
+        raise _Malformed(
+            f"ListPackageVersionAssets of {where} gave a SHA-256 that is not hex"
+        ) from None
+    return f"sha256:{digest.lower()}"
+
+
+def _requirement(where: str, dependency: Any) -> str:
+    """A PackageDependency as a PEP 508 requirement string (``name`` + ``versionRequirement``)."""
+    name = dependency.get("package") if isinstance(dependency, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise _Malformed(f"ListPackageVersionDependencies of {where} listed one without a name")
+    spec = dependency.get("versionRequirement") or ""
+    if not isinstance(spec, str):
+        raise _Malformed(f"ListPackageVersionDependencies of {where} gave a garbled requirement")
+    try:
+        return str(Requirement(f"{name.strip()}{spec.strip()}"))
+    except InvalidRequirement:
+        try:  # a requirement CodeArtifact wrote its own way: the name still counts
+            return str(Requirement(name.strip()))
+        except InvalidRequirement:
+            raise _Malformed(
+                f"ListPackageVersionDependencies of {where} listed {name!r}, not a package name"
+            ) from None
+
+
+def fetch_version(
+    settings: CodeArtifactSettings, package: str, version: str, client: Any = None
+) -> VersionContents:
+    """One version's asset hashes and dependencies (ListPackageVersionAssets and
+    ListPackageVersionDependencies, every page).
+
+    An empty or cut answer is a RegistryError, never "no files" or "no dependencies":
+    either would make a lock look foreign or hide a private dependency.
+    """
+    client = client or _client(settings)
+    params = {
+        "domain": settings.domain,
+        "domainOwner": settings.domain_owner,
+        "repository": settings.repository,
+        "format": "pypi",
+        "package": package,
+        "packageVersion": version,
+    }
+    where = f"{package} {version}"
+    try:
+        assets, requests = _paged(
+            client.list_package_version_assets,
+            "assets",
+            f"ListPackageVersionAssets of {where}",
+            **params,
+        )
+        dependencies, calls = _paged(
+            client.list_package_version_dependencies,
+            "dependencies",
+            f"ListPackageVersionDependencies of {where}",
+            **params,
+        )
+        hashes = tuple(sorted({_asset_hash(where, asset) for asset in assets}))
+        requirements = tuple(
+            dict.fromkeys(_requirement(where, dependency) for dependency in dependencies)
+        )
+    except (ClientError, BotoCoreError, _Malformed) as exc:
+        raise _explain(exc, settings) from None
+    return VersionContents(hashes, requirements, requests + calls)
 
 
 def authorization_token(settings: CodeArtifactSettings, client: Any = None) -> str:
