@@ -88,13 +88,25 @@ class SandboxMiddleware:
                 self._count(scope, method)
                 await github_error(401, "Bad credentials")(scope, receive, send)
                 return
+        counted = False
+
+        async def counting_send(message: Message) -> None:
+            # Counted before the answer leaves: a client that reads the counters right
+            # after its last answer must see that request.
+            nonlocal counted
+            if message["type"] == "http.response.start" and not counted:
+                counted = True
+                self._count(scope, method)
+            await send(message)
+
         if path.startswith(GITHUB + "/"):
-            await self._buffered(scope, receive, send, github=True)
+            await self._buffered(scope, receive, counting_send, github=True)
         elif path.startswith((PUBLIC_INDEX + "/", PRIVATE_INDEX + "/")):
-            await self._buffered(scope, receive, send, github=False)
+            await self._buffered(scope, receive, counting_send, github=False)
         else:
-            await self.app(scope, receive, send)
-        self._count(scope, method)
+            await self.app(scope, receive, counting_send)
+        if not counted:
+            self._count(scope, method)
 
     def _count(self, scope: Scope, method: str) -> None:
         if scope["path"].startswith(CONTROL):  # the observer must not show in what it observes
