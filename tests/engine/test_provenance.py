@@ -153,7 +153,8 @@ def test_private_packages_in_the_lock_but_not_the_pipfile_are_private_transitive
         (FindingKind.PRIVATE_TRANSITIVE, "dev-packages", "orb-fixtures"),
     ]
     common, events, fixtures = findings
-    assert common.severity is Severity.HIGH and not common.fixable and common.breaks_compliance
+    assert common.severity is Severity.HIGH and common.fixable and common.breaks_compliance
+    assert common.expected == '{version = "*", index = "codeartifact"}'
     assert common.message == (
         "orb-common (private) is needed by orb-api but not listed: pipenv looks for it on "
         "'pypi', where it is missing or could be an impostor (found in svc/Pipfile.lock)"
@@ -256,8 +257,10 @@ def test_sibling_lock_and_explicit_lock_path() -> None:
     assert finding.message.startswith("x/y.lock: the lock holds files")
 
 
-def test_build_fix_leaves_the_new_findings_alone() -> None:
-    """private-transitive and foreign-hashes are not fixable yet: the fix is the old one."""
+def test_build_fix_leaves_a_stale_lock_alone() -> None:
+    """A lock that matches no scheme is stale: no hashes are replaced, only the Pipfile is fixed.
+
+    (The fixes of private-transitive and foreign-hashes: test_fixset_provenance.)"""
     pipfile = PIPFILE.replace(
         'orb-http = {version = "==2.5.1", index = "codeartifact"}', 'orb-http = "==2.5.1"'
     )
@@ -266,6 +269,7 @@ def test_build_fix_leaves_the_new_findings_alone() -> None:
     assert [(e.package, e.after) for e in fix.entries] == [
         ("orb-http", '{version = "==2.5.1", index = "codeartifact"}')
     ]
+    assert fix.stale_locks == ("Pipfile.lock",) and not fix.rehashed
 
 
 def test_a_deeply_nested_lock_is_no_lock() -> None:

@@ -105,16 +105,16 @@ class Finding:
         return self.kind in NONCOMPLIANT_KINDS
 
 
-# private-transitive is meant to be fixed by the PR (the Pipfile gains the entry, the lock
-# CodeArtifact's hashes), but the rewrite cannot add entries yet: until it can, the kind
-# stays out of this set, so the rewrite and build_fix never see it as a fix to make.
-# foreign-hashes needs the lock's hashes replaced, never a Pipfile rewrite alone.
+# private-transitive is fixed by adding the entry to the Pipfile (the lock follows with
+# CodeArtifact's hashes). foreign-hashes is no Pipfile rewrite: build_fix replaces the
+# lock's hashes with CodeArtifact's, so it stays out of this set.
 FIXABLE_KINDS = frozenset(
     {
         FindingKind.MISSING_INDEX,
         FindingKind.WRONG_INDEX,
         FindingKind.UNDEFINED_INDEX,
         FindingKind.MISSING_SOURCE,
+        FindingKind.PRIVATE_TRANSITIVE,
     }
 )
 

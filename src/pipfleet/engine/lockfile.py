@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 
 from pipfleet.engine.limits import check_text
+from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import package_name
 from pipfleet.errors import FixError, PipfileError
 
@@ -46,11 +47,28 @@ class HashScheme(StrEnum):
 
 
 @dataclass(frozen=True)
+class Rehashed:
+    """A lock entry whose hashes were replaced with the files CodeArtifact holds."""
+
+    section: str
+    key: str
+    version: str  # "2.5.1"
+    before: int  # how many hashes the lock had
+    foreign: int  # how many of them CodeArtifact does not have
+    after: int  # how many CodeArtifact has (what the lock has now)
+
+
+@dataclass(frozen=True)
 class LockUpdate:
-    text: str | None  # None when the lock is stale and left untouched
+    text: str | None  # None when the lock is stale (or needs relocking) and is left untouched
     scheme: HashScheme | None
     stale: bool
     changed_entries: tuple[str, ...]  # "section/key" of each lock entry whose index changed
+    rehashed: tuple[Rehashed, ...] = ()
+    # "section/key==version" of private entries whose version CodeArtifact does not have
+    # (their hashes are left alone: run pipenv lock), or "section/key" of an added
+    # entry the lock does not hold (then the whole lock is left alone).
+    relock: tuple[str, ...] = ()
 
 
 def pipfile_hash(data: Mapping[str, Any], scheme: HashScheme) -> str:
@@ -99,14 +117,26 @@ def update_lock(
     index_name: str,
     pinned: Iterable[tuple[str, str]],
     added_source: Mapping[str, Any] | None = None,
+    added: Iterable[tuple[str, str]] = (),
+    listing: Listing | None = None,
 ) -> LockUpdate:
     """The lock for ``new_pipfile_data``, which is ``old_pipfile_data`` plus the fix.
 
     ``pinned`` holds the (Pipfile category, package key as written) of each entry
     the fix gave ``index = index_name``; ``added_source`` the [[source]] it
-    appended, if any. A lock whose hash matches the old Pipfile under neither
-    scheme is stale: it is returned as None, since making it look current would
-    hide that it needs ``pipenv lock``. Raises PipfileError when the lock is not
+    appended, if any; ``added`` the (category, key) of each entry the fix added
+    as ``{version = "*", index = index_name}`` (a private dependency the lock
+    already holds: it gains the ``index`` and keeps its locked version).
+
+    With a ``listing``, lock entries of private packages installed from
+    ``index_name`` (after the fix) whose locked version has known files get
+    those files' hashes, sorted as pipenv writes them: the entries the fix
+    pinned or added, and any whose hashes are not all CodeArtifact's. One whose
+    version the listing does not have is left alone and named in ``relock``.
+
+    A lock whose hash matches the old Pipfile under neither scheme is stale: it is
+    returned as None, since making it look current would hide that it needs
+    ``pipenv lock``. Raises PipfileError when the lock is not
     a JSON object (or is past the bounds of ``limits``), or the Pipfile holds a
     value the hash cannot cover or a source URL that does not parse; FixError
     when the updated lock could not be installed (see ``_check_indexes_kept``)
@@ -116,26 +146,37 @@ def update_lock(
     scheme = _detect(lock, old_pipfile_data)
     if scheme is None:
         return LockUpdate(text=None, scheme=None, stale=True, changed_entries=())
-    pinned = list(pinned)
-    _check_only_the_fix(old_pipfile_data, new_pipfile_data, index_name, pinned, added_source)
+    pinned, added = list(pinned), list(added)
+    _check_only_the_fix(old_pipfile_data, new_pipfile_data, index_name, pinned, added_source, added)
 
     changed: list[str] = []
-    for category, key in pinned:
+    missing: list[str] = []
+    touched: set[tuple[str, str]] = set()
+    for category, key in [*pinned, *added]:
         section_name = _LOCK_SECTIONS.get(category, category)
         section = lock.get(section_name)
-        if not isinstance(section, dict):
-            continue
+        found = False
         name = package_name(key)
-        for lock_key, entry in section.items():
+        for lock_key, entry in section.items() if isinstance(section, dict) else ():
             if package_name(lock_key) != name:
                 continue
             if not isinstance(entry, dict):
                 raise PipfileError(
                     f"Pipfile.lock: {section_name} entry {lock_key!r} is not a JSON object"
                 )
+            found = True
+            touched.add((section_name, lock_key))
             if entry.get("index") != index_name:
                 entry["index"] = index_name
                 changed.append(f"{section_name}/{lock_key}")
+        if not found and (category, key) in added:
+            missing.append(f"{section_name}/{key}")
+    if missing:
+        # The new Pipfile lists a package this lock never resolved: only pipenv lock can say.
+        return LockUpdate(None, scheme, False, (), relock=tuple(missing))
+    rehashed, relock = (
+        _rehash(lock, index_name, listing, touched) if listing is not None else ((), ())
+    )
 
     meta = lock["_meta"]
     old_sources = meta.get("sources")
@@ -148,7 +189,50 @@ def update_lock(
         scheme=scheme,
         stale=False,
         changed_entries=tuple(changed),
+        rehashed=rehashed,
+        relock=relock,
     )
+
+
+def _rehash(
+    lock: dict[str, Any], index_name: str, listing: Listing, touched: set[tuple[str, str]]
+) -> tuple[tuple[Rehashed, ...], tuple[str, ...]]:
+    """Give private entries from ``index_name`` CodeArtifact's hashes for their version.
+
+    An entry the fix pinned or added gets all of the version's files; any other only
+    when one of its hashes is foreign (a lock may hold a subset of the files).
+    """
+    rehashed: list[Rehashed] = []
+    relock: list[str] = []
+    for section_name, section in lock.items():
+        if section_name == "_meta" or not isinstance(section, dict):
+            continue
+        for key, entry in section.items():
+            if not isinstance(entry, dict) or entry.get("index") != index_name:
+                continue
+            raw, hashes = entry.get("version"), entry.get("hashes")
+            if package_name(key) not in listing or not isinstance(hashes, list):
+                continue
+            if not isinstance(raw, str) or not raw.startswith("==") or raw.startswith("==="):
+                continue
+            version = raw[2:].strip()
+            if not version:
+                continue
+            if listing.known_version(key, version) is False:
+                relock.append(f"{section_name}/{key}=={version}")
+                continue
+            files = listing.hashes_of(package_name(key), version)
+            if not files:
+                continue
+            new = sorted(files)  # pipenv writes sorted(set(hashes))
+            if hashes == new:
+                continue
+            foreign = sum(1 for h in hashes if not isinstance(h, str) or h.lower() not in files)
+            if not foreign and (section_name, key) not in touched:
+                continue
+            entry["hashes"] = new
+            rehashed.append(Rehashed(section_name, key, version, len(hashes), foreign, len(new)))
+    return tuple(rehashed), tuple(relock)
 
 
 def _load(lock_text: str) -> dict[str, Any]:
@@ -193,9 +277,15 @@ def _check_only_the_fix(
     index_name: str,
     pinned: list[tuple[str, str]],
     added_source: Mapping[str, Any] | None,
+    added: Sequence[tuple[str, str]] = (),
 ) -> None:
     """A new hash vouches for the locked versions: refuse unless only the fix changed."""
     expected = {name: value for name, value in old.items() if name != "source"}
+    for category, key in added:
+        section = expected.get(category, {})
+        if key in section:
+            raise ValueError(f"[{category}] {key} is added but already in the old Pipfile")
+        expected[category] = {**section, key: {"version": "*", "index": index_name}}
     for category, key in pinned:
         value = expected.get(category, {}).get(key)
         if value is None:

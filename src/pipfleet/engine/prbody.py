@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipfleet.engine.fixset import RepoFix
+from pipfleet.engine.fixset import RehashedEntry, RepoFix
 
 MARKER_PREFIX = "<!-- pipfleet:fingerprint="
 _MARKER = re.compile(r"<!-- pipfleet:fingerprint=([0-9a-f]{64}) -->")
@@ -102,12 +102,57 @@ def _notes(fix: RepoFix) -> list[str]:
             "check, the package was locked from the public index before, where an impostor "
             "lives: run `pipenv lock`.)"
         )
+    if fix.relock:
+        notes.append(
+            "- CodeArtifact does not have what these lock entries need, so their hashes were "
+            "left as they were: " + _paths(fix.relock) + ". Run `pipenv lock` (with the "
+            "CodeArtifact token set) and commit the new lock."
+        )
     if fix.stale_locks:
         notes.append(
             "- Left " + _paths(fix.stale_locks) + " untouched: it was "
             "already out of date with its Pipfile before this change. Run `pipenv lock`."
         )
     return notes
+
+
+def _rehashed_row(entry: RehashedEntry) -> str:
+    version = f"=={entry.version}"
+    if entry.foreign:
+        before = (
+            f"{version}: {entry.before} hash(es), {entry.foreign} not CodeArtifact's "
+            "(resolved from another index)"
+        )
+    else:
+        before = f"{version}: {entry.before} of CodeArtifact's hash(es)"
+    after = f"{version}: hashes replaced with CodeArtifact's {entry.after} file(s)"
+    return (
+        f"| {escape(entry.path)} | {escape(entry.section)} | {escape(entry.package)} "
+        f"| {escape(before)} | {escape(after)} |"
+    )
+
+
+def _security(fix: RepoFix) -> str:
+    """The section a lock with foreign hashes earns, at the top of the body."""
+    if not fix.foreign_hashes_fixed:
+        return ""
+    locks = sorted({entry.path for entry in fix.rehashed if entry.foreign})
+    packages = sorted({f"{e.package}=={e.version}" for e in fix.rehashed if e.foreign})
+    return f"""## Security
+
+{_paths(locks)} held hashes for private package(s) {_paths(packages)} that are not the files
+CodeArtifact holds for those versions: the lock was resolved from another index, probably
+public PyPI, where anyone can publish a package with the same name and version (dependency
+confusion). Every `pipenv install` from that lock installed the other index's file, which
+may be an impostor that ran its own code at install time.
+
+This change replaces those hashes with CodeArtifact's. Before merging, find out what was
+installed: `git log -p Pipfile.lock` shows since when the lock held the foreign hashes, and
+every laptop, CI runner and image build that ran `pipenv install` or `pipenv sync` since then
+installed that file. Check the installed package on those machines (`pip show -f`), rotate the
+credentials they could reach, and tell your security team.
+
+"""
 
 
 def _left_out(omitted: int, total: int) -> str:
@@ -124,6 +169,7 @@ def render(fix: RepoFix, title: str, index_name: str, guide_url: str) -> PullReq
         f"| {escape(e.before)} | {escape(e.after)} |"
         for e in fix.entries
     ]
+    rows.extend(_rehashed_row(entry) for entry in fix.rehashed)
     notes = _notes(fix)
     body = _body(fix, rows, notes, index_name, guide_url)
     if len(body) > BODY_LIMIT:
@@ -141,7 +187,7 @@ def _body(
     fix: RepoFix, rows: Sequence[str], notes: Sequence[str], index_name: str, guide_url: str
 ) -> str:
     return f"""\
-## Why
+{_security(fix)}## Why
 
 These Pipfile entries name private packages that live in our CodeArtifact repository, but
 they do not say so with `index = "{index_name}"`. pipenv then looks for them on the default

@@ -32,6 +32,7 @@ from pipfleet.engine.findings import Finding, FindingKind
 from pipfleet.engine.limits import check_text
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import Pipfile, package_name
+from pipfleet.engine.rewrite import added_value, quote_style
 from pipfleet.errors import PipfileError
 
 LOCK_NAME = "Pipfile.lock"
@@ -172,6 +173,8 @@ def _transitive_findings(
         needs = _needs_from_listing(pipfile, listing, listed)
         way = "found from the private packages' dependencies"
     where = repr(first) if first else "the first source"
+    # The fix adds the entry to the Pipfile, any version, from the private source.
+    expected = added_value(target, quote_style(pipfile))
     return [
         Finding(
             FindingKind.PRIVATE_TRANSITIVE,
@@ -180,6 +183,7 @@ def _transitive_findings(
             f"looks for it on {where}, where it is missing or could be an impostor ({way})",
             category=need.category,
             package=need.key,
+            expected=expected,
             source=target,
         )
         for need in needs

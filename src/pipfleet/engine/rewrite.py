@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import tomlkit
 
-from pipfleet.engine.findings import FileReport, FindingKind
-from pipfleet.engine.pipfile import Entry, EntryForm, Pipfile
-from pipfleet.engine.tomlspans import inline_table
+from pipfleet.engine.findings import FileReport, Finding, FindingKind
+from pipfleet.engine.pipfile import Entry, EntryForm, Pipfile, package_name
+from pipfleet.engine.tomlspans import Header, Statement, inline_table, scan
 from pipfleet.errors import FixError, RewriteError
 
 
@@ -35,6 +37,41 @@ class _Edit:
 def quote(value: str) -> str:
     """A TOML string literal for ``value`` (cached: nearly always the same index name)."""
     return tomlkit.string(value).as_string()
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+# A string value's opening quote: what an entry's value starts with, or any inline value.
+_OPENING_QUOTE = re.compile(r"""(?:^|=\s*)(["'])""")
+
+
+def quote_style(pipfile: Pipfile) -> str:
+    """The quote the Pipfile's package values are written with: ' if most are, else "."""
+    single = double = 0
+    for entry in pipfile.entries():
+        if entry.span is None:
+            continue
+        raw = pipfile.text[entry.span.start : entry.span.end]
+        for match in _OPENING_QUOTE.finditer(raw):
+            if match.group(1) == "'":
+                single += 1
+            else:
+                double += 1
+    return "'" if single > double else '"'
+
+
+def _quoted(value: str, style: str) -> str:
+    if style == "'" and "'" not in value and value.isprintable():
+        return f"'{value}'"
+    return quote(value)
+
+
+def added_value(index: str, style: str = '"') -> str:
+    """The value of an entry the fix adds: any version, from ``index``."""
+    return f"{{version = {_quoted('*', style)}, index = {_quoted(index, style)}}}"
+
+
+def added_key(key: str, style: str = '"') -> str:
+    return key if _BARE_KEY.fullmatch(key) else _quoted(key, style)
 
 
 def _inline(value: Any) -> str:
@@ -154,7 +191,7 @@ def rewrite(pipfile: Pipfile, report: FileReport, source_url: str | None) -> str
             assert source_url is not None
             added_source = (finding.source, source_url)
             edits.append(_source_edit(pipfile, finding.source, source_url))
-        else:
+        elif finding.kind is not FindingKind.PRIVATE_TRANSITIVE:
             entry = entries[(finding.category or "", finding.package or "")]
             edits.extend(_entry_edits(pipfile.text, entry, finding.source, pipfile.newline))
     needs_source = any(f.kind is FindingKind.MISSING_SOURCE for f in report.findings)
@@ -163,11 +200,71 @@ def rewrite(pipfile: Pipfile, report: FileReport, source_url: str | None) -> str
             f"{pipfile.path}: private packages need a CodeArtifact [[source]]; "
             "give its URL with --source-url"
         )
+    additions = [f for f in fixes if f.kind is FindingKind.PRIVATE_TRANSITIVE]
+    edits.extend(_addition_edits(pipfile, additions))
     text = pipfile.text
     for edit in sorted(set(edits), reverse=True):
         text = text[: edit.start] + edit.text + text[edit.end :]
     _verify(pipfile, report, text, added_source)
     return text
+
+
+def _addition_edits(pipfile: Pipfile, additions: Sequence[Finding]) -> list[_Edit]:
+    """Insert one line per added entry, in the section's order, or a new section at the end.
+
+    A section whose keys are in alphabetical order (PEP 503 names) gets each new
+    key where it sorts; any other section gets them after its last key/value line.
+    """
+    if not additions:
+        return []
+    text, newline = pipfile.text, pipfile.newline
+    style = quote_style(pipfile)
+    items = list(scan(text))
+    by_category: dict[str, list[Finding]] = {}
+    for finding in additions:
+        assert finding.category is not None and finding.package is not None
+        by_category.setdefault(finding.category, []).append(finding)
+    inserts: dict[int, list[str]] = {}
+    new_sections: list[str] = []
+    for category, found in sorted(by_category.items()):
+        found.sort(key=lambda f: package_name(f.package or ""))
+        lines = {
+            f.package or "": f"{added_key(f.package or '', style)} = "
+            f"{added_value(f.source or '', style)}"
+            for f in found
+        }
+        header = next((i for i in items if isinstance(i, Header) and i.path == (category,)), None)
+        if header is None:
+            if any(isinstance(i, Statement) and i.key[:1] == (category,) for i in items):
+                raise RewriteError(
+                    f"{pipfile.path}: [{category}] is written with dotted keys; "
+                    "cannot add an entry to it"
+                )
+            new_sections.append(newline.join([f"[{category}]", *lines.values()]))
+            continue
+        rows = [
+            i
+            for i in items
+            if isinstance(i, Statement) and i.table == (category,) and len(i.key) == 1
+        ]
+        names = [package_name(row.key[0]) for row in rows]
+        ordered = names == sorted(names)
+        for key, line in lines.items():
+            if ordered:
+                after = next((r for r in rows if package_name(r.key[0]) > package_name(key)), None)
+                if after is not None:
+                    inserts.setdefault(after.line_start, []).append(line + newline)
+                    continue
+            at = rows[-1].line_end if rows else header.line_end
+            inserts.setdefault(at, []).append(newline + line)
+    edits = [_Edit(at, at, "".join(parts)) for at, parts in inserts.items()]
+    if new_sections:
+        lead = newline if text and not text.endswith("\n") else ""
+        if text.strip():
+            lead += newline
+        block = (newline * 2).join(new_sections)
+        edits.append(_Edit(len(text), len(text), lead + block + newline))
+    return edits
 
 
 def _verify(
@@ -184,6 +281,11 @@ def _verify(
         if finding.kind is FindingKind.MISSING_SOURCE:
             continue
         assert finding.category is not None and finding.package is not None
+        if finding.kind is FindingKind.PRIVATE_TRANSITIVE:
+            category = dict(expected.get(finding.category, {}))
+            category[finding.package] = {"version": "*", "index": finding.source}
+            expected[finding.category] = category
+            continue
         category = dict(expected[finding.category])
         value = category[finding.package]
         value = {"version": value} if isinstance(value, str) else dict(value)
