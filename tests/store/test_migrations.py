@@ -44,15 +44,15 @@ def drift(url: str) -> list[Any]:
 
 def test_models_register_every_table() -> None:
     assert models.ScanRun.__tablename__ in TABLES
-    assert len(TABLES) == 8
+    assert len(TABLES) == 9
 
 
 def test_upgrade_builds_every_table_and_view_on_an_empty_database(database_url: str) -> None:
     assert db.current(database_url) is None
 
-    assert db.upgrade(database_url) == head(database_url) == "0002"
+    assert db.upgrade(database_url) == head(database_url) == "0003"
 
-    assert db.current(database_url) == "0002"
+    assert db.current(database_url) == "0003"
     tables, views = schema(database_url)
     assert tables == TABLES | {"alembic_version"}
     assert views == VIEWS
@@ -76,5 +76,5 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(database_u
 
     assert db.current(database_url) is None
     assert schema(database_url) == ({"alembic_version"}, set())
-    assert db.upgrade(database_url) == "0002"
+    assert db.upgrade(database_url) == "0003"
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)

@@ -209,6 +209,8 @@ class GitHubGateway:
             rest = [p for p in paths if p != "Pipfile"]
             if explicit != "auto":  # explicit paths also say whether a lock sits beside them
                 rest += [_lock_of(p) for p in paths]
+            else:  # the locks beside Pipfiles, read whole in the same request
+                rest += [_lock_of(p) for p in paths if _lock_of(p) in locks]
             if rest:
                 wanted.append((repo, rest))
         if wanted:
@@ -236,6 +238,7 @@ class GitHubGateway:
                 continue
             blobs = list(original.pipfiles)
             locks = set(original.lockfiles)
+            lock_texts: dict[str, str] = {}
             for (owner_alias, key), path in batch.paths.items():
                 if owner_alias != alias:
                     continue
@@ -243,10 +246,12 @@ class GitHubGateway:
                 if path.endswith("Pipfile.lock"):
                     if read is not None:
                         locks.add(path)
+                        if read.text is not None and not (read.truncated or read.binary):
+                            lock_texts[path] = read.text
                 elif read is not None:
                     blobs.append(read)
             found[alias_of[repo.full_name]] = RepoFiles(
-                repo, tuple(blobs), frozenset(locks), original.opt_out
+                repo, tuple(blobs), frozenset(locks), original.opt_out, lock_texts=lock_texts
             )
 
 

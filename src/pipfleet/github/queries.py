@@ -88,6 +88,8 @@ class RepoFiles:
     lockfiles: frozenset[str] = frozenset()  # paths of Pipfile.lock files next to a Pipfile
     opt_out: str | None = None  # the text of .pipfleet.toml at the root, if any
     error: str | None = None
+    # path -> text of each lock beside a Pipfile that GitHub gave whole (not binary or cut)
+    lock_texts: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from pipfleet.engine.audit import AuditOptions, audit_text
 from pipfleet.engine.confusion import PackageIntel
 from pipfleet.engine.findings import FileReport
 from pipfleet.engine.listing import Listing
-from pipfleet.errors import ImplausibleChange, Interrupted, PipfleetError
+from pipfleet.engine.pipfile import parse
+from pipfleet.engine.provenance import locked_packages, sibling_lock
+from pipfleet.errors import ImplausibleChange, Interrupted, PipfileError, PipfleetError
 from pipfleet.github.queries import BlobRead, PullRead, RepoFiles, RepoSummary
 from pipfleet.store.models import PipfileStatus, ScanStatus
 
@@ -194,8 +196,8 @@ def matches(repo: RepoSummary, settings: GitHubSettings) -> bool:
 def _pipfile_result(
     blob: BlobRead, files: RepoFiles, listing: Listing, options: AuditOptions
 ) -> PipfileResult:
-    folder = blob.path.rsplit("/", 1)[0] + "/" if "/" in blob.path else ""
-    has_lock = f"{folder}Pipfile.lock" in files.lockfiles
+    lock_path = sibling_lock(blob.path)
+    has_lock = lock_path in files.lockfiles
     unreadable = None
     if blob.too_large:
         unreadable = PipfileStatus.TOO_LARGE
@@ -206,7 +208,10 @@ def _pipfile_result(
     if unreadable is not None:  # recorded as such, never parsed
         return PipfileResult(blob.path, blob.oid, unreadable, FileReport(blob.path, ()), has_lock)
     assert blob.text is not None
-    _, report = audit_text(blob.text, blob.path, listing, options)
+    lock_text = files.lock_texts.get(lock_path)
+    _, report = audit_text(
+        blob.text, blob.path, listing, options, lock_text=lock_text, lock_path=lock_path
+    )
     status = PipfileStatus.PARSE_ERROR if report.parse_error else PipfileStatus.OK
     return PipfileResult(blob.path, blob.oid, status, report, has_lock)
 
@@ -218,6 +223,39 @@ def audit_repository(files: RepoFiles, listing: Listing, options: AuditOptions) 
     pipfiles = tuple(_pipfile_result(blob, files, listing, options) for blob in files.pipfiles)
     return RepoResult(files.repo, ScanStatus.FETCHED, pipfiles)
 
+
+def wanted_versions(fleet: Sequence[RepoFiles], listing: Listing) -> set[tuple[str, str]]:
+    """The private (package, version) pairs the read Pipfiles and locks use. Pure.
+
+    A lock's exact versions, and for each private Pipfile entry the version pipenv
+    would pick (the newest listed one satisfying it): what provenance needs to know.
+    """
+    wanted: set[tuple[str, str]] = set()
+    for files in fleet:
+        if files.error is not None:
+            continue
+        for text in files.lock_texts.values():
+            for package in locked_packages(text) or ():
+                if package.version is not None and package.name in listing:
+                    wanted.add((package.name, package.version))
+        for blob in files.pipfiles:
+            if blob.text is None or blob.truncated or blob.binary or blob.too_large:
+                continue
+            try:
+                pipfile = parse(blob.text, blob.path)
+            except PipfileError:
+                continue
+            for entry in pipfile.entries():
+                if entry.non_registry_key is not None or entry.name not in listing:
+                    continue
+                chosen = listing.newest(entry.name, entry.version or "*")
+                if chosen is not None:
+                    wanted.add((entry.name, chosen))
+    return wanted
+
+
+# (listing, wanted private versions) -> the listing with their hashes and dependencies
+VersionReader = Callable[[Listing, set[tuple[str, str]]], Listing]
 
 Progress = Callable[[str, int], None]  # (phase, how many more done)
 
@@ -286,6 +324,7 @@ def run_scan(
     *,
     safety: SafetySettings | None = None,
     accept_shrink: bool = False,
+    versions: VersionReader | None = None,
 ) -> ScanSummary:
     """Scan the org: repositories unchanged since the last successful scan carry over.
 
@@ -293,6 +332,10 @@ def run_scan(
     listing or repository list that shrank implausibly since the last good run stops the
     scan (recorded as failed) unless ``accept_shrink``. Any exception marks the run
     failed (or interrupted) before it propagates: only completed scans drive closures.
+
+    ``versions`` completes the listing with what CodeArtifact holds for the private
+    versions the read files use (hashes, dependencies) before they are audited; the
+    audit digest they are recorded with covers what it added.
     """
     summary = ScanSummary()
     digest = audit_digest(listing, intel, options)
@@ -337,7 +380,11 @@ def run_scan(
             summary.add_carried(recorder.carry(run_id, to_carry))
             if progress:
                 progress("repository", len(to_carry))
-        for files in gateway.read_files(to_read):
+        fleet = gateway.read_files(to_read)
+        if versions is not None and fleet:
+            listing = versions(listing, wanted_versions(fleet, listing))
+            digest = audit_digest(listing, intel, options)
+        for files in fleet:
             result = _audited(files, listing, options)
             if recorder and run_id is not None:
                 result = _record(recorder, run_id, result, digest)

@@ -20,9 +20,11 @@ from pipfleet.jobs.fix import FixJob, FixSummary
 from pipfleet.jobs.scan import Progress, ScanSummary, run_scan
 from pipfleet.registry.intel import gather
 from pipfleet.registry.pypi import EtagCache
+from pipfleet.registry.versions import VersionIntel, codeartifact_key
 from pipfleet.store.db import make_engine, upgrade
 from pipfleet.store.prs import PullRequestStore
 from pipfleet.store.recorder import DatabaseRecorder
+from pipfleet.store.versions import VersionCacheStore
 
 
 def etag_cache_path() -> Path:
@@ -53,12 +55,22 @@ def scan_fleet(
     """
     gateway = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
     recorder = None
+    engine = None
     if not dry_run:
-        recorder = DatabaseRecorder(open_database(settings), settings.github.org, holder)
+        engine = open_database(settings)
+        recorder = DatabaseRecorder(engine, settings.github.org, holder)
     cache = EtagCache.load(etag_cache_path())
     listing, intel = gather(settings, listing_override, cache)
     if not dry_run:
         cache.save()
+    versions = None
+    if listing_override is None:  # a listing file carries its own hashes and dependencies
+        store = None
+        if engine is not None:
+            store = VersionCacheStore(engine, codeartifact_key(settings.codeartifact))
+        version_intel = VersionIntel(settings.codeartifact, store)
+        listing = version_intel.listing(listing)
+        versions = version_intel.complete
     if progress:
         progress("listing", len(listing))
     options = AuditOptions(
@@ -76,6 +88,7 @@ def scan_fleet(
         progress,
         safety=settings.safety,
         accept_shrink=accept_shrink,
+        versions=versions,
     )
 
 

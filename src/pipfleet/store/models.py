@@ -306,3 +306,21 @@ class RunLock(SQLModel, table=True):
     acquired_at: datetime = _when()
     expires_at: datetime = Field(sa_type=UTCDateTime)
     heartbeat_at: datetime | None = _when(nullable=True)
+
+
+class PackageVersionCache(SQLModel, table=True):
+    """What CodeArtifact holds for one private package version: its files' SHA-256 and its
+    dependencies. A published version never changes, so a row is fetched once, ever.
+
+    ``codeartifact`` is ``domain/owner/repository``: another CodeArtifact repository is
+    another cache. ``version`` is canonical (1.4 and 1.4.0 are one row).
+    """
+
+    __tablename__ = "package_versions"
+
+    codeartifact: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)  # PEP 503 normalised
+    version: str = Field(primary_key=True)
+    hashes: str = Field(default="[]", sa_column_kwargs={"server_default": "[]"})  # JSON list
+    dependencies: str = Field(default="[]", sa_column_kwargs={"server_default": "[]"})  # JSON
+    fetched_at: datetime = _when()
