@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -14,11 +16,12 @@ from sqlalchemy import text
 
 from pipfleet.config import Settings, parse_settings
 from pipfleet.engine.listing import parse_listing
+from pipfleet.errors import RegistryError
 from pipfleet.jobs.setup import scan_fleet
 from pipfleet.registry.pypi import EtagCache
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
-from pipfleet.sandbox.world import GitHubApp, World
+from pipfleet.sandbox.world import CodeArtifactPackage, GitHubApp, PackageOrigin, World
 from pipfleet.store.db import make_engine
 
 SettingsFactory = Callable[..., Settings]
@@ -216,3 +219,129 @@ def test_public_index_etags_are_kept_between_runs(
     assert [status for url, (_, status) in entries.items() if url.endswith("/orb-events/")] == [
         "taken"
     ]
+
+
+PROVENANCE_PIPFILE = """\
+[[source]]
+name = "pypi"
+url = "https://pypi.org/simple"
+verify_ssl = true
+
+[[source]]
+name = "codeartifact"
+url = "https://example.invalid/simple"
+verify_ssl = true
+
+[packages]
+orb-http = {version = "==2.5.1", index = "codeartifact"}
+orb-api = {version = "==1.3.0", index = "codeartifact"}
+"""
+FOREIGN = "sha256:" + "ab" * 32
+
+
+def asset_hashes(world: World, name: str, version: str) -> list[str]:
+    files = world.codeartifact_assets(name, version).values()
+    return sorted(f"sha256:{hashlib.sha256(data).hexdigest()}" for data in files)
+
+
+def version_requests(sandbox: SandboxServer) -> dict[str, int]:
+    """ListPackageVersionAssets / ListPackageVersionDependencies calls since the last reset."""
+    document = httpx.get(sandbox.urls.control + "/counters").json()
+    httpx.post(sandbox.urls.control + "/counters/reset")
+    found = {"assets": 0, "dependencies": 0}
+    for row in document["requests"]:
+        for kind in found:
+            if row["route"].endswith(f"/v1/package/version/{kind}"):
+                found[kind] += row["count"]
+    return found
+
+
+@pytest.fixture
+def provenance_fleet(world: World) -> World:
+    """orb-api 1.3.0 depends on orb-common; orb-shop's lock holds a foreign orb-http file;
+    orb-feed pins orb-api without a lock and does not list orb-common."""
+    for name, version in (("orb-http", "2.5.1"), ("orb-api", "1.3.0")):
+        world.codeartifact.packages[name] = CodeArtifactPackage(
+            name, {version: "INTERNAL"}, PackageOrigin("ALLOW", "BLOCK")
+        )
+    world.codeartifact.packages["orb-api"].dependencies["1.3.0"] = ["orb-common>=2.0", "requests"]
+
+    def entry(name: str, version: str, hashes: list[str]) -> dict[str, object]:
+        return {"hashes": hashes, "index": "codeartifact", "version": f"=={version}"}
+
+    lock = {
+        "_meta": {"hash": {"sha256": "0" * 64}, "sources": []},
+        "default": {
+            "orb-http": entry("orb-http", "2.5.1", [FOREIGN]),
+            "orb-api": entry("orb-api", "1.3.0", asset_hashes(world, "orb-api", "1.3.0")),
+            "orb-common": entry("orb-common", "2.1.0", asset_hashes(world, "orb-common", "2.1.0")),
+        },
+        "develop": {},
+    }
+    world.add_repository(
+        "acme",
+        "orb-shop",
+        {
+            "Pipfile": PROVENANCE_PIPFILE.encode(),
+            "Pipfile.lock": (json.dumps(lock, indent=4) + "\n").encode(),
+        },
+    )
+    world.add_repository("acme", "orb-feed", {"Pipfile": PROVENANCE_PIPFILE.encode()})
+    return world
+
+
+def test_lock_provenance_and_private_dependencies_are_recorded_and_cached(
+    sandbox: SandboxServer,
+    provenance_fleet: World,
+    settings_for: SettingsFactory,
+    database_url: str,
+) -> None:
+    settings = settings_for(database_url)
+    version_requests(sandbox)
+    cold = scan_fleet(settings)
+    assert cold.status == "completed" and cold.failed == 0
+    kinds = rows(
+        database_url,
+        "SELECT r.name, f.path, f.package, f.kind, f.severity FROM findings f "
+        "JOIN repositories r ON r.id = f.repository_id "
+        "WHERE f.kind IN ('foreign-hashes', 'private-transitive', 'version-not-found') "
+        "ORDER BY r.name, f.package, f.kind",
+    )
+    assert kinds == [
+        ("orb-feed", "Pipfile", "orb-common", "private-transitive", "high"),
+        ("orb-shop", "Pipfile", "orb-common", "private-transitive", "high"),
+        ("orb-shop", "Pipfile", "orb-http", "foreign-hashes", "critical"),
+    ]
+    (message,) = rows(database_url, "SELECT message FROM findings WHERE kind = 'foreign-hashes'")
+    assert "Pipfile.lock: the lock holds files for orb-http==2.5.1" in message[0]
+    # One request pair per distinct private version across the fleet: orb-http 2.5.1,
+    # orb-api 1.3.0 (two repositories), orb-common 2.1.0 (three), orb-events 1.0.0.
+    assert version_requests(sandbox) == {"assets": 4, "dependencies": 4}
+
+    warm = scan_fleet(settings)
+    assert warm.fetched == 0 and warm.carried == cold.fetched
+    assert version_requests(sandbox) == {"assets": 0, "dependencies": 0}
+
+    httpx.post(
+        sandbox.urls.control + "/repos/acme/orb-feed/commits",
+        json={"files": {"README.md": "# orb-feed\n"}},
+    )
+    pushed = scan_fleet(settings)
+    assert (pushed.fetched, pushed.findings["private-transitive"]) == (1, 2)
+    assert version_requests(sandbox) == {"assets": 0, "dependencies": 0}
+
+
+@pytest.mark.parametrize(
+    "route", ["/v1/package/version/assets$", "/v1/package/version/dependencies$"]
+)
+def test_a_cut_version_answer_stops_the_scan(
+    sandbox: SandboxServer, provenance_fleet: World, settings_for: SettingsFactory, route: str
+) -> None:
+    settings = settings_for()
+    fault = {"route": route, "status": 200, "body": ""}
+    assert httpx.post(sandbox.urls.control + "/faults", json=fault).status_code == 201
+
+    with pytest.raises(RegistryError, match="without its"):
+        scan_fleet(settings)
+    (status,) = rows(settings.database.url, "SELECT status FROM scan_runs")
+    assert status == ("failed",)
