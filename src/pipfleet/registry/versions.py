@@ -64,9 +64,8 @@ def with_contents(listing: Listing, known: Mapping[VersionKey, Contents]) -> Lis
             continue
         if files:
             hashes[(name, version)] = frozenset(files)
-        dependencies[(name, version)] = tuple(
-            sorted(str(r) for r in map(lambda raw: _private(listing, raw), requirements) if r)
-        )
+        private = (_private(listing, raw) for raw in requirements)
+        dependencies[(name, version)] = tuple(sorted(str(r) for r in private if r is not None))
     return Listing(listing.packages, dependencies, hashes)
 
 
