@@ -345,3 +345,18 @@ def test_a_cut_version_answer_stops_the_scan(
         scan_fleet(settings)
     (status,) = rows(settings.database.url, "SELECT status FROM scan_runs")
     assert status == ("failed",)
+
+
+def test_a_cut_answer_for_a_lock_is_a_repository_failure_not_no_lock(
+    sandbox: SandboxServer, provenance_fleet: World, settings_for: SettingsFactory
+) -> None:
+    # Requests: the listing, every repository's files, then the nested read of orb-api
+    # (its worker Pipfile and lock) and orb-shop (its lock), whose answer is cut.
+    cut = {"route": "/graphql$", "status": 200, "body": '{"data": {"r0": {}, "r1": {}}}', "skip": 2}
+    assert httpx.post(sandbox.urls.control + "/faults", json=cut).status_code == 201
+
+    summary = scan_fleet(settings_for())
+
+    assert (summary.status, summary.failed) == ("partial", 2)
+    assert any(e.startswith("acme/orb-shop: GitHub's answer") for e in summary.errors)
+    assert summary.findings["foreign-hashes"] == 0
