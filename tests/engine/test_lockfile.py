@@ -568,3 +568,126 @@ def test_corpus_lock_follows_a_full_listing_fix(folder: Path, tmp_path: Path) ->
 
     again = update_lock(update.text, new_data, new_data, index, pinned)
     assert again.text == update.text and again.changed_entries == ()
+
+
+# --- added entries and CodeArtifact's hashes ----------------------------------------------
+
+CA_A, CA_B, FOREIGN = ("sha256:" + c * 64 for c in "abf")
+ADDING = """\
+[[source]]
+name = "pypi"
+url = "https://pypi.org/simple"
+verify_ssl = true
+
+[packages]
+Orb_Api = "==1.0"
+"""
+HASH_LISTING = Listing(
+    packages={"orb-api": frozenset({"1.0"}), "orb-common": frozenset({"2.0"})},
+    hashes={("orb-api", "1"): frozenset({CA_A}), ("orb-common", "2"): frozenset({CA_B, CA_A})},
+)
+
+
+def _added_pipfile() -> str:
+    return (
+        ADDING.replace(
+            "[packages]",
+            f'[[source]]\nname = "codeartifact"\nurl = "{SOURCE_URL}"\n'
+            "verify_ssl = true\n\n[packages]",
+        ).replace('Orb_Api = "==1.0"', 'Orb_Api = {version = "==1.0", index = "codeartifact"}')
+        + 'orb-common = {version = "*", index = "codeartifact"}\n'
+    )
+
+
+@pytest.mark.parametrize("scheme", list(HashScheme))
+def test_an_added_entry_gains_the_index_and_codeartifacts_hashes(scheme: HashScheme) -> None:
+    old = _lock(
+        _data(ADDING),
+        scheme,
+        default={"orb-api": _entry("==1.0"), "orb-common": _entry("==2.0")},
+    )
+    old["default"]["orb-common"]["hashes"] = [FOREIGN]
+    new_data = _data(_added_pipfile())
+    update = update_lock(
+        dump_lock(old),
+        _data(ADDING),
+        new_data,
+        "codeartifact",
+        [("packages", "Orb_Api")],
+        PRIVATE,
+        [("packages", "orb-common")],
+        HASH_LISTING,
+    )
+    assert update.text is not None and update.scheme is scheme and not update.relock
+    new = json.loads(update.text)
+    assert new["default"]["orb-api"] == {
+        "hashes": [CA_A],
+        "index": "codeartifact",
+        "version": "==1.0",
+    }
+    assert new["default"]["orb-common"] == {
+        "hashes": [CA_A, CA_B],  # all of the version's files, sorted as pipenv writes them
+        "index": "codeartifact",
+        "version": "==2.0",  # the locked version stays
+    }
+    assert [(r.key, r.before, r.foreign, r.after) for r in update.rehashed] == [
+        ("orb-api", 1, 1, 1),
+        ("orb-common", 1, 1, 2),
+    ]
+    assert new["_meta"]["hash"]["sha256"] == pipfile_hash(new_data, scheme)
+    assert detect_scheme(update.text, new_data) is scheme
+    # Idempotent: the same update of the updated lock changes nothing more.
+    again = update_lock(update.text, new_data, new_data, "codeartifact", [], None, [], HASH_LISTING)
+    assert again.text == update.text and not again.rehashed
+
+
+def test_an_added_entry_the_lock_lacks_leaves_the_lock_for_pipenv_lock() -> None:
+    old = _lock(_data(ADDING), CANONICAL, default={"orb-api": _entry("==1.0")})
+    update = update_lock(
+        dump_lock(old),
+        _data(ADDING),
+        _data(_added_pipfile()),
+        "codeartifact",
+        [("packages", "Orb_Api")],
+        PRIVATE,
+        [("packages", "orb-common")],
+        HASH_LISTING,
+    )
+    assert update.text is None and not update.stale
+    assert update.relock == ("default/orb-common",)
+
+
+def test_versions_codeartifact_lacks_or_whose_files_are_unknown_keep_their_hashes() -> None:
+    data = _data(CANONICAL_NAMES)
+    old = _lock(
+        data,
+        CANONICAL,
+        default={
+            "orb-common": _entry("==2.1.0", index="codeartifact"),  # not a listed version
+            "orb-api": _entry("==1.0", index="codeartifact"),  # files unknown
+            "orb-x": _entry("==1.0", index="codeartifact"),  # all CodeArtifact's: kept
+            "requests": _entry("==2.0", index="pypi"),  # public
+        },
+    )
+    old["default"]["orb-x"]["hashes"] = [CA_A]
+    listing = Listing(
+        packages={"orb-common": frozenset({"2.0"}), "orb-api": None, "orb-x": frozenset({"1.0"})},
+        hashes={("orb-x", "1"): frozenset({CA_A, CA_B})},
+    )
+    update = update_lock(dump_lock(old), data, data, "codeartifact", [], None, [], listing)
+    assert update.text == dump_lock(old)
+    assert update.relock == ("default/orb-common==2.1.0",) and not update.rehashed
+
+
+def test_adding_an_entry_the_old_pipfile_has_is_refused() -> None:
+    data = _data(CANONICAL_NAMES)
+    with pytest.raises(ValueError, match="already in the old Pipfile"):
+        update_lock(
+            dump_lock(_lock(data, CANONICAL)),
+            data,
+            data,
+            "codeartifact",
+            [],
+            None,
+            [("packages", "orb-common")],
+        )

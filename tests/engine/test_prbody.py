@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from pipfleet.engine.fixset import ChangedEntry, FileChange, RepoFix
+from pipfleet.engine.fixset import ChangedEntry, FileChange, RehashedEntry, RepoFix
 from pipfleet.engine.prbody import (
     BODY_LIMIT,
     CLOSE_MARKER,
@@ -110,4 +110,58 @@ def test_one_huge_entry_and_endless_path_lists_still_fit() -> None:
     assert len(body) <= BODY_LIMIT
     assert _table_rows(body) == [] and "- 1 of the 1 changed entries are not listed" in body
     assert body.count(" more. Its URL") == 1 and body.count(" more untouched") == 1
+    assert fingerprint_in(body) == fix.fingerprint
+
+
+def _rehashed(count: int, package: str = "orb-http", foreign: int = 1) -> tuple[RehashedEntry, ...]:
+    return tuple(
+        RehashedEntry(f"svc-{i}/Pipfile.lock", "default", package, "2.5.1", 2, foreign, 1)
+        for i in range(count)
+    )
+
+
+def test_foreign_hashes_put_a_security_section_first_and_a_row_per_entry() -> None:
+    hostile = "orb-x](https://evil.example) <b>@everyone</b> | `t`"
+    fix = RepoFix(
+        changes=(FileChange("svc-0/Pipfile.lock", "{}", "{ }"),),
+        entries=(),
+        rehashed=_rehashed(1, hostile),
+    )
+    body = render(fix, "t", "codeartifact", "https://g.example").body
+    assert body.startswith("## Security\n") and body.index("## Security") < body.index("## Why")
+    assert "git log -p Pipfile.lock" in body and "pipenv install" in body
+    (row,) = _table_rows(body)
+    assert row.startswith("| svc\\-0/Pipfile\\.lock | default | orb\\-x\\]")
+    assert "2 hash\\(es\\), 1 not CodeArtifact\\'s" in row
+    assert "hashes replaced with CodeArtifact\\'s 1 file\\(s\\)" in row
+    # The hostile name is escaped everywhere, the Security section included.
+    assert re.search(r"(?<!\\)[<@]|\]\(https", body.split("## Check it locally")[0]) is None
+    assert body.split("## Why")[0].count("orb\\-x\\]\\(https\\://evil\\.example\\)") == 1
+
+
+def test_hashes_completed_without_foreign_ones_need_no_security_section() -> None:
+    fix = RepoFix(
+        changes=(FileChange("a", "b", "c"),), entries=(), rehashed=_rehashed(1, foreign=0)
+    )
+    body = render(fix, "t", "codeartifact", "https://g.example").body
+    assert "## Security" not in body and "2 of CodeArtifact\\'s hash\\(es\\)" in body
+
+
+def test_versions_codeartifact_lacks_say_to_run_pipenv_lock() -> None:
+    fix = RepoFix(
+        changes=(FileChange("a", "b", "c"),),
+        entries=(),
+        relock=("svc/Pipfile.lock: default/orb-gone==0.9",),
+    )
+    body = render(fix, "t", "codeartifact", "https://g.example").body
+    assert "Run `pipenv lock`" in body and "default/orb\\-gone\\=\\=0\\.9" in body
+
+
+def test_many_rehashed_entries_and_the_security_section_still_fit() -> None:
+    fix = RepoFix(
+        changes=(FileChange("a", "b", "c"),), entries=(), rehashed=_rehashed(5000, "x" * 300)
+    )
+    body = render(fix, "t", "codeartifact", "https://g.example").body
+    assert len(body) <= BODY_LIMIT and body.startswith("## Security")
+    assert "of the 5,000 changed entries are not listed above" in body
     assert fingerprint_in(body) == fix.fingerprint

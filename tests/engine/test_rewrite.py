@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipfleet.engine.audit import AuditOptions, audit
 from pipfleet.engine.listing import parse_listing
 from pipfleet.engine.pipfile import parse
 from pipfleet.engine.rewrite import rewrite, unified_diff
-from pipfleet.errors import FixError
+from pipfleet.errors import FixError, RewriteError
 
 CA_URL = "https://aws:${CODEARTIFACT_AUTH_TOKEN}@acme-1.d.codeartifact.eu-west-1.amazonaws.com/pypi/p/simple/"
 PYPI = '[[source]]\nname = "pypi"\nurl = "https://pypi.org/simple"\nverify_ssl = true\n\n'
@@ -143,3 +145,83 @@ def test_unified_diff_marks_missing_final_newline() -> None:
     assert (
         '-b = "2"\n\\ No newline at end of file\n+b = "3"\n\\ No newline at end of file\n' in diff
     )
+
+
+# --- private dependencies the Pipfile does not list (private-transitive) ----------------
+
+DEPS = parse_listing(
+    "orb-api 1.0 -> orb-common\norb-common 2.0\norb-tool 1.0 -> orb-lint\norb-lint 1\n"
+)
+ADDED = 'orb-common = {version = "*", index = "codeartifact"}'
+
+
+def add(text: str) -> str:
+    pipfile = parse(text)
+    report = audit(pipfile, DEPS, AuditOptions(source_url=CA_URL))
+    assert any(f.kind.value == "private-transitive" and f.fixable for f in report.findings)
+    new = rewrite(pipfile, report, CA_URL)
+    after = parse(new)
+    assert not [f for f in audit(after, DEPS, AuditOptions()).findings if f.fixable]
+    return new
+
+
+API = 'orb-api = {version = "==1.0", index = "codeartifact"}'
+
+
+def test_an_added_entry_goes_where_it_sorts_in_a_sorted_section() -> None:
+    # above the comments that belong to the next entry
+    before = PYPI + PRIVATE + f'[packages]\n{API}\n# web\n  # server\nrequests = "*"\n'
+    assert add(before) == before.replace("# web", f"{ADDED}\n# web")
+
+
+def test_an_added_entry_goes_last_in_a_sorted_section_it_sorts_after() -> None:
+    before = PYPI + PRIVATE + f'[packages]\nalpha = "*"\n{API}  # api\n\n[dev-packages]\n'
+    assert add(before) == before.replace("# api\n", f"# api\n{ADDED}\n")
+
+
+def test_an_added_entry_goes_after_the_last_line_of_an_unsorted_section() -> None:
+    before = PYPI + PRIVATE + f'[packages]\nzeta = "*"\n{API}\n[packages.x]\nversion = "*"\n'
+    assert add(before) == before.replace(f"{API}\n", f"{API}\n{ADDED}\n")
+
+
+def test_an_added_entry_keeps_single_quotes_and_crlf() -> None:
+    api = "orb-api = {version = '==1.0', index = 'codeartifact'}"
+    before = (PYPI + PRIVATE + f"[packages]\n{api}\nzeta = '*'").replace("\n", "\r\n")
+    after = add(before)
+    assert after == before.replace(
+        f"{api}\r\n", f"{api}\r\norb-common = {{version = '*', index = 'codeartifact'}}\r\n"
+    )
+    assert after.count("\n") == after.count("\r\n")
+
+
+def test_an_entry_of_another_category_gets_its_dependency_in_that_category() -> None:
+    tool = 'orb-tool = {version = "==1.0", index = "codeartifact"}'
+    before = PYPI + PRIVATE + f"[ci]\n{tool}"  # no final newline
+    lint = 'orb-lint = {version = "*", index = "codeartifact"}'
+    assert add(before) == before.replace(tool, f"{lint}\n{tool}")
+
+
+def test_a_missing_category_table_is_appended_as_a_new_section() -> None:
+    # The lock installs orb-common in "default", but the Pipfile has no [packages] table.
+    before = PYPI + PRIVATE + "[dev-packages]\n" + API + "\n"
+    lock = json.dumps({"default": {"orb-common": {"version": "==2.0"}}, "develop": {}})
+    pipfile = parse(before)
+    report = audit(pipfile, DEPS, AuditOptions(), lock_text=lock)
+    after = rewrite(pipfile, report, None)
+    assert after == before + f"\n[packages]\n{ADDED}\n"
+
+
+def test_an_added_entry_in_a_file_without_the_private_source_comes_with_it() -> None:
+    before = PYPI + '[packages]\norb-api = "==1.0"\n'
+    after = add(before)
+    assert 'name = "codeartifact"' in after
+    assert f'orb-api = {{version = "==1.0", index = "codeartifact"}}\n{ADDED}\n' in after
+
+
+def test_an_added_entry_is_refused_for_a_dotted_category() -> None:
+    api = "packages.orb-api = {version = '==1.0', index = 'codeartifact'}\n"
+    before = api + "\n" + PYPI + PRIVATE
+    pipfile = parse(before)
+    report = audit(pipfile, DEPS, AuditOptions())
+    with pytest.raises(RewriteError, match="dotted keys"):
+        rewrite(pipfile, report, None)

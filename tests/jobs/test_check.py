@@ -105,7 +105,7 @@ def test_check_reads_the_lock_beside_the_pipfile(tmp_path: Path) -> None:
     document = json.loads(check_json(result, listing, "codeartifact"))
     kinds = [(f["kind"], f["severity"], f["fixable"]) for f in document["files"][0]["findings"]]
     assert ("foreign-hashes", "critical", False) in kinds
-    assert ("private-transitive", "high", False) in kinds
+    assert ("private-transitive", "high", True) in kinds  # the fix adds it to the Pipfile
     assert document["summary"]["findings"]["foreign-hashes"] == 1
 
     # --fix writes no lock and fixes nothing it cannot: both findings remain.

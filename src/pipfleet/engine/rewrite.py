@@ -253,7 +253,8 @@ def _addition_edits(pipfile: Pipfile, additions: Sequence[Finding]) -> list[_Edi
             if ordered:
                 after = next((r for r in rows if package_name(r.key[0]) > package_name(key)), None)
                 if after is not None:
-                    inserts.setdefault(after.line_start, []).append(line + newline)
+                    at = _above_comments(text, after.line_start)
+                    inserts.setdefault(at, []).append(line + newline)
                     continue
             at = rows[-1].line_end if rows else header.line_end
             inserts.setdefault(at, []).append(newline + line)
@@ -265,6 +266,16 @@ def _addition_edits(pipfile: Pipfile, additions: Sequence[Finding]) -> list[_Edi
         block = (newline * 2).join(new_sections)
         edits.append(_Edit(len(text), len(text), lead + block + newline))
     return edits
+
+
+def _above_comments(text: str, line_start: int) -> int:
+    """The start of the comment lines right above the line at ``line_start``, if any."""
+    while line_start > 0:
+        previous = text.rfind("\n", 0, line_start - 1) + 1
+        if not text[previous:line_start].lstrip().startswith("#"):
+            break
+        line_start = previous
+    return line_start
 
 
 def _verify(
