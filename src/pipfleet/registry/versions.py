@@ -11,7 +11,8 @@ fleet, ever, never one per repository.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -23,6 +24,7 @@ from pipfleet.registry.codeartifact import VersionContents, _client, fetch_versi
 
 Contents = tuple[tuple[str, ...], tuple[str, ...]]  # (sha256 hashes, PEP 508 dependencies)
 Fetch = Callable[[str, str], VersionContents]
+CONCURRENCY = 8  # CodeArtifact requests in flight at once
 
 
 class VersionCache(Protocol):
@@ -95,6 +97,30 @@ class VersionIntel:
             self._client = _client(self._settings)
         return fetch_version(self._settings, package, version, self._client)
 
+    def _ask_all(
+        self, versions: Sequence[tuple[VersionKey, str]], found: dict[VersionKey, Contents]
+    ) -> None:
+        """Read the versions not known yet, ``CONCURRENCY`` at a time, into ``known`` and
+        ``found``. Every answer that came is kept; then the first error is raised."""
+        unknown = [(key, listed) for key, listed in versions if key not in self.known]
+        if not unknown:
+            return
+        if len(unknown) > 1 and self._client is None and self._fetch is None:
+            self._client = _client(self._settings)  # made once, before threads share it
+        error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(unknown))) as pool:
+            futures = [(key, pool.submit(self._ask, key[0], listed)) for key, listed in unknown]
+            for key, future in futures:
+                try:
+                    contents = future.result()
+                except Exception as exc:
+                    error = error or exc
+                    continue
+                self.requests += contents.requests
+                self.known[key] = found[key] = (contents.hashes, contents.dependencies)
+        if error is not None:
+            raise error
+
     def listing(self, listing: Listing) -> Listing:
         """The listing with what is already known (the cache): the scan's starting point."""
         return with_contents(listing, self.known)
@@ -105,30 +131,32 @@ class VersionIntel:
         asking CodeArtifact only about versions not known yet. A RegistryError stops it;
         what was read before it is kept in the cache.
         """
-        queue = [(canonicalize_name(n), v) for n, v in wanted if canonicalize_name(n) in listing]
+        round_ = {(canonicalize_name(n), v) for n, v in wanted if canonicalize_name(n) in listing}
         seen: set[VersionKey] = set()
         found: dict[VersionKey, Contents] = {}
         try:
-            while queue:
-                name, raw = queue.pop()
-                listed = _listed_version(listing, name, raw)
-                if listed is None:
-                    continue  # not in CodeArtifact: version-not-found, nothing to read
-                key = version_key(name, listed)
-                if key in seen:
-                    continue
-                seen.add(key)
-                if key not in self.known:
-                    contents = self._ask(name, listed)
-                    self.requests += contents.requests
-                    self.known[key] = found[key] = (contents.hashes, contents.dependencies)
-                for requirement in self.known[key][1]:
-                    private = _private(listing, requirement)
-                    if private is None:
-                        continue
-                    chosen = listing.newest(private.name, str(private.specifier))
-                    if chosen is not None:
-                        queue.append((canonicalize_name(private.name), chosen))
+            while round_:
+                # Each round: the versions not seen yet, asked concurrently when unknown,
+                # then the private versions they depend on make the next round.
+                keys: dict[VersionKey, str] = {}
+                for name, raw in sorted(round_):
+                    listed = _listed_version(listing, name, raw)
+                    if listed is None:
+                        continue  # not in CodeArtifact: version-not-found, nothing to read
+                    key = version_key(name, listed)
+                    if key not in seen:
+                        seen.add(key)
+                        keys[key] = listed
+                self._ask_all([(key, listed) for key, listed in keys.items()], found)
+                round_ = set()
+                for key in keys:
+                    for requirement in self.known[key][1]:
+                        private = _private(listing, requirement)
+                        if private is None:
+                            continue
+                        chosen = listing.newest(private.name, str(private.specifier))
+                        if chosen is not None:
+                            round_.add((canonicalize_name(private.name), chosen))
         finally:
             if self._cache is not None and found:
                 self._cache.save(found)
