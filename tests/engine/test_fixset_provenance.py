@@ -151,6 +151,9 @@ def test_a_locked_private_dependency_is_added_and_the_lock_follows(
     )
     assert (rehashed.before, rehashed.foreign, rehashed.after) == (1, 1, 2)
     assert fix.foreign_hashes_fixed and not fix.relock and not fix.unfixable
+    body = render(fix, "t", "codeartifact", "https://g.example").body
+    assert "| Pipfile | packages | orb\\-common | not listed |" in body
+    assert "Entries shown as *not listed*" in body and body.startswith("## Security")
 
     assert second_run(fix, PIPFILE, lock).empty
 

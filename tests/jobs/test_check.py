@@ -108,15 +108,20 @@ def test_check_reads_the_lock_beside_the_pipfile(tmp_path: Path) -> None:
     assert ("private-transitive", "high", True) in kinds  # the fix adds it to the Pipfile
     assert document["summary"]["findings"]["foreign-hashes"] == 1
 
-    # --fix writes no lock and fixes nothing it cannot: both findings remain.
-    fixed = check_paths([tmp_path], listing, AuditOptions(), Mode.FIX)
-    assert [f.kind for f in fixed.files[0].remaining] == [k for k, _ in got]
-    assert not fixed.files[0].written and lock.read_text() == provenance_lock([CA1, EVIL])
-
     # CodeArtifact's hashes only: the lock's provenance is good; the transitive need stays.
     lock.write_text(provenance_lock([CA1]))
     (item,) = check_paths([tmp_path], listing, AuditOptions(), Mode.AUDIT).files
     assert [f.kind for f in item.remaining] == [FindingKind.PRIVATE_TRANSITIVE]
+    lock.write_text(provenance_lock([CA1, EVIL]))
+
+    # --fix adds the private dependency to the Pipfile but never writes the lock: the
+    # foreign hashes remain (only the fix PR replaces them).
+    fixed = check_paths([tmp_path], listing, AuditOptions(), Mode.FIX)
+    assert [f.kind for f in fixed.files[0].remaining] == [FindingKind.FOREIGN_HASHES]
+    assert fixed.files[0].written and lock.read_text() == provenance_lock([CA1, EVIL])
+    assert (
+        'orb-common = {version = "*", index = "codeartifact"}' in (tmp_path / "Pipfile").read_text()
+    )
 
 
 def test_check_without_a_lock_follows_the_listing_dependencies(tmp_path: Path) -> None:

@@ -94,6 +94,13 @@ def _notes(fix: RepoFix) -> list[str]:
             + _paths(fix.added_sources)
             + ". Its URL reads the token from `${CODEARTIFACT_AUTH_TOKEN}`; no token is stored."
         )
+    if any(not entry.before for entry in fix.entries):
+        notes.append(
+            "- Entries shown as *not listed* are private packages that arrive as a dependency "
+            "of another: pipenv looks for a package the Pipfile does not list on the first "
+            "source, so each is added with its private `index`. A version the lock already "
+            "pins stays as locked."
+        )
     locks = [change.path for change in fix.changes if change.path.endswith("Pipfile.lock")]
     if locks:
         notes.append(
@@ -166,7 +173,7 @@ def render(fix: RepoFix, title: str, index_name: str, guide_url: str) -> PullReq
     """The pull request; a table too long for GitHub is cut, saying how much and where to look."""
     rows = [
         f"| {escape(e.path)} | {escape(e.category)} | {escape(e.package)} "
-        f"| {escape(e.before)} | {escape(e.after)} |"
+        f"| {escape(e.before or 'not listed')} | {escape(e.after)} |"
         for e in fix.entries
     ]
     rows.extend(_rehashed_row(entry) for entry in fix.rehashed)
