@@ -266,3 +266,35 @@ def test_without_a_lock_the_dependency_comes_from_the_listing() -> None:
         "index": "codeartifact",
     }
     assert build_fix({"svc/Pipfile": change.new_text}, {}, LISTING, OPTIONS).empty
+
+
+def test_an_entry_without_index_from_a_private_first_source_is_rehashed() -> None:
+    # With CodeArtifact first, pipenv installs unindexed entries from it: no
+    # private-transitive, but foreign hashes are still replaced.
+    pipfile = (
+        f'[[source]]\nname = "codeartifact"\nurl = "{CA_URL}"\nverify_ssl = true\n\n'
+        '[packages]\norb-api = {version = "==1.3.0", index = "codeartifact"}\n'
+    )
+    data = tomllib.loads(pipfile)
+    meta = {
+        "hash": {"sha256": pipfile_hash(data, HashScheme.CANONICAL)},
+        "pipfile-spec": 6,
+        "requires": {},
+        "sources": [CA_SOURCE],
+    }
+    lock = dump_lock(
+        {
+            "_meta": meta,
+            "default": {
+                "orb-api": entry("1.3.0", CA_API, index="codeartifact"),
+                "orb-common": entry("2.1.0", EVIL),
+            },
+            "develop": {},
+        }
+    )
+    fix = build_fix({"Pipfile": pipfile}, {"Pipfile.lock": lock}, LISTING, OPTIONS)
+    assert [change.path for change in fix.changes] == ["Pipfile.lock"]
+    assert json.loads(fixed(fix, "Pipfile.lock"))["default"]["orb-common"] == entry(
+        "2.1.0", CA_COMMON1, CA_COMMON2
+    )
+    assert second_run(fix, pipfile, lock).empty

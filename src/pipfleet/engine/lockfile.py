@@ -204,11 +204,15 @@ def _rehash(
     """
     rehashed: list[Rehashed] = []
     relock: list[str] = []
+    # An entry without "index" installs from the first source: the private one, maybe.
+    sources = lock["_meta"].get("sources")
+    first = sources[0] if isinstance(sources, list) and sources else None
+    default = first.get("name") if isinstance(first, Mapping) else None
     for section_name, section in lock.items():
         if section_name == "_meta" or not isinstance(section, dict):
             continue
         for key, entry in section.items():
-            if not isinstance(entry, dict) or entry.get("index") != index_name:
+            if not isinstance(entry, dict) or entry.get("index", default) != index_name:
                 continue
             raw, hashes = entry.get("version"), entry.get("hashes")
             if package_name(key) not in listing or not isinstance(hashes, list):
