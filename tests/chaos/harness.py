@@ -459,7 +459,14 @@ _WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 def route_regex(template: str) -> str:
     parts = re.split(r"(\{[^}]+\})", template)
-    return "^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$"
+    return (
+        "^"
+        + "".join(
+            (".+" if p.endswith(":path}") else "[^/]+") if p.startswith("{") else re.escape(p)
+            for p in parts
+        )
+        + "$"
+    )
 
 
 def api_of(route: str) -> str:
@@ -511,9 +518,7 @@ def make_fault(kind: str, method: str, route: str, rng: random.Random) -> Fault:
 class FaultLedger:
     injected: Counter[str] = field(default_factory=Counter)  # requests that met a fault, by kind
     planted: list[tuple[str, Fault, int]] = field(default_factory=list)
-
     planted_total: Counter[str] = field(default_factory=Counter)
-    requests: int = 0  # requests the faulty runs sent
 
     def plant(self, world: World, kind: str, fault: Fault) -> None:
         with world.lock:
@@ -533,20 +538,22 @@ class FaultLedger:
 def plant_faults(
     rng: random.Random,
     world: World,
-    last: Counter[tuple[str, str]],
-    seen: Counter[tuple[str, str]],
+    expected: Counter[tuple[str, str]],
     rate: float,
     turn: int,
     ledger: FaultLedger,
 ) -> None:
-    """About ``rate`` of the next run's requests fail (judged by the ``last`` run's).
+    """Faults at about ``rate`` of the next run's requests, in the order it sends them.
 
-    First the coverage fault of this ``turn``; then drawn ones: targets are drawn by route in proportion to the traffic ``seen`` so far (every request
-    alike), so GitHub writes get their share even after runs that needed none. Faults
-    planted on routes the run does not ask for are not met, and not counted.
+    First the coverage fault of this ``turn``, met by the first matching request. Then, for
+    each route in ``expected`` (the most requests one run sent to it so far), each of its
+    first that many requests gets a fault with chance ``rate``: the fault's ``skip`` lets
+    the route's requests before it by (the sandbox plays a route's faults one after the
+    other, so each skip counts from the end of the one before). Faults are as dense at the
+    start of a run as at its end, so a run stopped by one has met about ``rate`` of the
+    requests it sent; the faults it never reached are not met, and not counted.
     """
     target, kind = COVERAGE[turn % len(COVERAGE)]
-    # The coverage fault first: it meets the first matching request of the run.
     if target == "codeartifact-packages":
         method, route = "POST", "^/codeartifact/v1/packages$"
     elif target == "codeartifact-versions":
@@ -560,24 +567,19 @@ def plant_faults(
     fault = make_fault(kind, method, route, rng)
     fault.method = method or None
     ledger.plant(world, f"{target.split('-')[0]} {kind}", fault)
-    population: list[tuple[str, str]] = []
-    for (method, template), count in sorted(seen.items()):
-        population.extend([(method, route_regex(template))] * count)
-    per_run = {(m, route_regex(t)): n for (m, t), n in last.items()}
-    # Faults on routes a run does not ask for are not met, and a run stopped by one sends
-    # fewer requests: plant more while fewer than ``rate`` of the requests met one.
-    met = sum(ledger.injected.values())
-    boost = min(max(rate * ledger.requests / met, 1.0), 4.0) if met else 1.0
-    for _ in range(round(rate * sum(last.values()) * boost)):
-        if not population:
-            break
-        method, route = rng.choice(population)
+    for (method, template), requests in sorted(expected.items()):
+        route = route_regex(template)
         api = api_of(route)
-        kind = rng.choice(kinds_for(api, method))
-        fault = make_fault(kind, method, route, rng)
-        # Spread over the run: the fault lets a random share of the route's requests by.
-        fault.skip = rng.randrange(max(per_run.get((method, route), 1), 1))
-        ledger.plant(world, f"{api} {kind}", fault)
+        position, free = 0, 0  # the route's request we are at; the first no fault holds
+        while position < requests:
+            if rng.random() >= rate:
+                position += 1
+                continue
+            kind = rng.choice(kinds_for(api, method))
+            fault = make_fault(kind, method, route, rng)
+            fault.skip = position - free
+            ledger.plant(world, f"{api} {kind}", fault)
+            position = free = position + fault.count
 
 
 # -- humans --------------------------------------------------------------------------------------
@@ -1048,7 +1050,6 @@ def run_scenario(
     ledger = FaultLedger()
     verdicts = report.verdicts
     work: list[float] = []
-    traffic: Counter[tuple[str, str]] = Counter()
     try:
         # Calibrate: the oracle's first (cold) run gives the kill window.
         first = oracle.run("clean")
@@ -1056,8 +1057,8 @@ def run_scenario(
         if first.work_seconds:
             work.append(first.work_seconds)
         with oracle.world.lock:
-            traffic.update(oracle.world.counters)  # the first faulty run's aim
-        seen: Counter[tuple[str, str]] = Counter(traffic)
+            # The most requests one run sent to each route: the faulty runs' aim.
+            expected: Counter[tuple[str, str]] = Counter(oracle.world.counters)
 
         def chaos_run(label: str, context: str, kind: str, narrower: int = 0) -> RunResult:
             before = watch(chaos)
@@ -1073,13 +1074,7 @@ def run_scenario(
                     report.finished_before_kill += 1
             elif kind == "faulty":
                 plant_faults(
-                    rng,
-                    chaos.world,
-                    traffic,
-                    seen,
-                    config.fault_rate,
-                    report.faulty_runs,
-                    ledger,
+                    rng, chaos.world, expected, config.fault_rate, report.faulty_runs, ledger
                 )
                 result = chaos.run(label)
                 ledger.settle(chaos.world)
@@ -1087,7 +1082,6 @@ def run_scenario(
                 report.faulty_requests += sum(
                     (Counter(chaos.world.counters) - counters_before).values()
                 )
-                ledger.requests = report.faulty_requests
                 report.faulty_exits[result.returncode] += 1
             else:
                 result = chaos.run(label)
@@ -1095,9 +1089,9 @@ def run_scenario(
                 if result.work_seconds:
                     work.append(result.work_seconds)
             if not result.killed:
-                traffic.clear()
-                traffic.update(Counter(chaos.world.counters) - counters_before)
-                seen.update(traffic)
+                sent = Counter(chaos.world.counters) - counters_before
+                for route, requests in sent.items():
+                    expected[route] = max(expected[route], requests)
             judge_run(chaos, before, result, verdicts, context)
             return result
 

@@ -19,6 +19,7 @@ from tests.chaos.harness import (
     watch,
 )
 
+from pipfleet.sandbox.app import SandboxMiddleware
 from pipfleet.sandbox.gitstore import now
 from pipfleet.sandbox.world import BOT_LOGIN, Comment, PullRequest, Repository, World
 
@@ -99,10 +100,27 @@ def test_faults_follow_the_traffic_and_cover_a_kind_each_turn() -> None:
     world = World()
     traffic = Counter({("POST", "/github/graphql"): 10, ("POST", "/codeartifact/v1/packages"): 90})
     ledger = FaultLedger()
-    plant_faults(random.Random(1), world, traffic, traffic, 0.1, 0, ledger)
-    assert len(world.faults) == 1 + 10  # the coverage fault, then 10% of 100 requests
+    plant_faults(random.Random(1), world, traffic, 0.1, 0, ledger)
+    # The coverage fault first, then faults at about 10% of each route's expected requests.
     assert world.faults[0].route == "^/github/graphql$" and world.faults[0].drop
-    assert all(f.skip < 90 for f in world.faults)
+    drawn = world.faults[1:]
+    assert {f.route for f in drawn} <= {"^/github/graphql$", "^/codeartifact/v1/packages$"}
+    assert 3 <= len(drawn) <= 20
     assert route_regex("/github/repos/{owner}/{repo}/pulls") == (
         "^/github/repos/[^/]+/[^/]+/pulls$"
     )
+    assert route_regex("/github/repos/{owner}/{repo}/git/refs/{ref:path}") == (
+        "^/github/repos/[^/]+/[^/]+/git/refs/.+$"
+    )
+
+
+def test_faults_are_met_at_the_rate_however_early_a_run_stops() -> None:
+    import random
+
+    world = World()
+    route = "/codeartifact/v1/package/versions"
+    plant_faults(random.Random(7), world, Counter({("POST", route): 2000}), 0.1, 1, FaultLedger())
+    middleware = SandboxMiddleware(None, world)  # type: ignore[arg-type]
+    met = [middleware._take_fault("POST", route) is not None for _ in range(2000)]
+    for stop in (100, 500, 2000):  # a run stopped early has met as many as one that did not
+        assert 0.04 <= sum(met[:stop]) / stop <= 0.16, (stop, sum(met[:stop]))
