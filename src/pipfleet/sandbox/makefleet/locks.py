@@ -8,6 +8,7 @@ from typing import Any
 
 from pipfleet.engine.lockfile import HashScheme, dump_lock, pipfile_hash
 from pipfleet.engine.rewrite import IMPLICIT_SOURCE
+from pipfleet.sandbox.distributions import placeholder_wheel
 from pipfleet.sandbox.makefleet.catalog import _PackageDraws
 from pipfleet.sandbox.makefleet.entries import _Entry
 from pipfleet.sandbox.makefleet.names import _DEPENDS, PUBLIC
@@ -46,7 +47,7 @@ class _LockWriter(_PackageDraws):
             section: dict[str, Any] = lock.setdefault(_LOCK_SECTION.get(category, category), {})
             pending: list[str] = []
             for entry in entries:
-                section[entry.name] = self._locked(entry, default_index)
+                section[entry.name] = self._locked(entry, default_index, pipfile.private_source)
                 pending.extend(_DEPENDS.get(entry.name, ()))
                 if entry.private and entry.name != "orb-common":
                     pending.append("orb-common")
@@ -56,8 +57,11 @@ class _LockWriter(_PackageDraws):
                     continue
                 private = name in self.catalog.internal
                 versions = self.catalog.internal[name] if private else PUBLIC[name]
+                from_codeartifact = private and private_index == pipfile.private_source
                 section[name] = {
-                    "hashes": _hashes(name, versions[-1]),
+                    "hashes": (_codeartifact_hashes if from_codeartifact else _hashes)(
+                        name, versions[-1]
+                    ),
                     "index": private_index if private else default_index,
                     "version": f"=={versions[-1]}",
                 }
@@ -67,7 +71,7 @@ class _LockWriter(_PackageDraws):
         return dump_lock(lock)
 
     @staticmethod
-    def _locked(entry: _Entry, default_index: str) -> dict[str, Any]:
+    def _locked(entry: _Entry, default_index: str, private_source: str | None) -> dict[str, Any]:
         git = entry.get("git")
         if isinstance(git, str):
             return {
@@ -78,9 +82,15 @@ class _LockWriter(_PackageDraws):
             return {"editable": True, "path": entry.get("path")}
         assert entry.locked is not None
         index = entry.get("index")
+        index = index if isinstance(index, str) else default_index
+        # A private package resolved from CodeArtifact has its files' hashes; one resolved
+        # from another index (no or a wrong index) has that index's: foreign hashes.
+        from_codeartifact = entry.private and index == private_source
         locked: dict[str, Any] = {
-            "hashes": _hashes(entry.name, entry.locked),
-            "index": index if isinstance(index, str) else default_index,
+            "hashes": (_codeartifact_hashes if from_codeartifact else _hashes)(
+                entry.name, entry.locked
+            ),
+            "index": index,
             "version": f"=={entry.locked}",
         }
         extras = entry.get("extras")
@@ -99,3 +109,9 @@ def _hashes(name: str, version: str) -> list[str]:
         "sha256:" + hashlib.sha256(f"{name}-{version}{kind}".encode()).hexdigest()
         for kind in (".tar.gz", "-py3-none-any.whl")
     )
+
+
+def _codeartifact_hashes(name: str, version: str) -> list[str]:
+    """The sha256 of the one file the sandbox's CodeArtifact serves for a generated version."""
+    _, data = placeholder_wheel(name, version)
+    return ["sha256:" + hashlib.sha256(data).hexdigest()]
