@@ -159,13 +159,11 @@ class FixJob:
                 if path not in locks.get(candidate.full_name, {})
             ]
             if repo is None or read is None or read.error or missing_locks:
-                why = (
-                    read.error
-                    if read and read.error
-                    else f"GitHub did not return {', '.join(missing_locks)}"
-                    if missing_locks
-                    else "not readable (archived, empty or gone)"
-                )
+                why = "not readable (archived, empty or gone)"
+                if read is not None and read.error:
+                    why = read.error
+                elif missing_locks:
+                    why = f"GitHub did not return {', '.join(missing_locks)}"
                 summary.outcomes.append(FixOutcome(candidate.full_name, FAILED, why))
                 continue
             try:
@@ -175,10 +173,7 @@ class FixJob:
                 outcome = self._repository(
                     candidate, repo, read, locks, listing, budget, remote, closures
                 )
-            except RateLimited as exc:
-                summary.stopped = str(exc)
-                outcome = FixOutcome(candidate.full_name, DEFERRED, str(exc))
-            except SafetyLimit as exc:
+            except (RateLimited, SafetyLimit) as exc:
                 summary.stopped = str(exc)
                 outcome = FixOutcome(candidate.full_name, DEFERRED, str(exc))
             except GitHubError as exc:

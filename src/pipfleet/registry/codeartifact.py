@@ -102,6 +102,16 @@ def _paged(
         seen.add(token)
 
 
+def _repository_params(settings: CodeArtifactSettings) -> dict[str, str]:
+    """The parameters naming the PyPI side of the configured repository, on every call."""
+    return {
+        "domain": settings.domain,
+        "domainOwner": settings.domain_owner,
+        "repository": settings.repository,
+        "format": "pypi",
+    }
+
+
 def _package_name(summary: Any) -> str:
     if not isinstance(summary, dict) or not isinstance(summary.get("package"), str):
         raise _Malformed("ListPackages listed a package without a name")
@@ -128,12 +138,7 @@ def fetch_repository(settings: CodeArtifactSettings, client: Any = None) -> Repo
     built from a cut answer would make every private package look public.
     """
     client = client or _client(settings)
-    where = {
-        "domain": settings.domain,
-        "domainOwner": settings.domain_owner,
-        "repository": settings.repository,
-        "format": "pypi",
-    }
+    where = _repository_params(settings)
     try:
         summaries, requests = _paged(client.list_packages, "packages", "ListPackages", **where)
         packages = []
@@ -217,14 +222,7 @@ def fetch_version(
     either would make a lock look foreign or hide a private dependency.
     """
     client = client or _client(settings)
-    params = {
-        "domain": settings.domain,
-        "domainOwner": settings.domain_owner,
-        "repository": settings.repository,
-        "format": "pypi",
-        "package": package,
-        "packageVersion": version,
-    }
+    params = {**_repository_params(settings), "package": package, "packageVersion": version}
     where = f"{package} {version}"
     try:
         assets, requests = _paged(
