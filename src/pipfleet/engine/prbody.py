@@ -162,6 +162,21 @@ credentials they could reach, and tell your security team.
 """
 
 
+def commit_message(fix: RepoFix, title: str) -> str:
+    """The fix commit's message: the title, then each entry pinned and each lock entry
+    given CodeArtifact's files (a lock-only fix names what it changed too)."""
+    lines = [title, ""]
+    if fix.entries:
+        pinned = sorted({f"{e.package} ({e.path})" for e in fix.entries})
+        lines.append("Pinned by pipfleet: " + ", ".join(pinned))
+    if fix.rehashed:
+        rehashed = sorted({f"{e.package}=={e.version} ({e.path})" for e in fix.rehashed})
+        lines.append("CodeArtifact's hashes for: " + ", ".join(rehashed))
+    if fix.added_sources:
+        lines.append("Source added to: " + ", ".join(sorted(set(fix.added_sources))))
+    return "\n".join(lines) + "\n"
+
+
 def _left_out(omitted: int, total: int) -> str:
     return (
         f"- {omitted:,} of the {total:,} changed entries are not listed above, to keep this "

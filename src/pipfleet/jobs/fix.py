@@ -17,18 +17,19 @@ from __future__ import annotations
 import fnmatch
 import tomllib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pipfleet.config import Settings
 from pipfleet.engine.audit import AuditOptions, audit_text
 from pipfleet.engine.fixset import RepoFix, build_fix, lock_path
-from pipfleet.engine.listing import Listing
+from pipfleet.engine.listing import Listing, VersionKey
 from pipfleet.engine.plan import LastPull, PullAction, decide
 from pipfleet.engine.prbody import (
     CLOSE_MARKER,
     PullRequestText,
     closed_comment,
+    commit_message,
     rebuilt_comment,
     rebuilt_marker,
     render,
@@ -37,6 +38,7 @@ from pipfleet.errors import GitHubError, RateLimited, SafetyLimit, StoreError
 from pipfleet.github.pulls import PullRequests
 from pipfleet.github.queries import PullRead, RepoFiles, RepoSummary
 from pipfleet.jobs.scan import Gateway, one_line
+from pipfleet.registry.versions import Contents, with_contents
 from pipfleet.store.models import PullRequestRecord, PullRequestState, RunStatus, utcnow
 from pipfleet.store.prs import Candidate, PullRequestStore
 
@@ -92,8 +94,12 @@ class FixJob:
         gateway: Gateway,
         store: PullRequestStore,
         pulls: PullRequests | None,  # None: a dry run, which writes nothing anywhere
+        versions: Mapping[VersionKey, Contents] | None = None,
     ):
         self.settings = settings
+        # What CodeArtifact holds per private version (the scan's cache): without it a
+        # fix could flip a lock entry's index but keep an impostor's hashes.
+        self.versions = versions or {}
         self.gateway = gateway
         self.store = store
         self.pulls = pulls
@@ -113,7 +119,7 @@ class FixJob:
                 "completed scan; run `pipfleet scan` (or `pipfleet run`) again"
             )
         summary = FixSummary(run_id)
-        listing = self.store.listing(run_id)
+        listing = with_contents(self.store.listing(run_id), self.versions)
         candidates = [
             c
             for c in self.store.candidates(run_id, self.settings.github.org)
@@ -345,10 +351,8 @@ class FixJob:
             record = self.store.save(record)
         assert record is not None
         files = [(change.path, change.new_text) for change in fix.changes]
-        message = f"{text.title}\n\nPinned by pipfleet: " + ", ".join(
-            sorted({f"{e.package} ({e.path})" for e in fix.entries})
-        )
-        sha = self.pulls.commit_files(repo.name, repo.head_oid, files, message + "\n")
+        message = commit_message(fix, text.title)
+        sha = self.pulls.commit_files(repo.name, repo.head_oid, files, message)
         self.pulls.point_branch(repo.name, branch, sha, exists=action is PullAction.UPDATE)
         if action is PullAction.OPEN:
             pull = self.pulls.open(repo.name, branch, repo.default_branch, text.title, text.body)

@@ -102,14 +102,16 @@ def fix_fleet(
     """The fix job from settings. A dry run sends no write request and records nothing."""
     if max_prs is not None and max_prs < 0:
         raise UsageError(f"--max-prs must be 0 or more, not {max_prs}")
-    store = PullRequestStore(open_database(settings))
+    engine = open_database(settings)
+    store = PullRequestStore(engine)
+    versions = VersionCacheStore(engine, codeartifact_key(settings.codeartifact)).load()
     _check_only(store, settings.github.org, only)
     reader = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
     pulls = None
     if not dry_run:
         writer = connect(settings.github, settings.secrets, writes=True)
         pulls = PullRequests(writer, settings.github.org, patience=Patience(settings.fix.max_wait))
-    return FixJob(settings, reader, store, pulls).run(only, max_prs)
+    return FixJob(settings, reader, store, pulls, versions).run(only, max_prs)
 
 
 def _check_only(store: PullRequestStore, org: str, only: Sequence[str]) -> None:
