@@ -274,6 +274,57 @@ def serve(
     serve_dashboard(_database_url(config), host, port, public=public, ready=ready)
 
 
+@app.command("mcp")
+def mcp_server(
+    config: ConfigOption = None,
+    listing: Annotated[
+        Path | None,
+        typer.Option(
+            "--listing",
+            envvar="PIPFLEET_LISTING",
+            help="Private packages from this file while the database has no scan's listing.",
+        ),
+    ] = None,
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve Streamable HTTP instead of stdio.")
+    ] = False,
+    host: Annotated[
+        str | None, typer.Option(help="With --http: address to bind (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="With --http: port (default 8000, 0 picks a free one).")
+    ] = None,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="With --http: allow a non-loopback --host and any Host header (put an "
+            "authenticating proxy in front: the server has no login).",
+        ),
+    ] = False,
+) -> None:
+    """Answer coding assistants over MCP from the engine and the database (read-only)."""
+    from pipfleet.assistant.fleetdata import FleetData, KnownListing
+    from pipfleet.assistant.server import ServerOptions, build_server, docs_dir
+    from pipfleet.assistant.transport import serve_http, serve_stdio
+
+    if not http and (host is not None or port is not None or public):
+        raise UsageError("--host, --port and --public need --http")
+    settings = load_settings(config)
+    fallback = KnownListing(_load_listing(listing), str(listing)) if listing else None
+    server = build_server(ServerOptions(settings, FleetData(settings, fallback), docs_dir()))
+    if not http:
+        serve_stdio(server)
+        return
+
+    def ready(url: str) -> None:
+        typer.echo(f"pipfleet MCP server on {url} (Streamable HTTP); Ctrl-C stops it")
+
+    serve_http(
+        server, host or "127.0.0.1", 8000 if port is None else port, public=public, ready=ready
+    )
+
+
 db_app = typer.Typer(help="The compliance database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
