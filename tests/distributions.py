@@ -15,6 +15,7 @@ import io
 import re
 import tarfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 # Zip cannot record times before 1980; the same instant serves the tar members.
@@ -30,9 +31,13 @@ def dist_name(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def metadata(name: str, version: str) -> str:
+def metadata(name: str, version: str, requires: Sequence[str] = ()) -> str:
     """Core metadata, as a wheel's METADATA or an sdist's PKG-INFO holds it."""
-    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nRequires-Python: >=3.8\n"
+    requires_dist = "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
+    return (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nRequires-Python: >=3.8\n"
+        + requires_dist
+    )
 
 
 def _record_line(path: str, data: bytes) -> str:
@@ -40,13 +45,21 @@ def _record_line(path: str, data: bytes) -> str:
     return f"{path},sha256={digest},{len(data)}"
 
 
-def wheel(name: str, version: str) -> tuple[str, bytes]:
-    """A pure-Python ``py3-none-any`` wheel: its filename and its bytes."""
+def wheel(
+    name: str, version: str, *, requires: Sequence[str] = (), origin: str | None = None
+) -> tuple[str, bytes]:
+    """A pure-Python ``py3-none-any`` wheel: its filename and its bytes.
+
+    ``requires``: its Requires-Dist lines. ``origin``: the module also sets
+    ``ORIGIN = "<origin>"``, so two wheels of the same name and version (an impostor
+    and the real one) differ, and which was installed can be read back.
+    """
     dist = dist_name(name)
     info = f"{dist}-{version}.dist-info"
+    module = f'__version__ = "{version}"\n' + (f'ORIGIN = "{origin}"\n' if origin else "")
     files = {
-        f"{dist}/__init__.py": f'__version__ = "{version}"\n'.encode(),
-        f"{info}/METADATA": metadata(name, version).encode(),
+        f"{dist}/__init__.py": module.encode(),
+        f"{info}/METADATA": metadata(name, version, requires).encode(),
         f"{info}/WHEEL": _WHEEL,
     }
     record = [_record_line(path, data) for path, data in files.items()]
