@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -17,9 +18,9 @@ import pytest
 from packaging.utils import canonicalize_name
 from pipenv.utils.pipfile import Pipfile as PipenvPipfile
 
-from pipfleet.engine.audit import audit
+from pipfleet.engine.audit import audit, audit_text
 from pipfleet.engine.findings import FindingKind
-from pipfleet.engine.listing import Listing
+from pipfleet.engine.listing import Listing, version_key
 from pipfleet.engine.pipfile import EntryForm, Pipfile, parse
 from pipfleet.errors import PipfileError, UsageError
 from pipfleet.sandbox.fleet import load_fleet
@@ -152,6 +153,7 @@ def test_summary_matches_the_files(
         non_registry_entries=kinds[FindingKind.NON_REGISTRY],
         private_packages=len(codeartifact["internal"]),
         confusion_candidates=len(set(codeartifact["internal"]) & set(pypi)),
+        private_dependents=len(codeartifact["dependencies"]),
     )
     assert on_disk == summary
     assert all(kinds[kind] for kind in (FindingKind.WRONG_INDEX, FindingKind.UNDEFINED_INDEX))
@@ -203,6 +205,38 @@ def test_fleet_loads_into_a_world(fleet: tuple[Path, FleetSummary], listing: Lis
     assert any("INTERNAL" in p.versions.values() for p in drift)
     mixed = [p for p in world.codeartifact.packages.values() if len(set(p.versions.values())) > 1]
     assert mixed and all(p.name in world.pypi for p in mixed)
+
+
+def test_provenance_cases_are_planted(
+    fleet: tuple[Path, FleetSummary], pipfiles: dict[str, str], listing: Listing
+) -> None:
+    """Locks with foreign files for private packages, and private packages needed only
+    as another private package's dependency, found both from locks and from CodeArtifact."""
+    world = load_fleet(fleet[0])
+    hashes, dependencies = {}, {}
+    for package in world.codeartifact.packages.values():
+        for version in package.versions:
+            key = version_key(package.name, version)
+            files = world.codeartifact_assets(package.name, version).values()
+            hashes[key] = frozenset(f"sha256:{hashlib.sha256(d).hexdigest()}" for d in files)
+            requirements = world.codeartifact_dependencies(package.name, version)
+            dependencies[key] = tuple(r for r in requirements if r.startswith("orb-"))
+    full = Listing(listing.packages, dependencies, hashes)
+    org = fleet[0] / "github" / "acme"
+    kinds: Counter[str] = Counter()
+    locked = 0
+    for path, text in pipfiles.items():
+        lock = org / path.replace("Pipfile", "Pipfile.lock")
+        lock_text = lock.read_text() if lock.is_file() else None
+        locked += lock_text is not None
+        for finding in audit_text(text, path, full, lock_text=lock_text)[1].findings:
+            kinds[finding.kind.value] += 1
+            if finding.kind is FindingKind.PRIVATE_TRANSITIVE:
+                kinds["from lock" if "(found in " in finding.message else "from CodeArtifact"] += 1
+    assert 7 <= fleet[1].private_dependents <= 9
+    assert 0.1 <= kinds["foreign-hashes"] / locked <= 1.0
+    assert kinds["from lock"] >= 5 and kinds["from CodeArtifact"] >= 5
+    assert kinds["private-transitive"] <= 0.3 * len(pipfiles)
 
 
 def test_locks_are_pipenv_locks_of_their_pipfiles(fleet: tuple[Path, FleetSummary]) -> None:

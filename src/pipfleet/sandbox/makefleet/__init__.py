@@ -3,9 +3,11 @@
 The folder is what ``pipfleet.sandbox.fleet.load_fleet`` reads. It mixes what a
 real org accumulates: compliant and non-compliant private entries, monorepos,
 lock files, archived repositories and forks, repositories outside the ``orb-*``
-prefix, opt-outs and a few broken Pipfiles.
+prefix, opt-outs and a few broken Pipfiles, private packages that need other
+private packages, and locks whose private entries came from another index.
 
-Everything is drawn from one ``random.Random(seed)`` in a fixed order, sets are
+Everything is drawn from ``random.Random(seed)`` in a fixed order (which private
+packages need others from a second rng seeded from the same seed), sets are
 only ever used for membership, and no timestamp is written: a seed always gives
 the same bytes.
 """

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipfleet.sandbox.makefleet.names import PRIVATE_NAMES, PUBLIC
+from pipfleet.sandbox.makefleet.names import _PRIVATE_RUNTIME, PRIVATE_NAMES, PUBLIC
 
 _DOMAIN_OWNER = "111122223333"
 _REGION = "us-east-1"
@@ -33,12 +33,15 @@ class _Catalog:
     origin: dict[str, str]  # name -> upstream setting that differs from the default
     pypi: dict[str, list[str]]
     url: str
+    # name -> PEP 508 requirements on other private packages, the same for every version
+    dependencies: dict[str, list[str]]
 
 
 class _PackageDraws:
     """Draws over the catalog; the generator owns the state, one rng drawn in a fixed order."""
 
     rng: random.Random
+    seed: int
     org: str
     tally: Counter[str]
     catalog: _Catalog
@@ -73,9 +76,37 @@ class _PackageDraws:
             external[name] = sorted(cached, key=_key_of)
         drift = [mixed[0], *rng.sample([n for n in PRIVATE_NAMES if n not in mixed], 1)]
         origin = {name: "ALLOW" for name in drift[: rng.randint(1, 2)]}
+        dependencies = self._private_dependencies(internal)
         self.tally["private_packages"] = len(internal)
         self.tally["confusion_candidates"] = len(confusion)
-        return _Catalog(internal, external, origin, pypi, _codeartifact_url(self.org.lower()))
+        self.tally["private_dependents"] = len(dependencies)
+        return _Catalog(
+            internal, external, origin, pypi, _codeartifact_url(self.org.lower()), dependencies
+        )
+
+    def _private_dependencies(self, internal: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Which private packages need others: a fifth need orb-common (the shared library
+        an org grows), two need one of those (a chain of two), orb-testing needs orb-common
+        half the time. No cycles, and every requirement is met by a CodeArtifact version.
+
+        Drawn from an rng of its own, so adding this left every other draw, and so every
+        Pipfile of a seed, as it was.
+        """
+        rng = random.Random(f"{self.seed}:private-dependencies")
+        base = "orb-common"
+
+        def on(name: str) -> str:
+            return f"{name}>={internal[name][0]}"
+
+        runtime = [name for name in _PRIVATE_RUNTIME if name != base]
+        middle = sorted(rng.sample(runtime, max(1, len(runtime) // 5)))
+        dependencies = {name: [on(base)] for name in middle}
+        rest = [name for name in runtime if name not in middle]
+        for name in sorted(rng.sample(rest, 2)):
+            dependencies[name] = [on(rng.choice(middle))]
+        if rng.random() < 0.5:
+            dependencies["orb-testing"] = [on(base)]
+        return dict(sorted(dependencies.items()))
 
     def _spec(self, versions: Sequence[str]) -> tuple[str, str]:
         """A specifier over ``versions`` and the version a lock would resolve for it."""

@@ -39,6 +39,7 @@ class FleetSummary:
     non_registry_entries: int  # git and path entries, private or public
     private_packages: int
     confusion_candidates: int  # private names that also exist on public PyPI
+    private_dependents: int  # private packages that need another private package
 
 
 _ORG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
@@ -98,8 +99,19 @@ class _Generator(_RepoDraws):
             "",
             "[origin]",
             *(f'{name} = {{upstream = "{value}"}}' for name, value in catalog.origin.items()),
+            "",
+            "[dependencies]",
+            *(
+                f"{name} = {{{_versions_table(catalog.internal[name], requirements)}}}"
+                for name, requirements in catalog.dependencies.items()
+            ),
         ]
         return "\n".join(lines) + "\n"
+
+
+def _versions_table(versions: list[str], requirements: list[str]) -> str:
+    listed = f"[{', '.join(json.dumps(r) for r in requirements)}]"
+    return ", ".join(f"{json.dumps(version)} = {listed}" for version in versions)
 
 
 def _toml_table(table: str, packages: dict[str, list[str]]) -> list[str]:

@@ -32,7 +32,6 @@ class _LockWriter(_PackageDraws):
         for source in sources:
             source.setdefault("verify_ssl", "https://" in source["url"])
         default_index = pipfile.sources[0][0] if pipfile.sources else "pypi"
-        private_index = pipfile.private_source or default_index
         lock: dict[str, Any] = {
             "_meta": {
                 "hash": {"sha256": pipfile_hash(data, HashScheme.LEGACY)},
@@ -48,30 +47,46 @@ class _LockWriter(_PackageDraws):
             pending: list[str] = []
             for entry in entries:
                 section[entry.name] = self._locked(entry, default_index, pipfile.private_source)
-                pending.extend(_DEPENDS.get(entry.name, ()))
-                if entry.private and entry.name != "orb-common":
-                    pending.append("orb-common")
+                pending.extend(self._needs(entry.name))
             while pending:
                 name = pending.pop()
                 if name in section:
                     continue
                 private = name in self.catalog.internal
                 versions = self.catalog.internal[name] if private else PUBLIC[name]
-                from_codeartifact = private and private_index == pipfile.private_source
+                # pipenv takes a dependency the Pipfile does not list from the first
+                # source. A private one is there only when that is CodeArtifact, or when
+                # a developer's PIP_EXTRA_INDEX_URL found it there; a name public PyPI
+                # also has came from PyPI: foreign hashes.
+                from_codeartifact = private and (
+                    default_index == pipfile.private_source or name not in self.catalog.pypi
+                )
                 section[name] = {
-                    "hashes": (_codeartifact_hashes if from_codeartifact else _hashes)(
-                        name, versions[-1]
-                    ),
-                    "index": private_index if private else default_index,
+                    "hashes": self._hashes(name, versions[-1], from_codeartifact),
+                    "index": default_index,
                     "version": f"=={versions[-1]}",
                 }
                 if name in _LOCK_MARKERS:
                     section[name]["markers"] = _LOCK_MARKERS[name]
-                pending.extend(_DEPENDS.get(name, ()))
+                pending.extend(self._needs(name))
         return dump_lock(lock)
 
-    @staticmethod
-    def _locked(entry: _Entry, default_index: str, private_source: str | None) -> dict[str, Any]:
+    def _needs(self, name: str) -> list[str]:
+        """The packages ``name`` depends on: public ones by the table, private ones as
+        CodeArtifact says (the fleet's [dependencies])."""
+        private = [r.partition(">")[0] for r in self.catalog.dependencies.get(name, ())]
+        return [*_DEPENDS.get(name, ()), *private]
+
+    def _hashes(self, name: str, version: str, from_codeartifact: bool) -> list[str]:
+        if not from_codeartifact:
+            return _stand_in_hashes(name, version)
+        requires = tuple(self.catalog.dependencies.get(name, ()))
+        _, data = placeholder_wheel(name, version, requires)
+        return ["sha256:" + hashlib.sha256(data).hexdigest()]
+
+    def _locked(
+        self, entry: _Entry, default_index: str, private_source: str | None
+    ) -> dict[str, Any]:
         git = entry.get("git")
         if isinstance(git, str):
             return {
@@ -87,9 +102,7 @@ class _LockWriter(_PackageDraws):
         # from another index (no or a wrong index) has that index's: foreign hashes.
         from_codeartifact = entry.private and index == private_source
         locked: dict[str, Any] = {
-            "hashes": (_codeartifact_hashes if from_codeartifact else _hashes)(
-                entry.name, entry.locked
-            ),
+            "hashes": self._hashes(entry.name, entry.locked, from_codeartifact),
             "index": index,
             "version": f"=={entry.locked}",
         }
@@ -103,15 +116,9 @@ class _LockWriter(_PackageDraws):
         return locked
 
 
-def _hashes(name: str, version: str) -> list[str]:
+def _stand_in_hashes(name: str, version: str) -> list[str]:
     """Stand-ins for the sha256 of a release's wheel and sdist, stable per release."""
     return sorted(
         "sha256:" + hashlib.sha256(f"{name}-{version}{kind}".encode()).hexdigest()
         for kind in (".tar.gz", "-py3-none-any.whl")
     )
-
-
-def _codeartifact_hashes(name: str, version: str) -> list[str]:
-    """The sha256 of the one file the sandbox's CodeArtifact serves for a generated version."""
-    _, data = placeholder_wheel(name, version)
-    return ["sha256:" + hashlib.sha256(data).hexdigest()]
