@@ -20,17 +20,31 @@ from typing import Any, TypeVar
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import CallToolResult
-
-from pipfleet.sandbox.clientconfig import config_text
-from pipfleet.sandbox.fleet import load_fleet
-from pipfleet.sandbox.server import SandboxServer
 from tests.conftest import write_fleet
 from tests.report.conftest import fill
 
+from pipfleet.assistant.fleetdata import FleetData
+from pipfleet.config import load_settings
+from pipfleet.engine.listing import Listing
+from pipfleet.sandbox.clientconfig import config_text
+from pipfleet.sandbox.fleet import load_fleet
+from pipfleet.sandbox.server import SandboxServer
+
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
-# What the sandbox's CodeArtifact holds as internal packages (tests/conftest.py's fleet).
-LISTING = "orb-common 2.0.0 2.1.0\norb-events 1.0.0\n"
+
+
+def listing_text(listing: Listing) -> str:
+    """``listing`` in the listing file format, so that `pipfleet check` judges by it too."""
+    lines = []
+    for name, versions in sorted(listing.packages.items()):
+        lines += [name] if versions is None else []
+        for version in sorted(versions or ()):
+            words = [name, version, *sorted(listing.hashes_of(name, version) or ())]
+            if (dependencies := listing.dependencies_of(name, version)) is not None:
+                words += ["->", ", ".join(dependencies)]
+            lines.append(" ".join(words))
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -40,8 +54,10 @@ class Fleet:
     listing: Path  # for `pipfleet check`: the names the scans recorded
     source_url: str
 
-    def pipfleet(self, *args: str | Path, cwd: Path | None = None) -> str:
-        """`pipfleet ...` on this fleet's data: its stdout (exit 0 or 1 expected)."""
+    def pipfleet(
+        self, *args: str | Path, cwd: Path | None = None, ok: tuple[int, ...] = (0, 1)
+    ) -> str:
+        """`pipfleet ...` on this fleet's data: its stdout, the exit code one of ``ok``."""
         done = subprocess.run(
             [sys.executable, "-m", "pipfleet", *map(str, args)],
             capture_output=True,
@@ -49,7 +65,7 @@ class Fleet:
             cwd=cwd,
             timeout=60,
         )
-        assert done.returncode in (0, 1), done.stderr
+        assert done.returncode in ok, done.stderr
         return done.stdout
 
 
@@ -73,8 +89,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             source_url = sandbox.urls.private_index_with_auth()
     config = root / "pipfleet.toml"
     config.write_text(text + f'\n[database]\nurl = "sqlite:///{database}"\n')
+    recorded = FleetData(load_settings(config)).listing()
     listing = root / "private-packages.txt"
-    listing.write_text(LISTING)
+    listing.write_text(listing_text(recorded.listing))
     yield Fleet(config, database, listing, source_url)
 
 

@@ -169,10 +169,11 @@ def find_repository(report: Report, name: str) -> RepositoryRow:
     for row in report.repositories:
         if wanted in (row.full_name.lower(), row.name.lower()):
             return row
-    pool = [row.full_name for row in report.repositories] + [
-        row.name for row in report.repositories
-    ]
-    close = list(dict.fromkeys(difflib.get_close_matches(name, pool, n=3, cutoff=0.6)))
+    # Matched on both spellings; each repository named once, in full.
+    full = {row.full_name: row.full_name for row in report.repositories}
+    full |= {row.name: row.full_name for row in report.repositories}
+    matches = difflib.get_close_matches(name, list(full), n=6, cutoff=0.6)
+    close = list(dict.fromkeys(full[match] for match in matches))[:3]
     hint = f": did you mean {' or '.join(close)}?" if close else ""
     raise UsageError(
         f"no repository {name!r} in scan run {report.summary.run_id}{hint} "

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field, TypeAdapter
+from pydantic import Field
 
 from pipfleet import __version__
 from pipfleet.assistant import answers, prompts
@@ -59,14 +60,21 @@ def docs_dir() -> Path:
     return Path(sys.prefix) / "share" / "pipfleet" / "docs"
 
 
-def _masked(value: Any) -> Any:
+def _wire(value: Any) -> Any:
+    """``value`` as JSON data: secrets masked, times as ``pipfleet report`` writes them."""
     if isinstance(value, str):
         return mask_credentials(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
     if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_masked(item) for item in value]
+        return {key: _wire(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_wire(item) for item in value]
     return value
+
+
+def _structured(answer: Any) -> dict[str, Any]:
+    return dict(_wire(asdict(answer)))
 
 
 def _answer(build: Callable[[], tuple[Any, str]]) -> CallToolResult:
@@ -75,10 +83,9 @@ def _answer(build: Callable[[], tuple[Any, str]]) -> CallToolResult:
         answer, text = build()
     except PipfleetError as exc:
         raise ToolError(mask_credentials(str(exc))) from None
-    structured = _masked(TypeAdapter(type(answer)).dump_python(answer, mode="json"))
     return CallToolResult(
         content=[TextContent(type="text", text=mask_credentials(text))],
-        structured_content=structured,
+        structured_content=_structured(answer),
     )
 
 
@@ -107,9 +114,11 @@ def build_server(options: ServerOptions) -> MCPServer:
     @server.tool(annotations=_READ_ONLY)
     def check_pipfile(
         pipfile: Annotated[str, Field(description="The Pipfile's text, as it is on disk.")],
+        # Plain str, not str | None: the SDK would parse a JSON text given for any other
+        # type (a lock) into an object before validating it.
         lock: Annotated[
-            str | None, Field(description="The Pipfile.lock beside it, if any (JSON text).")
-        ] = None,
+            str, Field(description="The Pipfile.lock beside it (JSON text); empty for none.")
+        ] = "",
         path: Annotated[
             str, Field(description="Where the Pipfile lives, for messages and the diff.")
         ] = "Pipfile",
@@ -118,7 +127,9 @@ def build_server(options: ServerOptions) -> MCPServer:
         line, severity, why and what to do, the fixed Pipfile and its unified diff.
         Private package names come from the latest scan recorded in the database."""
         return _answer(
-            lambda: answers.check_pipfile(pipfile, lock, path, data.listing(), audit_options)
+            lambda: answers.check_pipfile(
+                pipfile, lock or None, path, data.listing(), audit_options
+            )
         )
 
     @server.tool(annotations=_READ_ONLY)
@@ -187,8 +198,7 @@ def build_server(options: ServerOptions) -> MCPServer:
             answer, _ = answers.fleet_summary(data.report(), utcnow())
         except PipfleetError as exc:
             raise ResourceError(mask_credentials(str(exc))) from None
-        document = TypeAdapter(FleetAnswer).dump_python(answer, mode="json")
-        return json.dumps(_masked(document), indent=2) + "\n"
+        return json.dumps(_structured(answer), indent=2) + "\n"
 
     server.prompt("fix-pipfile", description=prompts.FIX_PIPFILE)(prompts.fix_pipfile)
     server.prompt("update-codeartifact-package", description=prompts.UPDATE_PACKAGE)(
