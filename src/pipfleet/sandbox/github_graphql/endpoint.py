@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from graphql import (
+    DocumentNode,
     GraphQLSchema,
     GraphQLSyntaxError,
     build_schema,
@@ -56,6 +58,21 @@ def routes(world: World) -> list[BaseRoute]:
     return [Route(f"{GITHUB}/graphql", graphql_endpoint, methods=["POST"])]
 
 
+@lru_cache(maxsize=32)
+def _checked(schema: GraphQLSchema, query: str) -> tuple[DocumentNode | None, tuple[Fields, ...]]:
+    """The parsed query, or the errors that refuse it. Cached: parsing and validating are
+    pure in (schema, query) and cost far more than running, and a scan sends the same
+    batch query text again and again with other variables. Nothing mutates a document."""
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError as error:
+        return None, (_plain_error(error),)
+    invalid = validate(schema, document, _RULES)
+    if invalid:
+        return None, tuple(_static_error(error) for error in invalid)
+    return document, ()
+
+
 def execute_request(world: World, schema: GraphQLSchema, site: Site, body: Fields) -> Fields:
     """The JSON answer to one GraphQL request body, charging its cost to the world."""
     query, variables = body.get("query"), body.get("variables") or {}
@@ -68,13 +85,9 @@ def execute_request(world: World, schema: GraphQLSchema, site: Site, body: Field
         return {"errors": [{"message": "Variables are invalid JSON."}]}
     if not isinstance(operation_name, str | None):
         return {"errors": [{"message": "An operationName must be a string."}]}
-    try:
-        document = parse(query)
-    except GraphQLSyntaxError as error:
-        return {"errors": [_plain_error(error)]}
-    invalid = validate(schema, document, _RULES)
-    if invalid:
-        return {"errors": [_static_error(error) for error in invalid]}
+    document, refused = _checked(schema, query)
+    if document is None:  # copies: an answer must not share the cached errors
+        return {"errors": copy.deepcopy(list(refused))}
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         message = (
