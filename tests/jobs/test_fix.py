@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.jobs.provenance import (
+    PROVENANCE_PIPFILE,
+    asset_hashes,
+    plant_provenance,
+    provenance_lock,
+)
 
 from pipfleet.config import Settings, parse_settings
+from pipfleet.engine.lockfile import HashScheme, pipfile_hash
 from pipfleet.engine.prbody import fingerprint_in
 from pipfleet.errors import StoreError
 from pipfleet.jobs.fix import FixSummary
@@ -258,3 +266,51 @@ def test_pull_request_body_is_not_a_secret_carrier(
     for token in world.codeartifact_tokens:
         assert token not in body
     assert json.dumps(body)  # plain text, nothing binary
+
+
+def test_lock_provenance_fixes_replace_foreign_hashes_and_add_private_dependencies(
+    sandbox: SandboxServer, world: World, settings: Settings
+) -> None:
+    plant_provenance(world)
+    scan_and_fix(settings)
+    shop, feed = world.repository("acme", "orb-shop"), world.repository("acme", "orb-feed")
+    assert shop is not None and feed is not None
+    added = 'orb-api = {version = "==1.3.0", index = "codeartifact"}\n'
+    listed = added + 'orb-common = {version = "*", index = "codeartifact"}\n'
+    expected_pipfile = PROVENANCE_PIPFILE.replace(added, listed)
+    for repo in (shop, feed):
+        assert (world.file_at(repo, BRANCH, "Pipfile") or b"").decode() == expected_pipfile
+
+    # orb-shop's lock: orb-http gets CodeArtifact's files, the hash follows the Pipfile,
+    # and nothing else in it moves.
+    before = json.loads(provenance_lock(world))
+    after = json.loads(world.file_at(shop, BRANCH, "Pipfile.lock") or b"")
+    assert after["default"]["orb-http"]["hashes"] == asset_hashes(world, "orb-http", "2.5.1")
+    assert after["_meta"]["hash"]["sha256"] == pipfile_hash(
+        tomllib.loads(expected_pipfile), HashScheme.LEGACY
+    )
+    for lock in (before, after):
+        del lock["default"]["orb-http"]["hashes"], lock["_meta"]["hash"]
+    assert after == before
+    assert world.file_at(feed, BRANCH, "Pipfile.lock") is None
+
+    # Text from repositories is Markdown-escaped in the body: read it as GitHub shows it.
+    shop_body, feed_body = (
+        re.sub(r"\\(.)", r"\1", pull.body or "")
+        for (pull,) in (shop.pulls.values(), feed.pulls.values())
+    )
+    assert shop_body.startswith("## Security")
+    assert "orb-http==2.5.1" in shop_body.split("## Why")[0]
+    assert "| orb-http | ==2.5.1: 1 hash(es), 1 not CodeArtifact's" in shop_body
+    assert "| orb-common | not listed |" in shop_body
+    assert "## Security" not in feed_body and "| orb-common | not listed |" in feed_body
+    head = world.resolve(shop, BRANCH)
+    assert head is not None
+    message = world.store.commit(head).message  # type: ignore[union-attr]
+    assert "Pinned by pipfleet: orb-common (Pipfile)" in message
+    assert "CodeArtifact's hashes for: orb-http==2.5.1 (Pipfile.lock)" in message
+
+    writes(sandbox)
+    again = scan_and_fix(settings)
+    assert {actions(again)[name] for name in ("acme/orb-shop", "acme/orb-feed")} == {"nothing"}
+    assert writes(sandbox) == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import text
+from tests.jobs.provenance import plant_provenance, version_requests
 
 from pipfleet.config import Settings, parse_settings
 from pipfleet.engine.listing import parse_listing
@@ -21,7 +20,7 @@ from pipfleet.jobs.setup import scan_fleet
 from pipfleet.registry.pypi import EtagCache
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
-from pipfleet.sandbox.world import CodeArtifactPackage, GitHubApp, PackageOrigin, World
+from pipfleet.sandbox.world import GitHubApp, World
 from pipfleet.store.db import make_engine
 
 SettingsFactory = Callable[..., Settings]
@@ -221,73 +220,9 @@ def test_public_index_etags_are_kept_between_runs(
     ]
 
 
-PROVENANCE_PIPFILE = """\
-[[source]]
-name = "pypi"
-url = "https://pypi.org/simple"
-verify_ssl = true
-
-[[source]]
-name = "codeartifact"
-url = "https://example.invalid/simple"
-verify_ssl = true
-
-[packages]
-orb-http = {version = "==2.5.1", index = "codeartifact"}
-orb-api = {version = "==1.3.0", index = "codeartifact"}
-"""
-FOREIGN = "sha256:" + "ab" * 32
-
-
-def asset_hashes(world: World, name: str, version: str) -> list[str]:
-    files = world.codeartifact_assets(name, version).values()
-    return sorted(f"sha256:{hashlib.sha256(data).hexdigest()}" for data in files)
-
-
-def version_requests(sandbox: SandboxServer) -> dict[str, int]:
-    """ListPackageVersionAssets / ListPackageVersionDependencies calls since the last reset."""
-    document = httpx.get(sandbox.urls.control + "/counters").json()
-    httpx.post(sandbox.urls.control + "/counters/reset")
-    found = {"assets": 0, "dependencies": 0}
-    for row in document["requests"]:
-        for kind in found:
-            if row["route"].endswith(f"/v1/package/version/{kind}"):
-                found[kind] += row["count"]
-    return found
-
-
 @pytest.fixture
 def provenance_fleet(world: World) -> World:
-    """orb-api 1.3.0 depends on orb-common; orb-shop's lock holds a foreign orb-http file;
-    orb-feed pins orb-api without a lock and does not list orb-common."""
-    for name, version in (("orb-http", "2.5.1"), ("orb-api", "1.3.0")):
-        world.codeartifact.packages[name] = CodeArtifactPackage(
-            name, {version: "INTERNAL"}, PackageOrigin("ALLOW", "BLOCK")
-        )
-    world.codeartifact.packages["orb-api"].dependencies["1.3.0"] = ["orb-common>=2.0", "requests"]
-
-    def entry(name: str, version: str, hashes: list[str]) -> dict[str, object]:
-        return {"hashes": hashes, "index": "codeartifact", "version": f"=={version}"}
-
-    lock = {
-        "_meta": {"hash": {"sha256": "0" * 64}, "sources": []},
-        "default": {
-            "orb-http": entry("orb-http", "2.5.1", [FOREIGN]),
-            "orb-api": entry("orb-api", "1.3.0", asset_hashes(world, "orb-api", "1.3.0")),
-            "orb-common": entry("orb-common", "2.1.0", asset_hashes(world, "orb-common", "2.1.0")),
-        },
-        "develop": {},
-    }
-    world.add_repository(
-        "acme",
-        "orb-shop",
-        {
-            "Pipfile": PROVENANCE_PIPFILE.encode(),
-            "Pipfile.lock": (json.dumps(lock, indent=4) + "\n").encode(),
-        },
-    )
-    world.add_repository("acme", "orb-feed", {"Pipfile": PROVENANCE_PIPFILE.encode()})
-    return world
+    return plant_provenance(world)
 
 
 def test_lock_provenance_and_private_dependencies_are_recorded_and_cached(
