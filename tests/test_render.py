@@ -74,3 +74,25 @@ def test_fix_writes_the_file_as_it_is_masking_only_what_is_shown(project: Path) 
     fixed = (project / "Pipfile").read_text()
     assert f"aws:{TOKEN}@" in fixed and REVERSED_COMMENT in fixed
     assert 'orb-common = {version = "==2.1.0", index = "codeartifact"}' in fixed
+
+
+def test_a_package_the_fix_adds_reads_not_listed(tmp_path: Path) -> None:
+    (tmp_path / "listing.txt").write_text("orb-api 1.3.0 -> orb-common>=2.0\norb-common 2.1.0\n")
+    (tmp_path / "Pipfile").write_text(
+        '[[source]]\nname = "codeartifact"\nurl = "https://example.invalid/simple"\n'
+        'verify_ssl = true\n\n[[source]]\nname = "pypi"\nurl = "https://pypi.org/simple"\n'
+        'verify_ssl = true\n\n[packages]\nrequests = {version = "*", index = "pypi"}\n'
+        '\n[dev-packages]\norb-api = {version = "==1.3.0", index = "codeartifact"}\n'
+    )
+    shown = check(tmp_path).stdout
+    assert (
+        "private-transitive [dev-packages] orb-common" not in shown
+    )  # the first source is private
+    (tmp_path / "Pipfile").write_text(
+        '[[source]]\nname = "pypi"\nurl = "https://pypi.org/simple"\nverify_ssl = true\n\n'
+        '[[source]]\nname = "codeartifact"\nurl = "https://example.invalid/simple"\n'
+        'verify_ssl = true\n\n[dev-packages]\norb-api = {version = "==1.3.0", index = "codeartifact"}\n'
+    )
+    shown = check(tmp_path).stdout
+    assert "private-transitive [dev-packages] orb-common" in shown
+    assert '    not listed -> {version = "*", index = "codeartifact"}' in shown

@@ -114,7 +114,8 @@ def _finding_line(item: FileResult, finding: Finding) -> Text:
         line.append(printable(f"[{finding.category}] {finding.package}: "))
     line.append(printable(finding.message))
     if finding.fixable and finding.kind is not FindingKind.MISSING_SOURCE:
-        change = printable(f"{finding.current} -> {finding.expected}")
+        before = "not listed" if finding.current is None else finding.current
+        change = printable(f"{before} -> {finding.expected}")
         line.append(f"\n    {change}", style="dim")
     return line
 
