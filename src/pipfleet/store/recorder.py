@@ -19,11 +19,8 @@ from pipfleet.github.queries import RepoSummary
 from pipfleet.jobs.scan import Baseline, CarriedState, PreviousState, RepoResult, ScanSummary
 from pipfleet.store.db import session_scope
 from pipfleet.store.models import (
-    FindingRecord,
-    PipfileRecord,
     PrivatePackage,
     Repository,
-    RepositoryScan,
     RunStatus,
     ScanRun,
     ScanStatus,
@@ -39,20 +36,33 @@ _CARRIED_TABLES: tuple[Table, ...] = tuple(
     SQLModel.metadata.tables[name] for name in ("repository_scans", "pipfiles", "findings")
 )
 _REPOSITORIES: Table = SQLModel.metadata.tables["repositories"]
+_SCANS, _PIPFILES, _FINDINGS = _CARRIED_TABLES
 # PostgreSQL text cannot hold NUL, and no driver encodes a lone surrogate; a repository's
 # files can spell either (a TOML "\u0000" escape, a path). Both are stored as U+FFFD.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _Row = TypeVar("_Row", bound=SQLModel)
 
 
+def _stored(value: Any) -> Any:
+    """``value`` with U+FFFD for every character a string cannot be stored with."""
+    # An enum is a str too: only a value that needs it is replaced.
+    if isinstance(value, str) and _UNSTORABLE.search(value):
+        return _UNSTORABLE.sub("\ufffd", value)
+    return value
+
+
 def _storable(row: _Row) -> _Row:
     """``row`` with U+FFFD for every character its strings cannot be stored with."""
     for name in type(row).model_fields:
         value = getattr(row, name)
-        # An enum is a str too: only a value that needs it is replaced.
-        if isinstance(value, str) and _UNSTORABLE.search(value):
-            setattr(row, name, _UNSTORABLE.sub("\ufffd", value))
+        if (stored := _stored(value)) is not value:
+            setattr(row, name, stored)
     return row
+
+
+def _storable_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values for a Core statement, each as ``_stored`` makes it."""
+    return {name: _stored(value) for name, value in values.items()}
 
 
 # A PostgreSQL btree index entry holds about 2,700 bytes, and CodeArtifact allows package
@@ -148,83 +158,87 @@ class DatabaseRecorder:
             assert run.id is not None
             return run.id
 
-    def _repository(self, session: Session, repo: RepoSummary) -> Repository:
-        row = session.exec(select(Repository).where(Repository.full_name == repo.full_name)).first()
-        if row is None:
-            row = Repository(full_name=repo.full_name, org=repo.owner, name=repo.name)
-        for key, value in _metadata(repo).items():
-            setattr(row, key, value)
-        session.add(_storable(row))
-        session.flush()
-        return row
+    def _repository_id(self, session: Session, repo: RepoSummary, last: dict[str, Any]) -> int:
+        """The repository's row written with GitHub's metadata and ``last``; its id."""
+        values = {**_metadata(repo), **last}
+        found = session.execute(
+            sa_select(_REPOSITORIES.c.id).where(_REPOSITORIES.c.full_name == repo.full_name)
+        ).scalar()
+        if found is not None:
+            session.execute(
+                update(_REPOSITORIES)
+                .where(_REPOSITORIES.c.id == found)
+                .values(_storable_values(values))
+            )
+            return int(found)
+        row = {"full_name": repo.full_name, "org": repo.owner, "name": repo.name, **values}
+        created = session.connection().execute(insert(_REPOSITORIES).values(_storable_values(row)))
+        key = created.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     def record(self, run_id: int, result: RepoResult, audit_digest: str) -> None:
+        # Core statements, not ORM objects: building and flushing thousands of SQLModel
+        # rows cost more than the audit. The same rows, in the same order.
+        now = utcnow()
+        last: dict[str, Any] = {"last_scanned_at": now, "last_run_id": run_id}
+        if result.status is ScanStatus.FAILED:
+            last["last_error"] = result.error
+        else:
+            last.update(last_error=None, head_oid=result.repo.head_oid, listing_digest=audit_digest)
         with session_scope(self._engine) as session:
-            repository = self._repository(session, result.repo)
-            assert repository.id is not None
-            session.add(
-                _storable(
-                    RepositoryScan(
-                        run_id=run_id,
-                        repository_id=repository.id,
-                        head_oid=result.repo.head_oid,
-                        status=result.status,
-                        skip_reason=SkipReason(result.skip_reason) if result.skip_reason else None,
-                        error=result.error,
-                        pipfiles=len(result.pipfiles),
-                        compliant=result.compliant,
-                    )
-                )
-            )
+            repository_id = self._repository_id(session, result.repo, last)
+            owner = {"run_id": run_id, "repository_id": repository_id}
+            scan = {
+                **owner,
+                "head_oid": result.repo.head_oid,
+                "status": result.status,
+                "skip_reason": SkipReason(result.skip_reason) if result.skip_reason else None,
+                "error": result.error,
+                "pipfiles": len(result.pipfiles),
+                "compliant": result.compliant,
+                "scanned_at": now,
+            }
+            session.execute(insert(_SCANS), _storable_values(scan))
+            pipfiles: list[dict[str, Any]] = []
+            findings: list[dict[str, Any]] = []
             for pipfile in result.pipfiles:
                 error = pipfile.report.parse_error
-                session.add(
-                    _storable(
-                        PipfileRecord(
-                            run_id=run_id,
-                            repository_id=repository.id,
-                            path=pipfile.path,
-                            blob_oid=pipfile.blob_oid,
-                            status=pipfile.status,
-                            parse_error=error.message if error else None,
-                            error_line=error.line if error else None,
-                            error_column=error.column if error else None,
-                            private_source=pipfile.report.private_source,
-                            has_lock=pipfile.has_lock,
-                            compliant=pipfile.compliant,
-                        )
-                    )
+                pipfiles.append(
+                    {
+                        **owner,
+                        "path": pipfile.path,
+                        "blob_oid": pipfile.blob_oid,
+                        "status": pipfile.status,
+                        "parse_error": error.message if error else None,
+                        "error_line": error.line if error else None,
+                        "error_column": error.column if error else None,
+                        "private_source": pipfile.report.private_source,
+                        "has_lock": pipfile.has_lock,
+                        "compliant": pipfile.compliant,
+                    }
                 )
-                session.add_all(
-                    _storable(
-                        FindingRecord(
-                            run_id=run_id,
-                            repository_id=repository.id,
-                            path=pipfile.path,
-                            category=f.category,
-                            package=f.package,
-                            package_name=_package_name(f.package) if f.package else None,
-                            current=f.current,
-                            expected=f.expected,
-                            index_name=f.source,
-                            kind=f.kind.value,
-                            severity=f.severity.label,
-                            fixable=f.fixable,
-                            line=f.line,
-                            message=f.message,
-                        )
-                    )
+                findings.extend(
+                    {
+                        **owner,
+                        "path": pipfile.path,
+                        "category": f.category,
+                        "package": f.package,
+                        "package_name": _package_name(f.package) if f.package else None,
+                        "current": f.current,
+                        "expected": f.expected,
+                        "index_name": f.source,
+                        "kind": f.kind.value,
+                        "severity": f.severity.label,
+                        "fixable": f.fixable,
+                        "line": f.line,
+                        "message": f.message,
+                    }
                     for f in pipfile.report.findings
                 )
-            repository.last_scanned_at = utcnow()
-            repository.last_run_id = run_id
-            if result.status is ScanStatus.FAILED:
-                repository.last_error = result.error
-            else:
-                repository.last_error = None
-                repository.head_oid = result.repo.head_oid
-                repository.listing_digest = audit_digest
-            session.add(_storable(repository))
+            for table, rows in ((_PIPFILES, pipfiles), (_FINDINGS, findings)):
+                if rows:
+                    session.execute(insert(table), [_storable_values(row) for row in rows])
 
     def carry(
         self, run_id: int, carried: Sequence[tuple[RepoSummary, PreviousState]]
