@@ -22,7 +22,7 @@ from pipfleet.engine.listing import Listing
 from pipfleet.errors import StoreError
 from pipfleet.report.data import load_report, open_read_only
 from pipfleet.report.model import Report
-from pipfleet.store.models import PipfileRecord, PrivatePackage, Repository
+from pipfleet.store.models import PackageVersionCache, PipfileRecord, PrivatePackage, Repository
 from pipfleet.store.prs import PullRequestStore
 
 T = TypeVar("T")
@@ -52,6 +52,7 @@ class FleetData:
     def __init__(self, settings: Settings, fallback: KnownListing | None = None):
         self._settings = settings
         self._fallback = fallback  # the listing file given, for a database without one
+        self._cached: tuple[tuple[int, int], KnownListing] | None = None
 
     @contextmanager
     def _engine(self) -> Iterator[Engine]:
@@ -135,13 +136,24 @@ class FleetData:
         from pipfleet.registry.versions import codeartifact_key, with_contents
         from pipfleet.store.versions import VersionCacheStore
 
+        codeartifact = codeartifact_key(self._settings.codeartifact)
         with engine.connect() as connection:
             if not inspect(connection).has_table(PrivatePackage.__tablename__):
                 return None
         with Session(engine) as session:
             run_id = session.exec(select(func.max(PrivatePackage.run_id))).one()
+            versions = session.exec(
+                select(func.count()).where(col(PackageVersionCache.codeartifact) == codeartifact)
+            ).one()
         if run_id is None:
             return None
+        # A run's packages are written once and cached versions never change, only add
+        # up: the same run and count is the same listing, and a check skips reading it.
+        stamp = (run_id, versions)
+        if self._cached is not None and self._cached[0] == stamp:
+            return self._cached[1]
         listing = PullRequestStore(engine).listing(run_id)
-        known = VersionCacheStore(engine, codeartifact_key(self._settings.codeartifact)).load()
-        return KnownListing(with_contents(listing, known), f"scan run {run_id} of the database")
+        known = VersionCacheStore(engine, codeartifact).load()
+        recorded = KnownListing(with_contents(listing, known), f"scan run {run_id} of the database")
+        self._cached = (stamp, recorded)
+        return recorded
