@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import statistics
 import subprocess
@@ -153,6 +154,7 @@ def render(
     private: int,
     starts: list[float],
     results: Sequence[Throughput],
+    load: tuple[float, float],
 ) -> str:
     first = results[0]
     lines = [
@@ -160,10 +162,12 @@ def render(
         "",
         *context_lines(command),
         code_line(),
+        f"- Load average (1 min) before / after: {load[0]:.2f} / {load[1]:.2f} on "
+        f"{os.cpu_count()} cores (a shared machine: best and median show the noise)",
         f"- Data: a {repos}-repository synthetic fleet (make_fleet, seed 7) scanned once by the "
         f"sandbox into SQLite with bench/check_corpus.py's listing ({private} private names, "
-        "about 30% of the corpus's registry names): check_pipfile reads that listing from the "
-        "database on every call",
+        "about 30% of the corpus's registry names): check_pipfile judges by that listing, "
+        "asking the database on every call whether a newer one was recorded",
         f"- Calls: every corpus Pipfile, {first.calls} a round, with its Pipfile.lock where it "
         f"has one; {first.errors} a round are the deliberately invalid files, answered with a "
         "tool error; one call at a time, the SDK's Client, after one untimed round",
@@ -184,9 +188,10 @@ def render(
     lines += [
         "",
         "An answer is the whole round trip: JSON-RPC framing, argument validation, the "
-        "listing read from the database, `check_text` in diff mode (audit, rewrite, diff), "
-        "guidance per finding and the structured content checked against its output schema. "
-        "bench/check_corpus.py times the engine alone.",
+        "listing's freshness asked of the database, `check_text` in diff mode (audit, "
+        "rewrite, diff), guidance per finding, and the structured content checked against "
+        "its output schema by the server and again by the client (the SDK's Client validates "
+        "every result with jsonschema). bench/check_corpus.py times the engine alone.",
         "",
     ]
     return "\n".join(lines)
@@ -203,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join([".venv/bin/python bench/mcp_server.py", *(argv or sys.argv[1:])])
     calls = corpus_calls(args.corpus)
     valid = next(call for call in calls if "[packages]" in call.arguments["pipfile"])
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="pipfleet-bench-mcp-") as folder:
         config, private = scanned_database(Path(folder), args.repos, args.corpus)
         starts = [asyncio.run(first_answer(config, valid)) for _ in range(args.starts)]
@@ -211,7 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(answer_rounds(stdio, "stdio", calls, args.rounds)),
             http_rounds(config, calls, args.rounds),
         ]
-    section = render(command, args.repos, private, starts, results)
+    load = (load_before, os.getloadavg()[0])
+    section = render(command, args.repos, private, starts, results, load)
     print(section)
     if not args.no_write:
         update_section(SECTION_TITLE, section)
