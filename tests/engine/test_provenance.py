@@ -253,7 +253,8 @@ def test_sibling_lock_and_explicit_lock_path() -> None:
     assert sibling_lock("a/b/Pipfile") == "a/b/Pipfile.lock"
     pipfile = parse(PIPFILE.replace('orb-api = {version = ">=1.3", index = "codeartifact"}\n', ""))
     text = lock({"orb-http": locked("2.5.1", EVIL)})
-    (finding,) = provenance_findings(pipfile, LISTING, text, "codeartifact", "x/y.lock")
+    packages = locked_packages(text)
+    (finding,) = provenance_findings(pipfile, LISTING, packages, "codeartifact", "x/y.lock")
     assert finding.message.startswith("x/y.lock: the lock holds files")
 
 

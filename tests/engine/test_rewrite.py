@@ -7,6 +7,7 @@ import pytest
 from pipfleet.engine.audit import AuditOptions, audit
 from pipfleet.engine.listing import parse_listing
 from pipfleet.engine.pipfile import parse
+from pipfleet.engine.provenance import locked_packages
 from pipfleet.engine.rewrite import rewrite, unified_diff
 from pipfleet.errors import FixError, RewriteError
 
@@ -206,7 +207,7 @@ def test_a_missing_category_table_is_appended_as_a_new_section() -> None:
     before = PYPI + PRIVATE + "[dev-packages]\n" + API + "\n"
     lock = json.dumps({"default": {"orb-common": {"version": "==2.0"}}, "develop": {}})
     pipfile = parse(before)
-    report = audit(pipfile, DEPS, AuditOptions(), lock_text=lock)
+    report = audit(pipfile, DEPS, AuditOptions(), locked_packages(lock))
     after = rewrite(pipfile, report, None)
     assert after == before + f"\n[packages]\n{ADDED}\n"
 

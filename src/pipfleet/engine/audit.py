@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -13,7 +13,7 @@ from pipfleet.engine.findings import FileReport, Finding, FindingKind
 from pipfleet.engine.hygiene import hygiene_findings
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import Entry, Pipfile, Source, parse
-from pipfleet.engine.provenance import provenance_findings
+from pipfleet.engine.provenance import LockedPackage, locked_packages, provenance_findings
 from pipfleet.errors import PipfileError
 
 DEFAULT_INDEX_NAME = "codeartifact"
@@ -63,26 +63,32 @@ def audit_text(
     try:
         pipfile = parse(text, path)
     except PipfileError as exc:
-        finding = Finding(
-            FindingKind.PARSE_ERROR, path, exc.message, line=exc.line, column=exc.column
-        )
-        return None, FileReport(path, (finding,))
-    return pipfile, audit(pipfile, listing, options, lock_text, lock_path)
+        return None, parse_error_report(path, exc)
+    locked = locked_packages(lock_text) if lock_text is not None else None
+    return pipfile, audit(pipfile, listing, options, locked, lock_path)
+
+
+def parse_error_report(path: str, error: PipfileError) -> FileReport:
+    """The report of a Pipfile that does not parse: one ``parse-error`` finding."""
+    finding = Finding(
+        FindingKind.PARSE_ERROR, path, error.message, line=error.line, column=error.column
+    )
+    return FileReport(path, (finding,))
 
 
 def audit(
     pipfile: Pipfile,
     listing: Listing,
     options: AuditOptions = AuditOptions(),
-    lock_text: str | None = None,
+    locked: Sequence[LockedPackage] | None = None,
     lock_path: str | None = None,
 ) -> FileReport:
     """Findings for every private entry, every non-registry entry and every undefined index.
 
-    Then, from ``provenance``: the lock's provenance when ``lock_text`` is given and
-    private transitive dependencies (from the lock, else from the listing's
-    dependencies). Without a lock, and with a listing that carries no dependencies,
-    these add nothing.
+    Then, from ``provenance``: the lock's provenance when ``locked`` (the packages of
+    the Pipfile.lock beside it, from ``locked_packages``) is given and private
+    transitive dependencies (from the lock, else from the listing's dependencies).
+    Without a lock, and with a listing that carries no dependencies, these add nothing.
     """
     source, match = private_source(pipfile, options.index_name)
     target = source.name if source and source.name else options.index_name
@@ -132,7 +138,7 @@ def audit(
     if private_entries and source is None:
         findings.insert(0, _missing_source(pipfile, target, options.source_url))
     findings[:0] = hygiene_findings(pipfile, source, private_entries > 0)
-    findings.extend(provenance_findings(pipfile, listing, lock_text, target, lock_path))
+    findings.extend(provenance_findings(pipfile, listing, locked, target, lock_path))
     return FileReport(
         pipfile.path,
         tuple(findings),

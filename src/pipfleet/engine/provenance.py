@@ -1,5 +1,5 @@
 """What gets installed, not only what the Pipfile says: lock provenance and private
-transitive dependencies. Pure: the Pipfile, its lock's text and the listing in, findings out.
+transitive dependencies. Pure: the Pipfile, its lock's packages and the listing in, findings out.
 
 - **Lock provenance.** For each private package a Pipfile.lock pins (``==x``, any
   section), the lock's hashes are compared with the files CodeArtifact holds for
@@ -22,7 +22,7 @@ either); entries that are not objects are skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -89,17 +89,17 @@ def locked_packages(lock_text: str) -> list[LockedPackage] | None:
 def provenance_findings(
     pipfile: Pipfile,
     listing: Listing,
-    lock_text: str | None,
+    locked: Sequence[LockedPackage] | None,
     target: str,
     lock_path: str | None = None,
 ) -> list[Finding]:
     """foreign-hashes, version-not-found (lock) and private-transitive findings for one Pipfile.
 
+    ``locked`` is its lock's packages (``locked_packages``), None without a lock;
     ``target`` is the private source's name; ``lock_path`` defaults to the lock beside
     the Pipfile. With no lock and no dependencies in the listing, this is empty.
     """
     lock_path = lock_path or sibling_lock(pipfile.path)
-    locked = locked_packages(lock_text) if lock_text is not None else None
     findings: list[Finding] = []
     if locked is not None:
         findings.extend(_lock_findings(pipfile.path, lock_path, locked, listing, target))
@@ -108,7 +108,7 @@ def provenance_findings(
 
 
 def _lock_findings(
-    path: str, lock_path: str, locked: list[LockedPackage], listing: Listing, target: str
+    path: str, lock_path: str, locked: Sequence[LockedPackage], listing: Listing, target: str
 ) -> Iterator[Finding]:
     for package in locked:
         if package.name not in listing or package.version is None:
@@ -158,7 +158,7 @@ class _Need:
 def _transitive_findings(
     pipfile: Pipfile,
     listing: Listing,
-    locked: list[LockedPackage] | None,
+    locked: Sequence[LockedPackage] | None,
     lock_path: str,
     target: str,
 ) -> list[Finding]:
@@ -191,7 +191,7 @@ def _transitive_findings(
 
 
 def _needs_from_lock(
-    pipfile: Pipfile, listing: Listing, locked: list[LockedPackage], listed: set[str]
+    pipfile: Pipfile, listing: Listing, locked: Sequence[LockedPackage], listed: set[str]
 ) -> list[_Need]:
     # Who needs it, where the listing says: a locked private package whose locked
     # version depends on it.

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from pipfleet.config import GitHubSettings, SafetySettings
-from pipfleet.engine.audit import AuditOptions, audit_text
+from pipfleet.engine.audit import AuditOptions, audit, parse_error_report
 from pipfleet.engine.confusion import PackageIntel
 from pipfleet.engine.findings import FileReport
 from pipfleet.engine.listing import Listing
-from pipfleet.engine.pipfile import parse
-from pipfleet.engine.provenance import locked_packages, sibling_lock
+from pipfleet.engine.pipfile import Pipfile, parse
+from pipfleet.engine.provenance import LockedPackage, locked_packages, sibling_lock
 from pipfleet.errors import ImplausibleChange, Interrupted, PipfileError, PipfleetError
 from pipfleet.github.queries import BlobRead, PullRead, RepoFiles, RepoSummary
 from pipfleet.store.models import PipfileStatus, ScanStatus
@@ -193,11 +193,46 @@ def matches(repo: RepoSummary, settings: GitHubSettings) -> bool:
     return hit(settings.include) and not hit(settings.exclude)
 
 
+@dataclass(frozen=True)
+class ParsedFiles:
+    """A repository's files, each Pipfile and lock parsed once: the version lookup and
+    the audit both read them, and parsing is most of a scan's own work."""
+
+    files: RepoFiles
+    pipfiles: Mapping[str, Pipfile | PipfileError]  # by path, the readable blobs only
+    locks: Mapping[str, list[LockedPackage] | None]  # by path; None: not a lock
+
+    @property
+    def repo(self) -> RepoSummary:
+        return self.files.repo
+
+
+def _readable(blob: BlobRead) -> bool:
+    return not (blob.text is None or blob.truncated or blob.binary or blob.too_large)
+
+
+def parse_files(files: RepoFiles) -> ParsedFiles:
+    """Parse a repository's readable Pipfiles and its locks. Pure."""
+    pipfiles: dict[str, Pipfile | PipfileError] = {}
+    if files.error is None:
+        for blob in files.pipfiles:
+            if _readable(blob):
+                assert blob.text is not None
+                try:
+                    pipfiles[blob.path] = parse(blob.text, blob.path)
+                except PipfileError as exc:
+                    pipfiles[blob.path] = exc
+    locks = {} if files.error is not None else files.lock_texts
+    return ParsedFiles(
+        files, pipfiles, {path: locked_packages(text) for path, text in locks.items()}
+    )
+
+
 def _pipfile_result(
-    blob: BlobRead, files: RepoFiles, listing: Listing, options: AuditOptions
+    blob: BlobRead, parsed: ParsedFiles, listing: Listing, options: AuditOptions
 ) -> PipfileResult:
     lock_path = sibling_lock(blob.path)
-    has_lock = lock_path in files.lockfiles
+    has_lock = lock_path in parsed.files.lockfiles
     unreadable = None
     if blob.too_large:
         unreadable = PipfileStatus.TOO_LARGE
@@ -207,43 +242,39 @@ def _pipfile_result(
         unreadable = PipfileStatus.TRUNCATED
     if unreadable is not None:  # recorded as such, never parsed
         return PipfileResult(blob.path, blob.oid, unreadable, FileReport(blob.path, ()), has_lock)
-    assert blob.text is not None
-    lock_text = files.lock_texts.get(lock_path)
-    _, report = audit_text(
-        blob.text, blob.path, listing, options, lock_text=lock_text, lock_path=lock_path
-    )
+    pipfile = parsed.pipfiles[blob.path]
+    if isinstance(pipfile, PipfileError):
+        report = parse_error_report(blob.path, pipfile)
+    else:
+        locked = parsed.locks.get(lock_path)
+        report = audit(pipfile, listing, options, locked, lock_path)
     status = PipfileStatus.PARSE_ERROR if report.parse_error else PipfileStatus.OK
     return PipfileResult(blob.path, blob.oid, status, report, has_lock)
 
 
-def audit_repository(files: RepoFiles, listing: Listing, options: AuditOptions) -> RepoResult:
-    """A repository's result from what GitHub returned for it. Pure."""
+def audit_repository(parsed: ParsedFiles, listing: Listing, options: AuditOptions) -> RepoResult:
+    """A repository's result from what GitHub returned for it, parsed. Pure."""
+    files = parsed.files
     if files.error is not None:
         return RepoResult(files.repo, ScanStatus.FAILED, error=files.error)
-    pipfiles = tuple(_pipfile_result(blob, files, listing, options) for blob in files.pipfiles)
+    pipfiles = tuple(_pipfile_result(blob, parsed, listing, options) for blob in files.pipfiles)
     return RepoResult(files.repo, ScanStatus.FETCHED, pipfiles)
 
 
-def wanted_versions(fleet: Sequence[RepoFiles], listing: Listing) -> set[tuple[str, str]]:
+def wanted_versions(fleet: Sequence[ParsedFiles], listing: Listing) -> set[tuple[str, str]]:
     """The private (package, version) pairs the read Pipfiles and locks use. Pure.
 
     A lock's exact versions, and for each private Pipfile entry the version pipenv
     would pick (the newest listed one satisfying it): what provenance needs to know.
     """
     wanted: set[tuple[str, str]] = set()
-    for files in fleet:
-        if files.error is not None:
-            continue
-        for text in files.lock_texts.values():
-            for package in locked_packages(text) or ():
+    for parsed in fleet:
+        for locked in parsed.locks.values():
+            for package in locked or ():
                 if package.version is not None and package.name in listing:
                     wanted.add((package.name, package.version))
-        for blob in files.pipfiles:
-            if blob.text is None or blob.truncated or blob.binary or blob.too_large:
-                continue
-            try:
-                pipfile = parse(blob.text, blob.path)
-            except PipfileError:
+        for pipfile in parsed.pipfiles.values():
+            if isinstance(pipfile, PipfileError):
                 continue
             for entry in pipfile.entries():
                 if entry.non_registry_key is not None or entry.name not in listing:
@@ -292,11 +323,22 @@ def check_repositories(count: int, baseline: Baseline | None, safety: SafetySett
         )
 
 
-def _audited(files: RepoFiles, listing: Listing, options: AuditOptions) -> RepoResult:
+def _parsed(files: RepoFiles) -> ParsedFiles | RepoResult:
     try:
-        return audit_repository(files, listing, options)
+        return parse_files(files)
     except Exception as exc:  # one repository's content never stops the fleet
         return RepoResult(files.repo, ScanStatus.FAILED, error=one_line(exc))
+
+
+def _audited(
+    parsed: ParsedFiles | RepoResult, listing: Listing, options: AuditOptions
+) -> RepoResult:
+    if isinstance(parsed, RepoResult):
+        return parsed
+    try:
+        return audit_repository(parsed, listing, options)
+    except Exception as exc:  # one repository's content never stops the fleet
+        return RepoResult(parsed.repo, ScanStatus.FAILED, error=one_line(exc))
 
 
 def _record(recorder: Recorder, run_id: int, result: RepoResult, digest: str) -> RepoResult:
@@ -380,12 +422,13 @@ def run_scan(
             summary.add_carried(recorder.carry(run_id, to_carry))
             if progress:
                 progress("repository", len(to_carry))
-        fleet = gateway.read_files(to_read)
+        fleet = [_parsed(files) for files in gateway.read_files(to_read)]
         if versions is not None and fleet:
-            listing = versions(listing, wanted_versions(fleet, listing))
+            parsed = [item for item in fleet if isinstance(item, ParsedFiles)]
+            listing = versions(listing, wanted_versions(parsed, listing))
             digest = audit_digest(listing, intel, options)
-        for files in fleet:
-            result = _audited(files, listing, options)
+        for item in fleet:
+            result = _audited(item, listing, options)
             if recorder and run_id is not None:
                 result = _record(recorder, run_id, result, digest)
             summary.add(result)
