@@ -277,6 +277,8 @@ def test_prompts_name_the_tools_and_the_arguments(client: SyncClient) -> None:
     fix = client.run(lambda c: c.get_prompt("fix-pipfile", {"pipfile": API_PIPFILE}))
     text = "\n".join(m.content.text for m in fix.messages if m.content.type == "text")
     assert "check_pipfile" in text and API_PIPFILE in text
+    leaky = client.run(lambda c: c.get_prompt("fix-pipfile", {"pipfile": LEAKY_PIPFILE}))
+    assert SECRET not in str(leaky.messages) and "aws:****@" in str(leaky.messages)
     update = client.run(
         lambda c: c.get_prompt(
             "update-codeartifact-package", {"package": "orb-common", "version": "2.2.0"}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from pipfleet.assistant.fleetdata import KnownListing, PipfileState
@@ -207,7 +208,7 @@ def repository_status(
 
 @dataclass(frozen=True)
 class PackageUse:
-    """One Pipfile entry (or lock entry) naming the package."""
+    """One Pipfile entry, or Pipfile.lock entry (category "default" or "develop"), naming it."""
 
     repository: str
     path: str
@@ -232,10 +233,14 @@ def _spec(written: str | None) -> str | None:
     if written is None:
         return None
     try:
-        entry = parse(f"[packages]\nx = {written}\n").categories["packages"][0]
+        return parse(f"[packages]\nx = {written}\n").categories["packages"][0].version
     except (PipfileError, KeyError, IndexError):
+        pass
+    # A lock entry's finding holds the locked spec ("==2.1.0") itself, not TOML.
+    try:
+        return str(SpecifierSet(written))
+    except InvalidSpecifier:
         return None
-    return entry.version
 
 
 def package_usage(report: Report, name: str) -> tuple[PackageAnswer, str]:

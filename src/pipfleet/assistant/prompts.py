@@ -1,7 +1,8 @@
 """The server's prompts: two workflows an engineer starts from an assistant. Pure.
 
 They tell the assistant which tools to call and in what order, so that its answer rests
-on pipfleet's findings and the organisation's guide rather than on what it remembers.
+on pipfleet's findings and the organisation's guide rather than on what it remembers. A
+pasted Pipfile comes back with the secrets of its URLs masked, like every other answer.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field
+
+from pipfleet.safetext import mask_credentials
 
 FIX_PIPFILE = "Fix a pasted Pipfile so that its private packages resolve from CodeArtifact."
 UPDATE_PACKAGE = "Update a CodeArtifact package to a new version in this project, safely."
@@ -35,7 +38,7 @@ Fix this Pipfile so that every private package resolves from our CodeArtifact in
 Pipfile:
 
 ```toml
-{pipfile}
+{mask_credentials(pipfile)}
 ```
 """
 
