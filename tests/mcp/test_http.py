@@ -115,6 +115,7 @@ def test_host_and_origin_must_be_the_served_address(http_server: Running) -> Non
     assert _initialize(http_server.url, Host=f"evil.example:{port}").status_code == 400
     refused = _initialize(http_server.url, Origin="http://evil.example")
     assert refused.status_code == 403
+    assert _initialize(http_server.url, Origin="http://localhost:6274").status_code == 200
 
 
 @pytest.mark.parametrize(

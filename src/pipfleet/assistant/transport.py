@@ -46,7 +46,8 @@ class HttpServer(ServedApp):
         security = TransportSecuritySettings(
             enable_dns_rebinding_protection=not public,
             allowed_hosts=[f"{name}:{bound}" for name in hosts],
-            allowed_origins=[f"http://{name}:{bound}" for name in hosts],
+            # Any port: a browser-based client (an MCP inspector) runs on a port of its own.
+            allowed_origins=[f"http://{name}:*" for name in hosts],
         )
         app = server.streamable_http_app(
             streamable_http_path=HTTP_PATH, transport_security=security
