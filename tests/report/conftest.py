@@ -1,12 +1,14 @@
 """A database filled by two real scans of the sandbox fleet, plus pull requests.
 
-Run 1 scans the conftest fleet as it is. Before run 2, orb-api's root Pipfile is fixed,
-orb-good (compliant) and orb-gone (deleted between listing and read: a scan error)
-appear; so the trend moves and every report section has something to show.
+Run 1 scans the conftest fleet as it is. Before run 2, orb-api's root Pipfile is fixed
+but its lock now holds a foreign orb-common file, and orb-good (compliant) and orb-gone
+(deleted between listing and read: a scan error) appear; so the trend moves and every
+report section has something to show.
 """
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -41,6 +43,20 @@ orb-common = {{version = "==2.1.0", index = "codeartifact"}}
 """
 
 FIXED_API_PIPFILE = COMPLIANT_PIPFILE + 'requests = "*"\n'
+# orb-common 2.1.0 locked from another index: a file CodeArtifact does not have.
+FOREIGN_LOCK = json.dumps(
+    {
+        "_meta": {"hash": {"sha256": "0" * 64}, "pipfile-spec": 6, "requires": {}, "sources": []},
+        "default": {
+            "orb-common": {
+                "hashes": ["sha256:" + "ab" * 32],
+                "index": "codeartifact",
+                "version": "==2.1.0",
+            }
+        },
+        "develop": {},
+    }
+)
 
 
 def _scan(sandbox: SandboxServer, world: World, url: str, **kwargs: Any) -> None:
@@ -81,9 +97,11 @@ def scan_twice(sandbox: SandboxServer, world: World, url: str) -> None:
     source_url = sandbox.urls.private_index_with_auth()
     api = world.repository("acme", "orb-api")
     assert api is not None
-    world.commit_changes(
-        api, "main", {"Pipfile": FIXED_API_PIPFILE.format(source_url=source_url).encode()}, "fix\n"
-    )
+    fixed = {
+        "Pipfile": FIXED_API_PIPFILE.format(source_url=source_url).encode(),
+        "Pipfile.lock": FOREIGN_LOCK.encode(),
+    }
+    world.commit_changes(api, "main", fixed, "fix\n")
     world.add_repository(
         "acme", "orb-good", {"Pipfile": COMPLIANT_PIPFILE.format(source_url=source_url).encode()}
     )
@@ -173,6 +191,7 @@ def expected_figures(query: Rows) -> dict[str, float | int | None]:
         "pipfiles": run["pipfiles"],
         "findings": run["findings"],
         "confusion-risks": run["confusion_risk"],
+        "foreign-hashes": run["foreign_hashes"],
     }
     for row in query("SELECT run_id, compliant_share FROM v_run_summary"):
         if row["compliant_share"] is not None:

@@ -39,10 +39,11 @@ def test_summary_equals_the_run_summary_view(scanned: str, query: Rows) -> None:
     assert summary.repositories_with_pipfiles == view["repositories_with_pipfiles"] == 2
     assert summary.compliant_repositories == view["compliant_repositories"] == 1
     assert summary.compliant_share == pytest.approx(view["compliant_share"]) == 0.5
-    assert summary.findings == view["findings"] == 10
+    assert summary.findings == view["findings"] == 11
     for kind, count in view_kind_counts(view).items():
         assert summary.findings_by_kind.get(kind, 0) == count, kind
     assert summary.confusion_risks == view["confusion_risk"] == 1
+    assert summary.foreign_hashes == view["foreign_hashes"] == 1
     assert summary.failed_repositories == 1
     assert summary.pull_requests["open"] == 1 and summary.pull_requests["merged"] == 1
     assert summary.pull_requests["superseded"] == 1 and summary.pull_requests["dismissed"] == 0
@@ -104,8 +105,10 @@ def test_packages_equal_the_usage_view(scanned: str, query: Rows) -> None:
 def test_findings_come_most_severe_first_with_the_risks(scanned: str) -> None:
     report = report_of(scanned)
     assert report.findings[0].severity == "critical"
-    assert [(f.repository, f.package, f.severity) for f in report.risks] == [
-        ("acme/orb-api", "orb-events", "critical")
+    # A lock that shows confusion may have happened comes before the risk of it.
+    assert [(f.repository, f.kind, f.package) for f in report.risks] == [
+        ("acme/orb-api", "foreign-hashes", "orb-common"),
+        ("acme/orb-api", "confusion-risk", "orb-events"),
     ]
 
 

@@ -39,7 +39,7 @@ def test_json_validates_against_the_documented_schema(scanned: str, query: Rows)
     assert document["run"]["id"] == 2
     assert document["summary"]["compliant_share"] == pytest.approx(view["compliant_share"])
     assert document["summary"]["findings"] == view["findings"] == len(document["findings"])
-    assert [r["kind"] for r in document["risks"]] == ["confusion-risk"]
+    assert [r["kind"] for r in document["risks"]] == ["foreign-hashes", "confusion-risk"]
     api = next(r for r in document["repositories"] if r["full_name"] == "acme/orb-api")
     assert api["pull_request"]["html_url"] == "https://github.com/acme/orb-api/pull/12"
 
@@ -79,19 +79,18 @@ def test_json_parts_have_the_header_and_one_key(sqlite_scanned: str) -> None:
 def test_csv_has_one_row_per_finding(scanned: str, query: Rows) -> None:
     rows = list(csv.DictReader(io.StringIO(make_report(scanned, ReportFormat.CSV))))
     findings = query("SELECT kind, severity FROM findings WHERE run_id = 2")
-    assert len(rows) == len(findings) == 10
+    assert len(rows) == len(findings) == 11
     assert tuple(rows[0]) == CSV_COLUMNS
     assert sorted((r["kind"], r["severity"]) for r in rows) == sorted(
         (f["kind"], f["severity"]) for f in findings
     )
-    first = rows[0]  # most severe first
-    assert (first["repository"], first["kind"], first["severity"], first["run_id"]) == (
-        "acme/orb-api",
-        "confusion-risk",
-        "critical",
-        "2",
-    )
-    assert first["path"] == "services/worker/Pipfile" and first["line"] == "2"
+    assert [(r["kind"], r["severity"]) for r in rows[:2]] == [  # most severe first
+        ("foreign-hashes", "critical"),
+        ("confusion-risk", "critical"),
+    ]
+    risk = rows[1]
+    assert (risk["repository"], risk["run_id"]) == ("acme/orb-api", "2")
+    assert risk["path"] == "services/worker/Pipfile" and risk["line"] == "2"
 
 
 def test_csv_honours_kind_and_repo(sqlite_scanned: str) -> None:
@@ -129,7 +128,7 @@ def test_table_shows_each_section_as_plain_text(sqlite_scanned: str) -> None:
     for expected in (
         "pipfleet compliance, run 2",
         "50.0% (1 of 2 repositories with Pipfiles)",
-        "Dependency-confusion risks (1)",
+        "Dependency-confusion risks (2)",
         "acme/orb-api",
         "#12 open",
         "Private packages (2)",

@@ -50,9 +50,9 @@ def test_models_register_every_table() -> None:
 def test_upgrade_builds_every_table_and_view_on_an_empty_database(database_url: str) -> None:
     assert db.current(database_url) is None
 
-    assert db.upgrade(database_url) == head(database_url) == "0003"
+    assert db.upgrade(database_url) == head(database_url) == "0004"
 
-    assert db.current(database_url) == "0003"
+    assert db.current(database_url) == "0004"
     tables, views = schema(database_url)
     assert tables == TABLES | {"alembic_version"}
     assert views == VIEWS
@@ -76,5 +76,25 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(database_u
 
     assert db.current(database_url) is None
     assert schema(database_url) == ({"alembic_version"}, set())
-    assert db.upgrade(database_url) == "0003"
+    assert db.upgrade(database_url) == "0004"
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
+
+
+def summary_columns(url: str) -> list[str]:
+    engine = db.make_engine(url)
+    try:
+        return [column["name"] for column in inspect(engine).get_columns("v_run_summary")]
+    finally:
+        engine.dispose()
+
+
+def test_0004_adds_the_provenance_counts_to_the_run_summary_and_takes_them_back(
+    database_url: str,
+) -> None:
+    db.upgrade(database_url)
+    columns = summary_columns(database_url)
+    assert columns[-3:] == ["public_first", "foreign_hashes", "private_transitive"]
+
+    command.downgrade(db.alembic_config(database_url), "0003")
+
+    assert summary_columns(database_url) == columns[:-2]

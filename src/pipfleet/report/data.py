@@ -389,4 +389,5 @@ def _summary(
         pull_requests={s: states[s] for s in PR_STATES}
         | {s: n for s, n in states.items() if s not in PR_STATES},
         confusion_risks=sum(f.kind == FindingKind.CONFUSION_RISK.value for f in findings),
+        foreign_hashes=sum(f.kind == FindingKind.FOREIGN_HASHES.value for f in findings),
     )

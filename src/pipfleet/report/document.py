@@ -127,6 +127,7 @@ def document(report: Report, part: str | None = None) -> dict[str, Any]:
             "findings_by_severity": dict(s.findings_by_severity),
             "pull_requests": dict(s.pull_requests),
             "confusion_risks": s.confusion_risks,
+            "foreign_hashes": s.foreign_hashes,
         },
         "trend": [_point(p) for p in report.trend],
         "risks": [_finding(f) for f in report.risks],
@@ -215,6 +216,7 @@ SCHEMA: dict[str, Any] = {
                     "findings_by_severity": _COUNTS,
                     "pull_requests": _COUNTS,
                     "confusion_risks": _COUNT,
+                    "foreign_hashes": _COUNT,
                 }
             ),
             "trend": {

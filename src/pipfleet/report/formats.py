@@ -18,6 +18,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from pipfleet.engine.findings import FindingKind
 from pipfleet.report.model import SEVERITY_RANK, FindingRow, Report, RepositoryRow
 from pipfleet.safetext import printable, without_controls
 
@@ -198,7 +199,10 @@ def to_markdown(report: Report) -> str:
     s = report.summary
     lines = [f"### {md(headline(report))}", ""]
     share = percent(s.compliant_share)
-    critical = sum(f.severity == "critical" for f in report.risks)
+    critical = sum(
+        f.severity == "critical" and f.kind == FindingKind.CONFUSION_RISK.value
+        for f in report.risks
+    )
     lines += _md_table(
         ("Metric", "Value"),
         [
@@ -211,6 +215,7 @@ def to_markdown(report: Report) -> str:
             ("Pipfiles", f"{s.pipfiles:,}"),
             ("Findings needing action", f"{s.findings_needing_action:,}"),
             ("Confusion risks", f"{s.confusion_risks:,} ({critical:,} critical)"),
+            ("Foreign files in locks", f"{s.foreign_hashes:,}"),
             ("Pull requests", pr_counts(report)),
             ("Scan errors", f"{s.failed_repositories:,}"),
         ],
@@ -291,6 +296,7 @@ def _summary_table(report: Report) -> Table:
         ("Pipfiles", f"{s.pipfiles:,}"),
         ("Findings", f"{s.findings:,} ({s.findings_needing_action:,} needing action)"),
         ("Confusion risks", f"{s.confusion_risks:,}"),
+        ("Foreign files in locks", f"{s.foreign_hashes:,}"),
         ("Pull requests", pr_counts(report)),
     ]
     for name, value in rows:

@@ -98,6 +98,12 @@ def _cards(report: Report) -> str:
             "card alert" if s.confusion_risks else "card",
         ),
         _card(
+            "Foreign files in locks",
+            figure("foreign-hashes", s.foreign_hashes, f"{s.foreign_hashes:,}", css_class="value"),
+            "private package locked from another index",
+            "card alert" if s.foreign_hashes else "card",
+        ),
+        _card(
             "Pull requests open",
             figure("prs-open", prs["open"], f"{prs['open']:,}", css_class="value"),
             figure("prs-merged", prs["merged"], f"{prs['merged']:,} merged")
@@ -191,7 +197,7 @@ def _risks(risks: Sequence[FindingRow], urls: dict[str, str | None]) -> str:
     )
     more = (
         f'<p class="none">{len(risks) - RISK_ROWS:,} more: pipfleet report --format csv '
-        "--kind confusion-risk lists them all.</p>"
+        "--kind foreign-hashes (and --kind confusion-risk) lists them all.</p>"
         if len(risks) > RISK_ROWS
         else ""
     )

@@ -144,6 +144,7 @@ class FleetSummary:
     findings_by_severity: Mapping[str, int]  # every known severity, critical first
     pull_requests: Mapping[str, int]  # every state, of the selected repositories, any run
     confusion_risks: int
+    foreign_hashes: int  # lock entries holding files CodeArtifact does not have
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,12 @@ class Report:
 
     @property
     def risks(self) -> tuple[FindingRow, ...]:
-        """Dependency-confusion risks, critical first."""
-        return tuple(f for f in self.findings if f.kind == FindingKind.CONFUSION_RISK.value)
+        """Dependency confusion: locks that show it may already have happened (foreign
+        hashes) first, then the risks of it, critical first."""
+        foreign = FindingKind.FOREIGN_HASHES.value
+        return tuple(f for f in self.findings if f.kind == foreign) + tuple(
+            f for f in self.findings if f.kind == FindingKind.CONFUSION_RISK.value
+        )
 
     @property
     def errors(self) -> tuple[RepositoryRow, ...]:
