@@ -14,20 +14,43 @@ import tomllib
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 _SPACE = re.compile(r"[ \t]*")
 _SPACE_NL_COMMENT = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
 _TO_EOL = re.compile(r"[^\r\n]*")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_BASIC = re.compile(r'"(?:[^"\\\r\n]|\\.)*"')
-_LITERAL = re.compile(r"'[^'\r\n]*'")
-_ML_BASIC = re.compile(r'"""(?:[^\\"]|\\[\s\S]|"(?!""))*"""(?:"{1,2})?')
+# The string patterns are "unrolled" (runs of plain characters between escapes), the
+# same strings as one alternation per character but several times faster in re: a
+# lock is mostly strings.
+_BASIC_REST = r'[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"'  # after the opening quote
+_LITERAL_REST = r"[^'\r\n]*'"
+_BASIC = re.compile('"' + _BASIC_REST)
+_LITERAL = re.compile("'" + _LITERAL_REST)
+_ML_BASIC = re.compile(r'"""[^\\"]*(?:(?:\\[\s\S]|"(?!""))[^\\"]*)*"""(?:"{1,2})?')
 _ML_LITERAL = re.compile(r"'''[\s\S]*?'''(?:'{1,2})?")
 # Numbers, booleans, dates; a date-time may hold one space before its time part.
 _ATOM = re.compile(r"[0-9A-Za-z_+\-.:]+(?: [0-9][0-9:.+\-Z]*)?")
 _BRACKET_EVENT = re.compile(r"[\[\]{}\"'#]")
 # What opens or closes a level, starts a string or comment, or joins or ends a dotted key.
 _NESTING_EVENT = re.compile(r"[\[\]{}\"'#.,=\n]")
+# Each string and comment as ``_first_too_deep`` reads them (three quotes start a
+# multi-line string or nothing), else a quote that starts no valid string and all
+# that follows it: a parser stops there, and so does one pass of ``sub``.
+_NOT_STRUCTURE = re.compile(
+    "|".join(
+        (
+            _ML_BASIC.pattern,
+            '"(?!"")' + _BASIC_REST,
+            _ML_LITERAL.pattern,
+            "'(?!'')" + _LITERAL_REST,
+            "#" + _TO_EOL.pattern,
+            "[\"'][\\s\\S]*",
+        )
+    )
+)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST_PAIR = re.compile(r"[\[{][\]}]")
 
 
 @dataclass(frozen=True)
@@ -112,7 +135,36 @@ def too_deep(text: str, limit: int) -> int | None:
 
     Each ``[`` or ``{`` opens a level, and a dotted key of n dots nests at least n levels
     (the tables it creates), so a text this returns an offset for, if valid, nests deeper
-    than ``limit`` once parsed. It reads any text, valid or not: the string patterns
+    than ``limit`` once parsed. It reads any text, valid or not (see ``_first_too_deep``).
+    Every Pipfile and lock is checked and nearly none nests deep, so the walk one event
+    at a time, which finds the offset, runs only when a look at the whole text with
+    regular expressions (the same strings and comments skipped, the same brackets and
+    key dots counted) cannot rule a too deep nesting out.
+    """
+    # The brackets and key dots a parser reaches, with no string or comment around.
+    reached = _NOT_STRUCTURE.sub("", text)
+    if _dot_run(limit).search(reached) is not None:
+        return _first_too_deep(text, limit)
+    brackets = _NOT_BRACKET.sub("", reached)
+    # Each round removes the innermost pairs: brackets that never close more than they
+    # opened and nest at most ``limit`` deep are all gone after ``limit`` rounds.
+    for _ in range(limit):
+        if not brackets:
+            return None
+        brackets = _INNERMOST_PAIR.sub("", brackets)
+    return None if not brackets else _first_too_deep(text, limit)
+
+
+@cache
+def _dot_run(limit: int) -> re.Pattern[str]:
+    """More than ``limit`` key dots with nothing that ends a dotted key between them."""
+    return re.compile(rf"\.(?:[^\[\]{{}},=\n.]*\.){{{limit}}}")
+
+
+def _first_too_deep(text: str, limit: int) -> int | None:
+    """``too_deep``, one event at a time.
+
+    It reads any text, valid or not: the string patterns
     accept every valid string, and a parser reading left to right stops at the first
     invalid character, so what is counted up to a string they refuse (or a bracket that
     closes nothing) is all a parser can reach. JSON is read alike: valid JSON has no
