@@ -1,6 +1,21 @@
 from __future__ import annotations
 
-from pipfleet.engine.tomlspans import Header, Statement, inline_table, scan, value_end
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipfleet.engine.tomlspans import (
+    Header,
+    Statement,
+    _first_too_deep,
+    inline_table,
+    scan,
+    too_deep,
+    value_end,
+)
+
+# What too_deep reads, and fragments that start strings and comments or break them.
+_NESTING_PIECES = ["[", "]", "{", "}", '"', "'", "#", ".", ",", "=", "\n", "\r", "a", " "]
+_NESTING_PIECES += ["\\", '"""', "'''", "[[", "]]", '"s"', "'l'", "a.b"]
 
 
 def test_scan_reports_headers_and_statements_with_lines() -> None:
@@ -60,3 +75,10 @@ def test_inline_table_pairs_and_braces() -> None:
     assert text[table.pairs[2].value.start : table.pairs[2].value.end] == '"pypi"'
     assert text[table.close_brace] == "}"
     assert value_end(text, start) == len(text)
+
+
+@given(st.lists(st.sampled_from(_NESTING_PIECES), max_size=40), st.integers(0, 4))
+def test_too_deep_agrees_with_the_walk_one_event_at_a_time(pieces: list[str], limit: int) -> None:
+    # too_deep rules nesting out with regular expressions and walks only when they cannot.
+    text = "".join(pieces)
+    assert too_deep(text, limit) == _first_too_deep(text, limit)
