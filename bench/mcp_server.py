@@ -51,7 +51,7 @@ from pipfleet.sandbox.fleet import load_fleet
 from pipfleet.sandbox.makefleet import make_fleet
 from pipfleet.sandbox.server import SandboxServer
 
-SECTION_TITLE = "## mcp: `pipfleet mcp` start and check_pipfile answers"
+SECTION_TITLE = "## mcp_server: the MCP server (`pipfleet mcp`), start and check_pipfile answers"
 PIPFLEET = str(Path(sys.executable).parent / "pipfleet")
 
 
