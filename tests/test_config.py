@@ -39,6 +39,15 @@ def test_defaults_fill_everything_but_the_required_keys() -> None:
     )
     assert settings.policy.private == "internal"
     assert settings.database.url == "sqlite:///pipfleet.db"
+    assert settings.mcp.listing is None
+
+
+def test_the_mcp_listing_is_found_from_the_config_files_folder(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "pipfleet.toml"
+    relative = parse_settings(with_(mcp={"listing": "names.txt"}), {}, config)
+    assert relative.mcp.listing == tmp_path / "etc" / "names.txt"
+    absolute = parse_settings(with_(mcp={"listing": "/srv/names.txt"}), {}, config)
+    assert absolute.mcp.listing == Path("/srv/names.txt")
 
 
 @pytest.mark.parametrize(
@@ -57,6 +66,8 @@ def test_defaults_fill_everything_but_the_required_keys() -> None:
         (with_(policy={"private": "all"}), 'policy.private must be "internal" or "listed"'),
         (with_(pypi={"concurrency": 0}), "pypi.concurrency must be 1 to 128"),
         (with_(github={"write_pause": -1}), "github.write_pause must be >= 0"),
+        (with_(mcp={"listing": 3}), "mcp.listing must be a str"),
+        (with_(mcp={"list": "x"}), "unknown key mcp.list"),
         (
             with_(
                 codeartifact={"source_url": "https://aws:abc123@x.d.codeartifact.r.amazonaws.com/"}

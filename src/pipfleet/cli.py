@@ -282,7 +282,8 @@ def mcp_server(
         typer.Option(
             "--listing",
             envvar="PIPFLEET_LISTING",
-            help="Private packages from this file while the database has no scan's listing.",
+            help="Private packages from this file while the database has no scan's listing "
+            "(default: mcp.listing in the config).",
         ),
     ] = None,
     http: Annotated[
@@ -311,6 +312,7 @@ def mcp_server(
     if not http and (host is not None or port is not None or public):
         raise UsageError("--host, --port and --public need --http")
     settings = load_settings(config)
+    listing = listing or settings.mcp.listing
     fallback = KnownListing(_load_listing(listing), str(listing)) if listing else None
     server = build_server(ServerOptions(settings, FleetData(settings, fallback), docs_dir()))
     if not http:

@@ -115,6 +115,13 @@ class FixSettings:
 
 
 @dataclass(frozen=True)
+class McpSettings:
+    # Private packages for check_pipfile while the database holds no scan's listing: a
+    # listing file (relative paths from the config file's folder).
+    listing: Path | None = None
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str = "sqlite:///pipfleet.db"
     lock_heartbeat: float = 15.0  # seconds between a run's proofs that it is alive
@@ -141,6 +148,7 @@ class Settings:
     secrets: Secrets = field(default_factory=Secrets)
     path: Path | None = None
     safety: SafetySettings = field(default_factory=SafetySettings)
+    mcp: McpSettings = field(default_factory=McpSettings)
 
 
 class _Table:
@@ -219,7 +227,9 @@ def parse_settings(
 ) -> Settings:
     """Settings from parsed TOML and an environment; ConfigError names the bad key."""
     _Table(
-        data, "config", {"github", "codeartifact", "pypi", "policy", "database", "fix", "safety"}
+        data,
+        "config",
+        {"github", "codeartifact", "pypi", "policy", "database", "fix", "safety", "mcp"},
     )
     gh = _Table(_table(data, "github"), "github", set(GitHubSettings.__dataclass_fields__))
     pipfiles_raw = gh.data.get("pipfiles", "auto")
@@ -364,8 +374,13 @@ def parse_settings(
         max_listing_shrink=share("max_listing_shrink", SafetySettings.max_listing_shrink),
         max_repository_shrink=share("max_repository_shrink", SafetySettings.max_repository_shrink),
     )
+    mc = _Table(_table(data, "mcp"), "mcp", set(McpSettings.__dataclass_fields__))
+    listing = mc.get("listing", str, "") or None
+    mcp = McpSettings(
+        None if listing is None else (path.parent if path else Path.cwd()) / Path(listing)
+    )
     return Settings(
-        github, codeartifact, pypi, policy, database, fix, _secrets(environ), path, safety
+        github, codeartifact, pypi, policy, database, fix, _secrets(environ), path, safety, mcp
     )
 
 

@@ -8,12 +8,13 @@ import asyncio
 import json
 import shutil
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp_types import TextResourceContents
 from tests.conftest import API_PIPFILE, CORPUS, WORKER_PIPFILE, corpus_dirs
 from tests.report.conftest import COMPLIANT_PIPFILE
@@ -330,3 +331,33 @@ def test_missing_or_locked_database_is_a_tool_error(client: SyncClient, fleet: F
         holder.execute("ROLLBACK")
         holder.close()
     assert not client.call("fleet_summary").is_error
+
+
+def test_without_a_scan_the_configs_listing_file_names_the_private_packages(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    (tmp_path / "names.txt").write_text("orb-common 2.0.0 2.1.0\n")
+    config = tmp_path / "pipfleet.toml"
+    empty = f'url = "sqlite:///{tmp_path / "none.db"}"'
+    text = fleet.config.read_text().replace(f'url = "sqlite:///{fleet.database}"', empty)
+    config.write_text(text + '\n[mcp]\nlisting = "names.txt"\n')
+    without = tmp_path / "without.toml"
+    without.write_text(text)
+    for path, listed in ((config, True), (without, False)):
+        connection = SyncClient(
+            StdioServerParameters(
+                command=sys.executable,
+                args=["-m", "pipfleet", "mcp", "--config", str(path)],
+                cwd=str(tmp_path),  # the listing is found from the config's folder, not here
+            )
+        )
+        try:
+            result = connection.call("check_pipfile", pipfile='[packages]\norb-common = "*"\n')
+        finally:
+            connection.close()
+        if listed:
+            answer = structured(result)
+            assert answer["listing"] == str(tmp_path / "names.txt")
+            assert "missing-source" in {f["kind"] for f in answer["findings"]}
+        else:
+            assert result.is_error and "set mcp.listing in the config" in text_of(result)

@@ -117,17 +117,20 @@ class FleetData:
         """
         try:
             recorded = self._read(self._recorded_listing)
-        except StoreError:
+        except StoreError as exc:
             if self._fallback is None:
-                raise
+                raise StoreError(
+                    f"no private-package listing: {exc}; and no listing file was given (set "
+                    "mcp.listing in the config, or start pipfleet mcp with --listing FILE)"
+                ) from exc
             recorded = None
         if recorded is not None:
             return recorded
         if self._fallback is None:
             raise StoreError(
                 "no private-package listing: no scan has recorded one in the database and no "
-                "listing file was given (start pipfleet mcp with --listing FILE, or run "
-                "pipfleet scan)"
+                "listing file was given (set mcp.listing in the config, start pipfleet mcp "
+                "with --listing FILE, or run pipfleet scan)"
             )
         return self._fallback
 
