@@ -198,3 +198,15 @@ def test_confusion_findings_follow_registry_intel() -> None:
         ("compliant", "dev-packages", Severity.INFO),
         ("confusion-risk", "dev-packages", Severity.HIGH),
     ]
+
+
+def test_an_entry_as_written_never_carries_a_urls_literal_credential() -> None:
+    text = (
+        '[packages]\nsix = { file = "https://user:hunter2@files.example.org/six-1.16.0.whl" }\n'
+        'orb-x = {git = "https://ghp_16C7e42F292c6912E7710c838347Ae178B4a@github.com/acme/orb-x.git"}\n'
+    )
+    report = audit(parse(text, "Pipfile"), Listing({"orb-x": None}))
+    shown = [f.current for f in report.findings if f.current]
+    assert len(shown) == 2
+    assert not any("hunter2" in s or "ghp_16C7e42F292c6912E7710c838347Ae178B4a" in s for s in shown), shown
+    assert any("https://user:****@files.example.org" in s for s in shown), shown

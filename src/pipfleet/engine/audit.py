@@ -15,6 +15,7 @@ from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import Entry, Pipfile, Source, parse
 from pipfleet.engine.provenance import LockedPackage, locked_packages, provenance_findings
 from pipfleet.errors import PipfileError
+from pipfleet.safetext import mask_credentials
 
 DEFAULT_INDEX_NAME = "codeartifact"
 # <domain>-<owner>.d.codeartifact.<region>.amazonaws.com
@@ -213,7 +214,9 @@ def _entry_finding(
         message,
         category=entry.category,
         package=entry.key,
-        current=rewrite.current_value(pipfile.text, entry),
+        # The entry as written goes to reports, the database and PR bodies: a literal
+        # credential in a file or git URL must not go with it.
+        current=mask_credentials(rewrite.current_value(pipfile.text, entry)),
         expected=expected,
         line=entry.line,
         source=source,
