@@ -45,6 +45,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_guarded(host: str, port: int, what: str, *, public: bool) -> socket.socket:
+    """``bind`` for a server without login: loopback only unless ``public``."""
+    if not public and not is_loopback(host):
+        raise UsageError(
+            f"the {what} binds loopback addresses only, not {host!r}: pass --public to "
+            "serve it to the network (it has no authentication)"
+        )
+    return bind(host, port)
+
+
+def served_hosts(host: str) -> list[str]:
+    """The Host header values that name a loopback server bound to ``host``: checking
+    them keeps a web page elsewhere from reaching it through DNS rebinding."""
+    netloc = f"[{host}]" if ":" in host else host
+    return list(dict.fromkeys(["localhost", "127.0.0.1", "[::1]", netloc]))
+
+
 class ServedApp:
     """One ASGI app served by uvicorn on a socket from ``bind``."""
 

@@ -14,8 +14,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from pipfleet.errors import UsageError
-from pipfleet.loopback import ServedApp, bind, is_loopback
+from pipfleet.loopback import ServedApp, bind_guarded, served_hosts
 
 HTTP_PATH = "/mcp"
 
@@ -34,14 +33,8 @@ class HttpServer(ServedApp):
     def __init__(
         self, server: MCPServer, host: str = "127.0.0.1", port: int = 8000, *, public: bool = False
     ):
-        if not public and not is_loopback(host):
-            raise UsageError(
-                f"the MCP server binds loopback addresses only, not {host!r}: pass --public to "
-                "serve it to the network (it has no authentication)"
-            )
-        sock = bind(host, port)
-        netloc = f"[{host}]" if ":" in host else host
-        hosts = ["localhost", "127.0.0.1", "[::1]", netloc]
+        sock = bind_guarded(host, port, "MCP server", public=public)
+        hosts = served_hosts(host)
         bound = sock.getsockname()[1]
         security = TransportSecuritySettings(
             enable_dns_rebinding_protection=not public,

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from pipfleet.errors import PipfleetError, StoreError, UsageError
-from pipfleet.loopback import ServedApp, bind, is_loopback
+from pipfleet.loopback import ServedApp, bind_guarded, served_hosts
 from pipfleet.report.assets import CONTENT_SECURITY_POLICY
 from pipfleet.report.data import load_report, open_read_only
 from pipfleet.report.document import PARTS, to_json
@@ -94,19 +94,13 @@ class DashboardServer(ServedApp):
     def __init__(
         self, database_url: str, host: str = "127.0.0.1", port: int = 8080, *, public: bool = False
     ):
-        if not public and not is_loopback(host):
-            raise UsageError(
-                f"the dashboard binds loopback addresses only, not {host!r}: pass --public to "
-                "serve it to the network (it has no authentication)"
-            )
-        sock = bind(host, port)
+        sock = bind_guarded(host, port, "dashboard", public=public)
         try:
             self._engine = open_read_only(database_url)
         except StoreError:
             sock.close()
             raise
-        netloc = f"[{host}]" if ":" in host else host
-        hosts = None if public else ["localhost", "127.0.0.1", "[::1]", netloc]
+        hosts = None if public else served_hosts(host)
         super().__init__(create_app(self._engine, hosts), sock, "dashboard")
 
     @property
