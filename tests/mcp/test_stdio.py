@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from pipfleet.assistant.server import (
     ServerOptions,
     build_server,
 )
-from pipfleet.config import load_settings
+from pipfleet.config import Settings, load_settings
 from pipfleet.engine.findings import FindingKind
 from pipfleet.github.queries import MAX_BLOB_BYTES
 from pipfleet.safetext import mask_credentials
@@ -226,16 +227,19 @@ def test_repository_status_names_the_opt_out_topic(fleet: Fleet, tmp_path: Path)
             "UPDATE repositories SET topics = '[\"pipfleet-ignore\"]' WHERE name = 'orb-good'"
         )
     settings = load_settings(fleet.config, {"PIPFLEET_DATABASE_URL": f"sqlite:///{copy}"})
-    server = build_server(ServerOptions(settings, FleetData(settings), ROOT / "docs"))
+    excluding = replace(settings, github=replace(settings.github, exclude=("orb-a*",)))
 
-    async def ask() -> dict[str, Any]:
+    async def ask(settings: Settings, repository: str) -> dict[str, Any]:
+        server = build_server(ServerOptions(settings, FleetData(settings), ROOT / "docs"))
         async with Client(server) as connection:
-            result = await connection.call_tool("repository_status", {"repository": "orb-good"})
+            result = await connection.call_tool("repository_status", {"repository": repository})
         return structured(result)
 
-    answer = asyncio.run(ask())
+    answer = asyncio.run(ask(settings, "orb-good"))
     assert answer["opted_out"] == "topic pipfleet-ignore"
     assert answer["repository"]["pull_request"]["state"] == PullRequestState.MERGED.value
+    assert asyncio.run(ask(settings, "orb-api"))["opted_out"] is None
+    assert asyncio.run(ask(excluding, "orb-api"))["opted_out"] == "excluded by the configuration"
 
 
 def test_package_usage_matches_pipfleet_report(client: SyncClient, report: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ text for the model to read. A check answer's findings carry exactly the fields o
 from __future__ import annotations
 
 import difflib
+import fnmatch
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from packaging.utils import canonicalize_name
 
 from pipfleet.assistant.fleetdata import KnownListing, PipfileState
 from pipfleet.assistant.guidance import guidance
+from pipfleet.config import GitHubSettings
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing
@@ -187,9 +189,14 @@ def repository_status(
     row: RepositoryRow,
     pipfiles: tuple[PipfileState, ...],
     topics: tuple[str, ...],
-    opt_out_topic: str,
+    github: GitHubSettings,
 ) -> tuple[RepositoryAnswer, str]:
-    opted_out = f"topic {opt_out_topic}" if opt_out_topic in topics else None
+    # As the fix job judges it, but for .pipfleet.toml, which the database does not keep.
+    opted_out = None
+    if github.opt_out_topic in topics:
+        opted_out = f"topic {github.opt_out_topic}"
+    elif any(fnmatch.fnmatchcase(row.name, pattern) for pattern in github.exclude):
+        opted_out = "excluded by the configuration"
     findings = tuple(f for f in report.findings if f.repository == row.full_name)
     answer = RepositoryAnswer(report.summary.run_id, row, row.state, opted_out, pipfiles, findings)
     pr = row.pull_request

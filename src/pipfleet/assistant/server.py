@@ -152,8 +152,7 @@ def build_server(options: ServerOptions) -> MCPServer:
             row = answers.find_repository(report, repository)
             pipfiles = data.pipfiles(report.summary.run_id, row.repository_id)
             topics = data.topics(row.repository_id)
-            topic = settings.github.opt_out_topic
-            return answers.repository_status(report, row, pipfiles, topics, topic)
+            return answers.repository_status(report, row, pipfiles, topics, settings.github)
 
         return _answer(build)
 
