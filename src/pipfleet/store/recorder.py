@@ -10,7 +10,18 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from packaging.utils import canonicalize_name
-from sqlalchemy import Engine, Select, Table, case, func, insert, literal, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -37,6 +48,11 @@ _CARRIED_TABLES: tuple[Table, ...] = tuple(
 )
 _REPOSITORIES: Table = SQLModel.metadata.tables["repositories"]
 _SCANS, _PIPFILES, _FINDINGS = _CARRIED_TABLES
+# Built once: a statement made anew for each repository costs more than running it.
+_REPOSITORY_ID = sa_select(_REPOSITORIES.c.id).where(
+    _REPOSITORIES.c.full_name == bindparam("full_name")
+)
+_UPDATE_REPOSITORY = update(_REPOSITORIES).where(_REPOSITORIES.c.id == bindparam("repository_id"))
 # PostgreSQL text cannot hold NUL, and no driver encodes a lone surrogate; a repository's
 # files can spell either (a TOML "\u0000" escape, a path). Both are stored as U+FFFD.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -158,36 +174,33 @@ class DatabaseRecorder:
             assert run.id is not None
             return run.id
 
-    def _repository_id(self, session: Session, repo: RepoSummary, last: dict[str, Any]) -> int:
+    def _repository_id(
+        self, connection: Connection, repo: RepoSummary, last: dict[str, Any]
+    ) -> int:
         """The repository's row written with GitHub's metadata and ``last``; its id."""
-        values = {**_metadata(repo), **last}
-        found = session.execute(
-            sa_select(_REPOSITORIES.c.id).where(_REPOSITORIES.c.full_name == repo.full_name)
-        ).scalar()
+        values = _storable_values({**_metadata(repo), **last})
+        found = connection.execute(_REPOSITORY_ID, {"full_name": repo.full_name}).scalar()
         if found is not None:
-            session.execute(
-                update(_REPOSITORIES)
-                .where(_REPOSITORIES.c.id == found)
-                .values(_storable_values(values))
-            )
+            connection.execute(_UPDATE_REPOSITORY, {"repository_id": found, **values})
             return int(found)
-        row = {"full_name": repo.full_name, "org": repo.owner, "name": repo.name, **values}
-        created = session.connection().execute(insert(_REPOSITORIES).values(_storable_values(row)))
+        row = {"full_name": repo.full_name, "org": repo.owner, "name": repo.name}
+        created = connection.execute(insert(_REPOSITORIES), {**_storable_values(row), **values})
         key = created.inserted_primary_key
         assert key is not None
         return int(key[0])
 
     def record(self, run_id: int, result: RepoResult, audit_digest: str) -> None:
-        # Core statements, not ORM objects: building and flushing thousands of SQLModel
-        # rows cost more than the audit. The same rows, in the same order.
+        # Core statements on a connection, not ORM objects in a session: building and
+        # flushing thousands of SQLModel rows cost more than the audit. The same rows, in
+        # the same order, in one transaction.
         now = utcnow()
         last: dict[str, Any] = {"last_scanned_at": now, "last_run_id": run_id}
         if result.status is ScanStatus.FAILED:
             last["last_error"] = result.error
         else:
             last.update(last_error=None, head_oid=result.repo.head_oid, listing_digest=audit_digest)
-        with session_scope(self._engine) as session:
-            repository_id = self._repository_id(session, result.repo, last)
+        with self._engine.begin() as connection:
+            repository_id = self._repository_id(connection, result.repo, last)
             owner = {"run_id": run_id, "repository_id": repository_id}
             scan = {
                 **owner,
@@ -199,7 +212,7 @@ class DatabaseRecorder:
                 "compliant": result.compliant,
                 "scanned_at": now,
             }
-            session.execute(insert(_SCANS), _storable_values(scan))
+            connection.execute(insert(_SCANS), _storable_values(scan))
             pipfiles: list[dict[str, Any]] = []
             findings: list[dict[str, Any]] = []
             for pipfile in result.pipfiles:
@@ -238,7 +251,7 @@ class DatabaseRecorder:
                 )
             for table, rows in ((_PIPFILES, pipfiles), (_FINDINGS, findings)):
                 if rows:
-                    session.execute(insert(table), [_storable_values(row) for row in rows])
+                    connection.execute(insert(table), [_storable_values(row) for row in rows])
 
     def carry(
         self, run_id: int, carried: Sequence[tuple[RepoSummary, PreviousState]]
