@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,22 +262,39 @@ class Sandbox:
 # -- measurements ----------------------------------------------------------------------------
 
 
+# The sandbox's routes for the CodeArtifact calls lock provenance adds (issue 11).
+ASSETS_ROUTE = "/codeartifact/v1/package/version/assets"  # ListPackageVersionAssets
+DEPENDENCIES_ROUTE = "/codeartifact/v1/package/version/dependencies"  # ...Dependencies
+
+
 @dataclass(frozen=True)
 class Requests:
     github: int
     graphql: int
     rest: int  # GitHub requests that are not GraphQL
     other: int  # CodeArtifact and PyPI (the registry intel a scan gathers)
+    assets: int = 0  # of other: CodeArtifact ListPackageVersionAssets
+    dependencies: int = 0  # of other: CodeArtifact ListPackageVersionDependencies
 
     @classmethod
     def of(cls, counters: dict[str, Any]) -> Requests:
         github = counters["github"]
+        by_route = Counter[str]()
+        for row in counters["requests"]:
+            by_route[row["route"]] += row["count"]
         return cls(
             github=github["total"],
             graphql=github["graphql"],
             rest=github["total"] - github["graphql"],
             other=counters["total"] - github["total"],
+            assets=by_route[ASSETS_ROUTE],
+            dependencies=by_route[DEPENDENCIES_ROUTE],
         )
+
+    @property
+    def versions(self) -> str:
+        """The CodeArtifact version requests, "assets / dependencies"."""
+        return f"{self.assets} / {self.dependencies}"
 
 
 @dataclass
@@ -531,7 +549,8 @@ def describe(run: ScanRun) -> str:
         f"{run.label}: {run.measured.wall:.2f} s wall (start-up {run.startup:.2f} s, "
         f"scan phase {run.phase:.2f} s), {run.measured.cpu:.2f} s CPU, "
         f"peak RSS {run.peak_mb:.0f} MB, {run.requests.github} GitHub requests "
-        f"({run.requests.graphql} GraphQL), sandbox CPU {run.sandbox_cpu:.2f} s; "
+        f"({run.requests.graphql} GraphQL), CodeArtifact version requests (assets / "
+        f"dependencies) {run.requests.versions}, sandbox CPU {run.sandbox_cpu:.2f} s; "
         f"{s['repositories']} repositories ({s['fetched']} read, {s['carried']} unchanged, "
         f"{s['skipped']} skipped, {s['failed']} failed), {s['pipfiles']} Pipfiles, "
         f"exit {run.measured.returncode}"
@@ -693,15 +712,17 @@ def render_section(
         "Summary (GitHub requests from the sandbox's counters, reset before each run):",
         "",
         "| Repos | Cold req | Cold req / 100 repos | Cold s | Warm req | Warm s "
+        "| CodeArtifact version req, cold; warm (assets / dependencies) "
         "| Peak RSS MB (cold / warm) | Naive req | Naive s | Naive / cold req "
         "| Naive / cold time (wall; scan phase) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.size:,} | {r.cold.requests.github} | {r.per_100:.1f} "
             f"| {r.cold.measured.wall:.2f} "
             f"| {r.warm.requests.github} | {r.warm.measured.wall:.2f} "
+            f"| {r.cold.requests.versions}; {r.warm.requests.versions} "
             f"| {r.cold_peak_mb:.0f} / {r.warm_peak_mb:.0f} | {r.naive.requests.github:,} "
             f"| {r.naive.wall:.2f} | {r.naive.requests.github / r.cold.requests.github:.1f}x "
             f"| {r.naive.wall / r.cold.measured.wall:.2f}x; {r.naive.wall / r.cold.phase:.2f}x |"
@@ -720,10 +741,11 @@ def render_section(
             f"make-fleet {r.fleet_seconds:.1f} s, sandbox up in {r.sandbox_seconds:.1f} s.",
             "",
             "| Run | Wall s (median) | Every round s | Start-up s | Scan phase s "
-            "| GitHub req (GraphQL / REST) | Other sandbox req | Peak RSS MB | Scan CPU s "
-            "| Sandbox CPU s | Repositories (read / unchanged / skipped / failed) | Pipfiles "
-            "| Exit |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+            "| GitHub req (GraphQL / REST) | Other sandbox req "
+            "| of which CodeArtifact version req (assets / dependencies) | Peak RSS MB "
+            "| Scan CPU s | Sandbox CPU s | Repositories (read / unchanged / skipped / failed) "
+            "| Pipfiles | Exit |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
         ]
         for run, runs, peak in (
             (r.cold, r.cold_runs, r.cold_peak_mb),
@@ -733,7 +755,8 @@ def render_section(
             lines.append(
                 f"| {run.label} | {run.measured.wall:.2f} | {walls(runs)} | {run.startup:.2f} "
                 f"| {run.phase:.2f} | {q.github} ({q.graphql} / {q.rest}) "
-                f"| {q.other} | {peak:.0f} | {run.measured.cpu:.2f} | {run.sandbox_cpu:.2f} "
+                f"| {q.other} | {q.versions} | {peak:.0f} | {run.measured.cpu:.2f} "
+                f"| {run.sandbox_cpu:.2f} "
                 f"| {s['repositories']} ({s['fetched']} / {s['carried']} / {s['skipped']} / "
                 f"{s['failed']}) | {s['pipfiles']} | {run.measured.returncode} |"
             )
@@ -741,7 +764,7 @@ def render_section(
         lines.append(
             f"| naive | {n.wall:.2f} | {walls(r.naive_runs)} | — | {n.wall:.2f} "
             f"| {q.github:,} ({q.graphql} / {q.rest:,}) "
-            f"| {q.other} | — | — "
+            f"| {q.other} | {q.versions} | — | — "
             f"| {n.sandbox_cpu:.2f} | {n.listed} listed, {n.contents_calls} get_contents "
             f"({n.not_found} 404, {n.errors} other errors) | {n.pipfiles} (root only) | — |"
         )
@@ -759,6 +782,12 @@ def render_section(
         'the scan\'s `scan.listing` log line (all of that but the GitHub work); "scan phase" '
         "is `scan.listing` to `scan.summary` (list, read, audit, record), the part comparable "
         "with the naive path, which runs in the already started bench process.",
+        "- CodeArtifact version requests are the sandbox's per-route counters for "
+        'ListPackageVersionAssets and ListPackageVersionDependencies (part of "other sandbox '
+        'req"), which lock provenance adds: a cold scan asks one of each per distinct private '
+        "version the fleet's Pipfiles and locks use (and the private versions those depend "
+        "on), never one per repository; a warm scan finds them all in the `package_versions` "
+        "cache and asks none.",
         "- Peak RSS and scan CPU are the scan process's own rusage (ru_maxrss, the kernel's "
         f"high-water mark of its RSS), reported by {rss_method()} (`"
         + ("/usr/bin/time -f '%M %U %S %x'" if rss_method() == "GNU time" else "python -S reaper")
@@ -883,7 +912,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{r.size:>6,} repos: cold {r.cold.requests.github} req ({r.per_100:.1f}/100 repos) "
             f"{r.cold.measured.wall:.2f} s, warm {r.warm.requests.github} req "
-            f"{r.warm.measured.wall:.2f} s, peak RSS {r.cold_peak_mb:.0f}/{r.warm_peak_mb:.0f} MB; "
+            f"{r.warm.measured.wall:.2f} s, CodeArtifact version req (assets / dependencies) "
+            f"cold {r.cold.requests.versions}, warm {r.warm.requests.versions}, "
+            f"peak RSS {r.cold_peak_mb:.0f}/{r.warm_peak_mb:.0f} MB; "
             f"naive {r.naive.requests.github} req {r.naive.wall:.2f} s = "
             f"{r.naive.requests.github / r.cold.requests.github:.1f}x requests, "
             f"{r.naive.wall / r.cold.measured.wall:.2f}x time"
