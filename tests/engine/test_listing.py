@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from pipfleet.engine.listing import Listing, parse_listing
+from pipfleet.engine.listing import Listing, listing_text, parse_listing
 from pipfleet.errors import ListingError
 
 
@@ -130,3 +130,31 @@ def test_bad_extended_lines_name_file_and_line(text: str, error: str) -> None:
     with pytest.raises(ListingError) as raised:
         parse_listing(text, "line.txt")
     assert str(raised.value) == error
+
+
+def test_listing_text_reads_back_as_the_same_listing() -> None:
+    files = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    text = (
+        f"orb-http 2.5.1 {files[1]} {files[0]} 2.10.0\n"
+        "orb-api 1.4.0 -> orb-common>=2.0, orb-events\norb-api 1.3.0 ->\n"
+        "orb-utils\norb-common 2.0.0\n"
+    )
+    listing = parse_listing(text)
+    written = listing_text(listing, header="from CodeArtifact\nsecond line")
+    assert parse_listing(written) == listing and parse_listing(written).digest() == listing.digest()
+    assert written.splitlines() == [
+        "# from CodeArtifact",
+        "# second line",
+        "orb-api 1.3.0 ->",
+        "orb-api 1.4.0 -> orb-common>=2.0, orb-events",
+        "orb-common 2.0.0",
+        f"orb-http 2.5.1 {files[0]} {files[1]}",  # versions in PEP 440 order, not text order
+        "orb-http 2.10.0",
+        "orb-utils",
+    ]
+
+
+def test_listing_text_keeps_a_name_whose_versions_it_cannot_write() -> None:
+    listing = Listing({"orb-odd": frozenset({"not a version"}), "orb-none": frozenset()})
+    assert listing_text(listing) == "orb-none\norb-odd\n"
+    assert parse_listing(listing_text(listing)) == Listing.of(["orb-none", "orb-odd"])

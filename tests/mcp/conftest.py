@@ -25,26 +25,13 @@ from tests.report.conftest import fill
 
 from pipfleet.assistant.fleetdata import FleetData
 from pipfleet.config import load_settings
-from pipfleet.engine.listing import Listing
+from pipfleet.engine.listing import listing_text
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.fleet import load_fleet
 from pipfleet.sandbox.server import SandboxServer
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def listing_text(listing: Listing) -> str:
-    """``listing`` in the listing file format, so that `pipfleet check` judges by it too."""
-    lines = []
-    for name, versions in sorted(listing.packages.items()):
-        lines += [name] if versions is None else []
-        for version in sorted(versions or ()):
-            words = [name, version, *sorted(listing.hashes_of(name, version) or ())]
-            if (dependencies := listing.dependencies_of(name, version)) is not None:
-                words += ["->", ", ".join(dependencies)]
-            lines.append(" ".join(words))
-    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ before)::
   them through the listing and ignores names it does not list.
 
 Repeated lines for one version add to its hashes and dependencies.
+``listing_text`` writes a listing back in this format.
 """
 
 from __future__ import annotations
@@ -245,3 +246,35 @@ def parse_listing(text: str, origin: str = "listing") -> Listing:
         else:
             packages[key_name] = None
     return Listing(packages, dependencies, hashes)
+
+
+def _valid(versions: Iterable[str]) -> list[str]:
+    valid = []
+    for version in versions:
+        try:
+            Version(version)
+        except InvalidVersion:
+            continue
+        valid.append(version)
+    return valid
+
+
+def listing_text(listing: Listing, header: str = "") -> str:
+    """``listing`` in the file format, so ``parse_listing`` reads the same listing back.
+
+    One line a version, its hashes and its dependencies (when known) on that line;
+    a name with unknown versions alone. ``header`` lines become comments. A version
+    PEP 440 cannot read is left out: the parser would refuse the file, and pip never
+    installs such a version anyway.
+    """
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    for name, versions in sorted(listing.packages.items()):
+        valid = _valid(versions or ())
+        if not valid:  # no version known: the name is what counts
+            lines.append(name)
+        for version in sorted(valid, key=Version):
+            words = [name, version, *sorted(listing.hashes_of(name, version) or ())]
+            if (requirements := listing.dependencies_of(name, version)) is not None:
+                words += ["->", ", ".join(requirements)]
+            lines.append(" ".join(words).rstrip())
+    return "\n".join(lines) + "\n"
