@@ -68,6 +68,8 @@ def test_the_mcp_listing_is_found_from_the_config_files_folder(tmp_path: Path) -
         (with_(github={"write_pause": -1}), "github.write_pause must be >= 0"),
         (with_(mcp={"listing": 3}), "mcp.listing must be a str"),
         (with_(mcp={"list": "x"}), "unknown key mcp.list"),
+        (with_(check={"listing_cache": -1}), "check.listing_cache must be >= 0"),
+        (with_(check={"listing_cache": "1h"}), "check.listing_cache must be a float"),
         (
             with_(
                 codeartifact={"source_url": "https://aws:abc123@x.d.codeartifact.r.amazonaws.com/"}

@@ -122,6 +122,13 @@ class McpSettings:
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    # Seconds `pipfleet check` reuses the CodeArtifact listing it cached on disk, so a
+    # pre-commit hook does not ask AWS on every commit; 0 asks every time.
+    listing_cache: float = 3600.0
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str = "sqlite:///pipfleet.db"
     lock_heartbeat: float = 15.0  # seconds between a run's proofs that it is alive
@@ -149,6 +156,7 @@ class Settings:
     path: Path | None = None
     safety: SafetySettings = field(default_factory=SafetySettings)
     mcp: McpSettings = field(default_factory=McpSettings)
+    check: CheckSettings = field(default_factory=CheckSettings)
 
 
 class _Table:
@@ -229,7 +237,7 @@ def parse_settings(
     _Table(
         data,
         "config",
-        {"github", "codeartifact", "pypi", "policy", "database", "fix", "safety", "mcp"},
+        {"github", "codeartifact", "pypi", "policy", "database", "fix", "safety", "mcp", "check"},
     )
     gh = _Table(_table(data, "github"), "github", set(GitHubSettings.__dataclass_fields__))
     pipfiles_raw = gh.data.get("pipfiles", "auto")
@@ -379,8 +387,27 @@ def parse_settings(
     mcp = McpSettings(
         None if listing is None else (path.parent if path else Path.cwd()) / Path(listing)
     )
+    ch = _Table(_table(data, "check"), "check", set(CheckSettings.__dataclass_fields__))
+    check = CheckSettings(
+        listing_cache=ch.check(
+            "listing_cache",
+            ch.get("listing_cache", float, CheckSettings.listing_cache),
+            lambda v: v >= 0,
+            "must be >= 0 (seconds)",
+        )
+    )
     return Settings(
-        github, codeartifact, pypi, policy, database, fix, _secrets(environ), path, safety, mcp
+        github,
+        codeartifact,
+        pypi,
+        policy,
+        database,
+        fix,
+        _secrets(environ),
+        path,
+        safety,
+        mcp,
+        check,
     )
 
 
