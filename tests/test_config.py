@@ -50,6 +50,32 @@ def test_the_mcp_listing_is_found_from_the_config_files_folder(tmp_path: Path) -
     assert absolute.mcp.listing == Path("/srv/names.txt")
 
 
+def test_a_relative_sqlite_path_is_found_from_the_config_files_folder(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "pipfleet.toml"
+
+    def url(written: str | None, environ: dict[str, str] | None = None) -> str:
+        data = with_(database={"url": written}) if written else MINIMAL
+        return parse_settings(data, environ or {}, config).database.url
+
+    assert url("sqlite:///state/fleet.db?timeout=5") == (
+        f"sqlite:///{tmp_path}/etc/state/fleet.db?timeout=5"
+    )
+    assert url(None) == f"sqlite:///{tmp_path}/etc/pipfleet.db"  # the default is relative too
+    assert url("sqlite+pysqlite:///fleet.db") == f"sqlite+pysqlite:///{tmp_path}/etc/fleet.db"
+    for kept in (
+        "sqlite:////srv/pipfleet.db",
+        "sqlite:///:memory:",
+        "sqlite://",
+        "sqlite:///file:fleet.db?uri=true",
+        "postgresql+psycopg://pipfleet@db.example.com/pipfleet",
+    ):
+        assert url(kept) == kept
+    assert url("sqlite:///fleet.db", {"PIPFLEET_DATABASE_URL": "sqlite:///x.db"}) == (
+        "sqlite:///x.db"
+    )
+    assert parse_settings(MINIMAL, {}).database.url == "sqlite:///pipfleet.db"  # no file: as is
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

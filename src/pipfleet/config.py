@@ -230,6 +230,26 @@ def _url(table: _Table, key: str, value: str) -> str:
     return value
 
 
+def _beside(url: str, config: Path | None) -> str:
+    """A SQLite URL's relative file path made absolute from the config file's folder.
+
+    Otherwise the database a config names moves with the folder a command runs in: the
+    demo's `pipfleet report --config pipfleet-demo/pipfleet.toml` would look in ``.``.
+    Absolute paths, in-memory databases, ``file:`` URIs and other databases stay as written.
+    """
+    scheme, separator, rest = url.partition(":///")
+    database, question, query = rest.partition("?")
+    if (
+        config is None
+        or not separator
+        or scheme.partition("+")[0] != "sqlite"
+        or database in ("", ":memory:")
+        or database.startswith(("/", "file:"))
+    ):
+        return url
+    return f"{scheme}:///{config.parent.absolute() / database}{question}{query}"
+
+
 def parse_settings(
     data: Mapping[str, Any], environ: Mapping[str, str], path: Path | None = None
 ) -> Settings:
@@ -339,7 +359,8 @@ def parse_settings(
         "must be > 0",
     )
     database = DatabaseSettings(
-        url=environ.get("PIPFLEET_DATABASE_URL") or db.get("url", str, DatabaseSettings.url),
+        url=environ.get("PIPFLEET_DATABASE_URL")
+        or _beside(db.get("url", str, DatabaseSettings.url), path),
         lock_heartbeat=heartbeat,
         lock_stale_after=db.check(
             "lock_stale_after",
