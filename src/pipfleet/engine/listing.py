@@ -36,6 +36,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -43,6 +44,10 @@ from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 
 from pipfleet.errors import ListingError
+
+if TYPE_CHECKING:  # provenance imports this module
+    from pipfleet.engine.pipfile import Pipfile
+    from pipfleet.engine.provenance import LockedPackage
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 _HASH = re.compile(r"^sha256:[0-9a-fA-F]{64}$")
@@ -171,6 +176,29 @@ class Listing:
     def of(cls, names: Iterable[str]) -> Listing:
         """A listing of names with unknown versions."""
         return cls({canonicalize_name(name): None for name in names})
+
+
+def versions_used(
+    pipfiles: Iterable[Pipfile], locks: Iterable[Iterable[LockedPackage]], listing: Listing
+) -> set[tuple[str, str]]:
+    """The private (package, version) pairs these Pipfiles and locks use.
+
+    A lock's exact versions, and for each private Pipfile entry the version pipenv
+    would pick (the newest listed one satisfying it): what provenance needs to know.
+    """
+    wanted: set[tuple[str, str]] = set()
+    for locked in locks:
+        for package in locked:
+            if package.version is not None and package.name in listing:
+                wanted.add((package.name, package.version))
+    for pipfile in pipfiles:
+        for entry in pipfile.entries():
+            if entry.non_registry_key is not None or entry.name not in listing:
+                continue
+            chosen = listing.newest(entry.name, entry.version or "*")
+            if chosen is not None:
+                wanted.add((entry.name, chosen))
+    return wanted
 
 
 def split_requirements(text: str) -> list[str]:

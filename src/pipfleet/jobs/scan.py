@@ -19,7 +19,7 @@ from pipfleet.config import GitHubSettings, SafetySettings
 from pipfleet.engine.audit import AuditOptions, audit, parse_error_report
 from pipfleet.engine.confusion import PackageIntel
 from pipfleet.engine.findings import FileReport
-from pipfleet.engine.listing import Listing
+from pipfleet.engine.listing import Listing, versions_used
 from pipfleet.engine.pipfile import Pipfile, parse
 from pipfleet.engine.provenance import LockedPackage, locked_packages, sibling_lock
 from pipfleet.errors import ImplausibleChange, Interrupted, PipfileError, PipfleetError
@@ -262,27 +262,12 @@ def audit_repository(parsed: ParsedFiles, listing: Listing, options: AuditOption
 
 
 def wanted_versions(fleet: Sequence[ParsedFiles], listing: Listing) -> set[tuple[str, str]]:
-    """The private (package, version) pairs the read Pipfiles and locks use. Pure.
-
-    A lock's exact versions, and for each private Pipfile entry the version pipenv
-    would pick (the newest listed one satisfying it): what provenance needs to know.
-    """
-    wanted: set[tuple[str, str]] = set()
-    for parsed in fleet:
-        for locked in parsed.locks.values():
-            for package in locked or ():
-                if package.version is not None and package.name in listing:
-                    wanted.add((package.name, package.version))
-        for pipfile in parsed.pipfiles.values():
-            if isinstance(pipfile, PipfileError):
-                continue
-            for entry in pipfile.entries():
-                if entry.non_registry_key is not None or entry.name not in listing:
-                    continue
-                chosen = listing.newest(entry.name, entry.version or "*")
-                if chosen is not None:
-                    wanted.add((entry.name, chosen))
-    return wanted
+    """The private (package, version) pairs the read Pipfiles and locks use. Pure."""
+    return versions_used(
+        (p for parsed in fleet for p in parsed.pipfiles.values() if isinstance(p, Pipfile)),
+        (locked for parsed in fleet for locked in parsed.locks.values() if locked),
+        listing,
+    )
 
 
 # (listing, wanted private versions) -> the listing with their hashes and dependencies
