@@ -116,7 +116,7 @@ class FleetData:
         private dependencies) as far as scans have read it, so a check needs no AWS access.
         """
         try:
-            recorded = self._read(self._recorded_listing)
+            recorded = self.recorded_listing()
         except StoreError as exc:
             if self._fallback is None:
                 raise StoreError(
@@ -133,6 +133,11 @@ class FleetData:
                 "with --listing FILE, or run pipfleet scan)"
             )
         return self._fallback
+
+    def recorded_listing(self) -> KnownListing | None:
+        """The newest listing a scan recorded, with what scans read per version; None
+        before any scan. A missing or unreadable database is a StoreError."""
+        return self._read(self._recorded_listing)
 
     def _recorded_listing(self, engine: Engine) -> KnownListing | None:
         # Imported here: the registry package brings boto3, which only this read needs.
