@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pipfleet.engine.audit import AuditOptions, audit, audit_text, is_codeartifact_url
+from pipfleet.engine.confusion import Origin, PackageIntel, PublicStatus
 from pipfleet.engine.findings import FileReport, Finding, FindingKind, Severity
 from pipfleet.engine.listing import Listing, parse_listing
 from pipfleet.engine.pipfile import parse
@@ -34,6 +35,23 @@ def test_private_entry_without_index_is_missing_index() -> None:
     assert finding.source == "codeartifact" and finding.fixable
     assert "'pypi' (the first source)" in finding.message
     assert report.private_source == "codeartifact" and report.private_source_match == "name"
+
+
+def test_missing_index_with_the_private_source_first_is_info_and_still_fixed() -> None:
+    listing = parse_listing("orb-common 2.1.0\n")
+    intel = {"orb-common": PackageIntel("orb-common", Origin.INTERNAL, False, PublicStatus.TAKEN)}
+    text = PRIVATE + PYPI + '[packages]\norb-common = "==2.1.0"\n'
+    report = audit(parse(text), listing, AuditOptions(intel=intel))
+    missing, risk = entry_findings(report)
+    assert missing.kind is FindingKind.MISSING_INDEX and missing.severity is Severity.INFO
+    assert missing.message == (
+        "orb-common has no index: pipenv finds it on 'codeartifact' only because that is the "
+        "first source; pin it so that adding or reordering sources cannot change that"
+    )
+    assert missing.fixable and missing.expected == '{version = "==2.1.0", index = "codeartifact"}'
+    assert not missing.needs_action and report.compliant
+    # pipenv asks only the first source, so the public package cannot be installed instead.
+    assert risk.kind is FindingKind.CONFUSION_RISK and risk.severity is Severity.HIGH
 
 
 def test_compliant_wrong_and_undefined_index() -> None:
@@ -208,5 +226,7 @@ def test_an_entry_as_written_never_carries_a_urls_literal_credential() -> None:
     report = audit(parse(text, "Pipfile"), Listing({"orb-x": None}))
     shown = [f.current for f in report.findings if f.current]
     assert len(shown) == 2
-    assert not any("hunter2" in s or "ghp_16C7e42F292c6912E7710c838347Ae178B4a" in s for s in shown), shown
+    assert not any(
+        "hunter2" in s or "ghp_16C7e42F292c6912E7710c838347Ae178B4a" in s for s in shown
+    ), shown
     assert any("https://user:****@files.example.org" in s for s in shown), shown

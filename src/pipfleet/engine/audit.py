@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pipfleet.engine import rewrite
 from pipfleet.engine.confusion import PackageIntel, confusion_findings
-from pipfleet.engine.findings import FileReport, Finding, FindingKind
+from pipfleet.engine.findings import FileReport, Finding, FindingKind, Severity
 from pipfleet.engine.hygiene import hygiene_findings
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import Entry, Pipfile, Source, parse
@@ -117,7 +117,9 @@ def audit(
         verdict = _private_entry(pipfile, entry, target, source, default_index)
         findings.append(verdict)
         if (intel := options.intel.get(entry.name)) is not None:
-            pinned = verdict.kind is FindingKind.COMPLIANT
+            # An entry that relies on the private source being first cannot get the
+            # public package either: pipenv asks only the first source for it.
+            pinned = verdict.kind is FindingKind.COMPLIANT or verdict.severity is Severity.INFO
             findings.extend(
                 confusion_findings(
                     pipfile.path, entry.category, entry.key, entry.line, pinned, intel
@@ -161,6 +163,22 @@ def _private_entry(
             source=target,
         )
     expected = rewrite.pinned_value(pipfile.text, entry, target)
+    if entry.index is None and source is not None and source.position == 0:
+        # pipenv asks only the first source for an entry without an index: here that is
+        # the private one, so the entry resolves, but only as long as the order holds.
+        message = (
+            f"{entry.key} has no index: pipenv finds it on {target!r} only because that is "
+            "the first source; pin it so that adding or reordering sources cannot change that"
+        )
+        return _entry_finding(
+            FindingKind.MISSING_INDEX,
+            pipfile,
+            entry,
+            message,
+            expected=expected,
+            source=target,
+            severity=Severity.INFO,
+        )
     if entry.index is None:
         kind = FindingKind.MISSING_INDEX
         message = (
@@ -207,6 +225,7 @@ def _entry_finding(
     *,
     expected: str | None,
     source: str | None = None,
+    severity: Severity | None = None,
 ) -> Finding:
     return Finding(
         kind,
@@ -220,4 +239,5 @@ def _entry_finding(
         expected=expected,
         line=entry.line,
         source=source,
+        severity=severity,  # type: ignore[arg-type]  # None: the kind's own
     )

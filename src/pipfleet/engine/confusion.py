@@ -59,7 +59,7 @@ def confusion_findings(
     if intel.public is PublicStatus.TAKEN:
         if pinned:
             message = (
-                f"{package} also exists on public PyPI; this entry is pinned to the private "
+                f"{package} also exists on public PyPI; this entry resolves from the private "
                 "index, but any Pipfile that forgets the index installs the public one"
             )
         else:

@@ -42,7 +42,8 @@ class FindingKind(StrEnum):
 
     @property
     def severity(self) -> Severity:
-        """The kind's usual severity; a finding may raise it (confusion-risk when unpinned)."""
+        """The kind's usual severity; a finding may change it (confusion-risk when unpinned
+        is critical, missing-index where the private source is the first source is info)."""
         match self:
             case (
                 FindingKind.COMPLIANT
@@ -101,8 +102,12 @@ class Finding:
 
     @property
     def breaks_compliance(self) -> bool:
-        """Whether the Pipfile itself is wrong (not the registries around it)."""
-        return self.kind in NONCOMPLIANT_KINDS
+        """Whether the Pipfile itself is wrong (not the registries around it).
+
+        An info finding never is: a missing index where the private source comes first
+        still resolves from it, so it is offered as a fix without counting against the file.
+        """
+        return self.kind in NONCOMPLIANT_KINDS and self.needs_action
 
 
 # private-transitive is fixed by adding the entry to the Pipfile (the lock follows with
