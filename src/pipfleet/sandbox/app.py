@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute
 from pipfleet.sandbox.world import CORE_LIMIT, GRAPHQL_LIMIT, Fault, World
 
 GITHUB = "/github"
+HTML_PAGES = "/github-html"  # stands in for https://github.com: the pages html_url values name
 CODEARTIFACT_API = "/codeartifact"
 PRIVATE_INDEX = "/ca"
 PUBLIC_INDEX = "/pypi"
@@ -143,7 +144,7 @@ class SandboxMiddleware:
             await send({"type": "http.response.body", "body": b"{", "more_body": True})
             raise ConnectionAbortedError("sandbox fault: dropped connection")
         headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
-        if scope["path"].startswith(GITHUB) and (fault.body is None or fault.status >= 400):
+        if scope["path"].startswith(GITHUB + "/") and (fault.body is None or fault.status >= 400):
             # A GitHub error: ``body`` is the message of GitHub's error shape.
             message = "Injected fault" if fault.body is None else fault.body
             response: Response = github_error(fault.status, message)
@@ -205,7 +206,14 @@ class SandboxMiddleware:
 
 def create_app(world: World) -> ASGIApp:
     """The whole sandbox as one ASGI app: GitHub, CodeArtifact, both indexes, control."""
-    from pipfleet.sandbox import codeartifact_api, control, github_graphql, github_rest, index
+    from pipfleet.sandbox import (
+        codeartifact_api,
+        control,
+        github_graphql,
+        github_rest,
+        html_pages,
+        index,
+    )
 
     routes: list[BaseRoute] = [
         *github_rest.routes(world),
@@ -213,10 +221,11 @@ def create_app(world: World) -> ASGIApp:
         *codeartifact_api.routes(world),
         *index.routes(world),
         *control.routes(world),
+        *html_pages.routes(world),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith(GITHUB):
+        if request.url.path.startswith(GITHUB + "/"):
             return github_error(404, "Not Found")
         return JSONResponse({"message": "Not Found"}, status_code=404)
 

@@ -39,7 +39,9 @@ def counters_document(world: World) -> dict[str, Any]:
     """Request counts by method and route, with GitHub reads and writes totalled."""
     with world.lock:
         rows = sorted(world.counters.items())
-    github = [(method, route, count) for (method, route), count in rows if route.startswith(GITHUB)]
+    github = [
+        (method, route, count) for (method, route), count in rows if route.startswith(GITHUB + "/")
+    ]
 
     def is_read(method: str, route: str) -> bool:
         # A GraphQL query is POSTed but reads; pipfleet sends no mutation.

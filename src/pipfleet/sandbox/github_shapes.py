@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 
+from pipfleet.sandbox.app import GITHUB, HTML_PAGES
 from pipfleet.sandbox.gitstore import (
     SUBMODULE_MODE,
     SYMLINK_MODE,
@@ -59,7 +60,7 @@ class Site:
     @classmethod
     def of(cls, request: Request) -> Site:
         base = str(request.base_url).rstrip("/")
-        return cls(request.url.netloc, base + "/github", base + "/github-html")
+        return cls(request.url.netloc, base + GITHUB, base + HTML_PAGES)
 
     def repo_api(self, repo: Repository) -> str:
         return f"{self.api}/repos/{repo.full_name}"
