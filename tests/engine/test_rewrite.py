@@ -31,7 +31,7 @@ def fix(text: str, source_url: str | None = CA_URL) -> str:
             'orb-common = "==2.1.0"   # keep me',
             'orb-common = {version = "==2.1.0", index = "codeartifact"}   # keep me',
         ),
-        ("orb-common='*'", "orb-common={version = '*', index = \"codeartifact\"}"),
+        ("orb-common='*'", "orb-common={version = '*', index = 'codeartifact'}"),
         ('"Orb_Common" = ">=1,<2"', '"Orb_Common" = {version = ">=1,<2", index = "codeartifact"}'),
         (
             'orb-common = {version = ">=1", extras = ["a", "b"]}  # c',
@@ -55,6 +55,82 @@ def fix(text: str, source_url: str | None = CA_URL) -> str:
 def test_entry_rewrites_keep_style(line: str, expected: str) -> None:
     before = PYPI + PRIVATE + "[packages]\n" + line + "\nrequests = '*'\n"
     assert fix(before) == PYPI + PRIVATE + "[packages]\n" + expected + "\nrequests = '*'\n"
+
+
+# --- quoting and spacing: what the fix writes looks like the file around it ----------------
+
+
+def packages(*lines: str) -> str:
+    return PYPI + PRIVATE + "[packages]\n" + "".join(line + "\n" for line in lines)
+
+
+def test_a_single_quoted_file_gets_a_single_quoted_index() -> None:
+    # The demo's orb-storage came out as {version = '>=3.6.0', index = "codeartifact"}.
+    before = packages("orb-common = '>=3.6.0'", "requests = '*'")
+    assert fix(before) == packages(
+        "orb-common = {version = '>=3.6.0', index = 'codeartifact'}", "requests = '*'"
+    )
+
+
+def test_an_inline_table_keeps_its_own_quotes() -> None:
+    before = packages("orb-common = {version = '>=1', extras = ['a']}", 'requests = "*"')
+    assert fix(before) == packages(
+        "orb-common = {version = '>=1', extras = ['a'], index = 'codeartifact'}", 'requests = "*"'
+    )
+
+
+def test_a_replaced_index_keeps_its_quote() -> None:
+    before = packages("orb-common = {version = \"*\", index = 'pypi'}")
+    assert fix(before) == packages("orb-common = {version = \"*\", index = 'codeartifact'}")
+
+
+def test_a_string_entry_gets_the_spacing_of_the_neighbouring_inline_tables() -> None:
+    before = packages(
+        'orb-common = "==2.1.0"',
+        'requests = { version = "*", extras = ["socks"] }',
+        'django = { version = "==5.0" }',
+    )
+    assert fix(before) == packages(
+        'orb-common = { version = "==2.1.0", index = "codeartifact" }',
+        'requests = { version = "*", extras = ["socks"] }',
+        'django = { version = "==5.0" }',
+    )
+
+
+def test_a_tight_file_stays_tight_and_the_majority_decides() -> None:
+    before = packages(
+        "orb-common = '==2.1.0'",
+        "a = {version='*', extras=['x']}",
+        "b = {version='*'}",
+        "c = { version = '*' }",
+    )
+    assert fix(before) == packages(
+        "orb-common = {version='==2.1.0', index='codeartifact'}",
+        "a = {version='*', extras=['x']}",
+        "b = {version='*'}",
+        "c = { version = '*' }",
+    )
+
+
+def test_a_one_key_inline_table_is_separated_as_the_file_separates() -> None:
+    before = packages("orb-common = {version = '*'}", "a = {version = '*' ,  extras = ['x']}")
+    assert fix(before) == packages(
+        "orb-common = {version = '*' ,  index = 'codeartifact'}",
+        "a = {version = '*' ,  extras = ['x']}",
+    )
+
+
+def test_a_single_quoted_sub_table_gets_a_single_quoted_index_line() -> None:
+    before = PYPI + PRIVATE + "[packages.orb-common]\nversion = '==1'\n"
+    assert fix(before) == before + "index = 'codeartifact'\n"
+
+
+def test_an_index_a_literal_string_cannot_hold_is_double_quoted() -> None:
+    private = PRIVATE.replace('"codeartifact"', '"it\'s"')
+    pipfile = parse(PYPI + private + "[packages]\norb-common = '*'\n")
+    report = audit(pipfile, LISTING, AuditOptions(index_name="it's"))
+    new = rewrite(pipfile, report, CA_URL)
+    assert "orb-common = {version = '*', index = \"it's\"}" in new
 
 
 def test_sub_table_gets_an_index_line_after_its_last_key() -> None:

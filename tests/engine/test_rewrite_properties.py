@@ -496,7 +496,10 @@ def check_lines(doc: Doc, pipfile: Pipfile, report: FileReport, new: str) -> Non
         for entry in doc.entries
         if doc.needs_fix(entry) and entry.insert_lead is not None
     )
-    assert Counter(unmatched) == inserted, (
+    # An index line is single-quoted where its entry's values are; either quote means the same.
+    single = f"index = '{doc.target}'"
+    added_lines = [line.replace(single, f'index = "{doc.target}"') for line in unmatched]
+    assert Counter(added_lines) == inserted, (
         f"added lines {unmatched!r} are not the index lines {sorted(inserted.elements())!r}"
     )
 

@@ -14,15 +14,16 @@ import difflib
 import functools
 import re
 import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import tomlkit
 
 from pipfleet.engine.findings import FileReport, Finding, FindingKind
-from pipfleet.engine.pipfile import Entry, EntryForm, Pipfile, package_name
-from pipfleet.engine.tomlspans import Header, Statement, inline_table, scan
+from pipfleet.engine.pipfile import RESERVED_TABLES, Entry, EntryForm, Pipfile, package_name
+from pipfleet.engine.tomlspans import Header, Span, Statement, inline_table, scan
 from pipfleet.errors import FixError, RewriteError
 
 
@@ -40,38 +41,114 @@ def quote(value: str) -> str:
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-# A string value's opening quote: what an entry's value starts with, or any inline value.
-_OPENING_QUOTE = re.compile(r"""(?:^|=\s*)(["'])""")
+# Inline-table spacing worth copying: blanks only (a comment or line break is no style).
+_BLANKS = re.compile(r"[ \t]*")
+_EQUALS = re.compile(r"[ \t]*=[ \t]*")
+_COMMA = re.compile(r"[ \t]*,[ \t]*")
 
 
-def quote_style(pipfile: Pipfile) -> str:
-    """The quote the Pipfile's package values are written with: ' if most are, else "."""
-    single = double = 0
-    for entry in pipfile.entries():
-        if entry.span is None:
+@dataclass(frozen=True)
+class Style:
+    """How a Pipfile writes its values, so that what the fix writes looks like the rest.
+
+    ``pad_open`` and ``pad_close`` are the blanks inside an inline table's braces.
+    """
+
+    quote: str = '"'
+    pad_open: str = ""
+    pad_close: str = ""
+    equals: str = " = "
+    separator: str = ", "
+
+    def quoted(self, value: str) -> str:
+        # A literal string cannot hold a ' or a control character.
+        if self.quote == "'" and "'" not in value and value.isprintable():
+            return f"'{value}'"
+        return quote(value)
+
+    def inline(self, pairs: Sequence[tuple[str, str]]) -> str:
+        """An inline table of ``pairs`` (keys and values as TOML text)."""
+        body = self.separator.join(f"{key}{self.equals}{value}" for key, value in pairs)
+        return f"{{{self.pad_open}{body}{self.pad_close}}}"
+
+
+def _quote_in(firsts: Iterable[str], default: str) -> str:
+    """The quote most string values open with ('"' on a tie), else ``default``.
+
+    ``firsts`` are the first characters of values: quotes, or what starts another value.
+    """
+    found = Counter(first for first in firsts if first in "\"'")
+    if not found:
+        return default
+    return "'" if found["'"] > found['"'] else '"'
+
+
+def _firsts(text: str, span: Span) -> list[str]:
+    """The first character of the value at ``span`` and, for an inline table, of its values."""
+    first = text[span.start]
+    if first != "{":
+        return [first]
+    return [text[pair.value.start] for pair in inline_table(text, span.start).pairs]
+
+
+def _most_common(counts: Counter[Any], default: Any) -> Any:
+    return counts.most_common(1)[0][0] if counts else default
+
+
+def quote_style(pipfile: Pipfile) -> Style:
+    """How the Pipfile's package entries are written: their quotes, their inline tables'
+    spacing."""
+    return _file_style(pipfile.text)
+
+
+# Cached by text: the audit asks once per private entry, and a Pipfile may hold thousands.
+@functools.lru_cache(maxsize=8)
+def _file_style(text: str) -> Style:
+    firsts: list[str] = []
+    pads: Counter[tuple[str, str]] = Counter()
+    equals: Counter[str] = Counter()
+    separators: Counter[str] = Counter()
+    for item in scan(text):
+        if not isinstance(item, Statement) or (item.table + item.key)[0] in RESERVED_TABLES:
             continue
-        raw = pipfile.text[entry.span.start : entry.span.end]
-        for match in _OPENING_QUOTE.finditer(raw):
-            if match.group(1) == "'":
-                single += 1
-            else:
-                double += 1
-    return "'" if single > double else '"'
+        firsts.extend(_firsts(text, item.value))
+        if text[item.value.start] != "{":
+            continue
+        table = inline_table(text, item.value.start)
+        if not table.pairs:
+            continue
+        pad = (
+            text[table.open_brace + 1 : table.pairs[0].key_span.start],
+            text[table.pairs[-1].value.end : table.close_brace],
+        )
+        if all(_BLANKS.fullmatch(side) for side in pad):
+            pads[pad] += 1
+        for pair in table.pairs:
+            between = text[pair.key_span.end : pair.value.start]
+            if _EQUALS.fullmatch(between):
+                equals[between] += 1
+        for one, two in zip(table.pairs, table.pairs[1:], strict=False):
+            between = text[one.value.end : two.key_span.start]
+            if _COMMA.fullmatch(between):
+                separators[between] += 1
+    default = Style()
+    pad_open, pad_close = _most_common(pads, (default.pad_open, default.pad_close))
+    return Style(
+        quote=_quote_in(firsts, default.quote),
+        pad_open=pad_open,
+        pad_close=pad_close,
+        equals=_most_common(equals, default.equals),
+        separator=_most_common(separators, default.separator),
+    )
 
 
-def _quoted(value: str, style: str) -> str:
-    if style == "'" and "'" not in value and value.isprintable():
-        return f"'{value}'"
-    return quote(value)
-
-
-def added_value(index: str, style: str = '"') -> str:
+def added_value(index: str, style: Style) -> str:
     """The value of an entry the fix adds: any version, from ``index``."""
-    return f"{{version = {_quoted('*', style)}, index = {_quoted(index, style)}}}"
+    return style.inline([("version", style.quoted("*")), ("index", style.quoted(index))])
 
 
-def added_key(key: str, style: str = '"') -> str:
-    return key if _BARE_KEY.fullmatch(key) else _quoted(key, style)
+def added_key(key: str, style: Style) -> str:
+    return key if _BARE_KEY.fullmatch(key) else style.quoted(key)
 
 
 def _inline(value: Any) -> str:
@@ -129,34 +206,45 @@ def source_block(name: str, url: str, newline: str, *, with_implicit: bool = Fal
 
 
 def _entry_edits(text: str, entry: Entry, index: str, newline: str = "\n") -> list[_Edit]:
-    quoted = quote(index)
+    """The edits that pin ``entry`` to ``index``, quoted and spaced as the entry or file is."""
+    style = _file_style(text)
     if entry.form is EntryForm.STRING:
         assert entry.span is not None
         raw = text[entry.span.start : entry.span.end]
-        return [_Edit(entry.span.start, entry.span.end, f"{{version = {raw}, index = {quoted}}}")]
+        own = replace(style, quote=_quote_in(raw[0], style.quote))
+        pinned = own.inline([("version", raw), ("index", own.quoted(index))])
+        return [_Edit(entry.span.start, entry.span.end, pinned)]
     if entry.form is EntryForm.INLINE:
         assert entry.span is not None
         table = inline_table(text, entry.span.start)
+        firsts = [text[pair.value.start] for pair in table.pairs]
+        own = replace(style, quote=_quote_in(firsts, style.quote))
         for pair in table.pairs:
             if pair.key == ("index",):
-                return [_Edit(pair.value.start, pair.value.end, quoted)]
+                # The value replaced keeps its own quote.
+                quoted = replace(own, quote=_quote_in(text[pair.value.start], own.quote))
+                return [_Edit(pair.value.start, pair.value.end, quoted.quoted(index))]
         if not table.pairs:
-            return [_Edit(table.open_brace + 1, table.open_brace + 1, f"index = {quoted}")]
+            at = table.open_brace + 1
+            return [_Edit(at, at, f"index{style.equals}{own.quoted(index)}")]
         first, last = table.pairs[0], table.pairs[-1]
         equals = text[first.key_span.end : first.value.start]
-        separator = ", "
+        separator = style.separator
         if len(table.pairs) > 1:
             separator = text[table.pairs[0].value.end : table.pairs[1].key_span.start]
-        return [_Edit(last.value.end, last.value.end, f"{separator}index{equals}{quoted}")]
+        added = f"{separator}index{equals}{own.quoted(index)}"
+        return [_Edit(last.value.end, last.value.end, added)]
+    own = replace(style, quote=_quote_in((text[m.value.start] for m in entry.members), style.quote))
     for member in entry.members:
         if member.key == "index":
-            return [_Edit(member.value.start, member.value.end, quoted)]
+            quoted = replace(own, quote=_quote_in(text[member.value.start], own.quote))
+            return [_Edit(member.value.start, member.value.end, quoted.quoted(index))]
     if entry.members:
         last_member = max(entry.members, key=lambda member: member.line_end)
-        line = f"{newline}{last_member.lead}index = {quoted}"
+        line = f"{newline}{last_member.lead}index = {own.quoted(index)}"
         return [_Edit(last_member.line_end, last_member.line_end, line)]
     if entry.header_end is not None:
-        return [_Edit(entry.header_end, entry.header_end, f"{newline}index = {quoted}")]
+        return [_Edit(entry.header_end, entry.header_end, f"{newline}index = {own.quoted(index)}")]
     raise RewriteError(f"cannot locate [{entry.category}] {entry.key} in {entry.category}")
 
 
@@ -218,7 +306,7 @@ def _addition_edits(pipfile: Pipfile, additions: Sequence[Finding]) -> list[_Edi
     if not additions:
         return []
     text, newline = pipfile.text, pipfile.newline
-    style = quote_style(pipfile)
+    style = _file_style(text)
     items = list(scan(text))
     by_category: dict[str, list[Finding]] = {}
     for finding in additions:
