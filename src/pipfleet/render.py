@@ -18,7 +18,7 @@ from rich.text import Text
 
 from pipfleet.engine.findings import Finding, FindingKind, Severity
 from pipfleet.engine.listing import Listing
-from pipfleet.jobs.check import CheckResult, FileResult, FileStatus, Mode
+from pipfleet.jobs.check import CheckResult, FileResult, FileStatus, LockResult, Mode
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import ScanSummary
 from pipfleet.safetext import mask_credentials, printable
@@ -81,6 +81,7 @@ def check_json(result: CheckResult, listing: Listing, index_name: str) -> str:
                 "findings": [finding_json(f) for f in item.report.findings],
                 "remaining": [finding_json(f) for f in item.remaining],
                 "diff": item.diff if result.mode is not Mode.AUDIT else None,
+                "lock": None if item.lock is None else _lock_json(item.lock),
             }
         )
     statuses = [item.status for item in result.files]
@@ -98,6 +99,38 @@ def check_json(result: CheckResult, listing: Listing, index_name: str) -> str:
         "exit_code": result.exit_code,
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def _lock_json(lock: LockResult) -> dict[str, Any]:
+    return {
+        "path": lock.path,
+        "changed": lock.new_text is not None,
+        "written": lock.written,
+        "rehashed": lock.rehashed,
+        "problem": lock.problem,
+    }
+
+
+def _lock_line(lock: LockResult, mode: Mode) -> Text | None:
+    """What the fix does to the lock; None when there is nothing to say."""
+    rehashed = ""
+    if lock.rehashed:
+        rehashed = (
+            f" ({lock.rehashed} {'entry' if lock.rehashed == 1 else 'entries'} given "
+            "CodeArtifact's files: the ones locked before came from another index; reinstall "
+            "with `pipenv sync`)"
+        )
+    if lock.written:
+        line = _plain(f"{lock.path}: updated with the Pipfile{rehashed}", style="green")
+    elif mode is Mode.DIFF and lock.new_text is not None:
+        line = _plain(f"{lock.path}: --fix updates it too{rehashed}")
+    elif lock.problem is None:
+        return None
+    else:
+        return _plain(f"{lock.path}: not updated: {lock.problem}", style="yellow")
+    if lock.problem is not None:
+        line.append(printable(f"; {lock.problem}"), style="yellow")
+    return line
 
 
 def _finding_line(item: FileResult, finding: Finding) -> Text:
@@ -132,6 +165,8 @@ def print_check(console: Console, result: CheckResult, *, verbose: bool = False)
             console.print(_lines(item.diff), soft_wrap=True, highlight=False)
         if result.mode is Mode.FIX and item.written:
             console.print(_plain(f"{item.path}: fixed", style="green"))
+        if item.lock is not None and (line := _lock_line(item.lock, result.mode)) is not None:
+            console.print(line, soft_wrap=True)
     statuses = [item.status for item in result.files]
     parts = [f"{len(statuses)} Pipfile(s)"]
     for status in FileStatus:

@@ -3,12 +3,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing, parse_listing
-from pipfleet.jobs.check import CheckResult, FileStatus, Mode, check_paths, check_text
+from pipfleet.engine.lockfile import HashScheme, pipfile_hash
+from pipfleet.jobs.check import (
+    CheckResult,
+    FileStatus,
+    LockResult,
+    Mode,
+    check_paths,
+    check_text,
+)
 from pipfleet.render import check_json
 
 LISTING = Listing.of(["orb-common"])
@@ -114,11 +123,17 @@ def test_check_reads_the_lock_beside_the_pipfile(tmp_path: Path) -> None:
     assert [f.kind for f in item.remaining] == [FindingKind.PRIVATE_TRANSITIVE]
     lock.write_text(provenance_lock([CA1, EVIL]))
 
-    # --fix adds the private dependency to the Pipfile but never writes the lock: the
-    # foreign hashes remain (only the fix PR replaces them).
+    # This lock's hash matches no Pipfile: --fix adds the private dependency to the
+    # Pipfile and leaves the lock, saying why and that pipenv lock must write it.
     fixed = check_paths([tmp_path], listing, AuditOptions(), Mode.FIX)
     assert [f.kind for f in fixed.files[0].remaining] == [FindingKind.FOREIGN_HASHES]
     assert fixed.files[0].written and lock.read_text() == provenance_lock([CA1, EVIL])
+    assert fixed.files[0].lock == LockResult(
+        str(lock),
+        None,
+        "it was already out of date with the Pipfile: run `pipenv lock` (with "
+        "CODEARTIFACT_AUTH_TOKEN exported)",
+    )
     assert (
         'orb-common = {version = "*", index = "codeartifact"}' in (tmp_path / "Pipfile").read_text()
     )
@@ -165,3 +180,81 @@ def test_the_command_reports_both_kinds_from_a_listing_file(tmp_path: Path) -> N
     assert any(
         m.startswith("Pipfile.lock: the lock holds files for orb-http==2.5.1") for m in messages
     )
+
+
+def current_lock(pipfile: str, http_hashes: list[str]) -> str:
+    """``provenance_lock`` as pipenv would have written it for ``pipfile``: not stale."""
+    lock = json.loads(provenance_lock(http_hashes))
+    data = tomllib.loads(pipfile)
+    lock["_meta"]["hash"]["sha256"] = pipfile_hash(data, HashScheme.CANONICAL)
+    lock["_meta"]["sources"] = data["source"]
+    return json.dumps(lock, indent=4) + "\n"
+
+
+def test_fix_brings_the_lock_along_as_the_pull_request_does(tmp_path: Path) -> None:
+    listing = parse_listing(PROVENANCE_LISTING)
+    unpinned = PROVENANCE_PIPFILE.replace(
+        'orb-api = {version = "==1.3.0", index = "codeartifact"}', 'orb-api = "==1.3.0"'
+    )
+    pipfile, lock = tmp_path / "Pipfile", tmp_path / "Pipfile.lock"
+    pipfile.write_text(unpinned)
+    lock.write_text(current_lock(unpinned, [CA1, EVIL]))
+
+    (item,) = check_paths([tmp_path], listing, AuditOptions(), Mode.DIFF).files
+    assert item.lock is not None and item.lock.new_text is not None and not item.lock.written
+    assert lock.read_text() == current_lock(unpinned, [CA1, EVIL])  # --diff writes nothing
+
+    result = check_paths([tmp_path], listing, AuditOptions(), Mode.FIX)
+    (item,) = result.files
+    assert item.written and item.lock is not None and item.lock.written
+    assert (item.lock.rehashed, item.lock.problem) == (1, None)
+    assert item.status is FileStatus.FIXED and result.exit_code == 0
+    new_pipfile = pipfile.read_text()
+    written = json.loads(lock.read_text())
+    # The lock matches the new Pipfile, the pinned and added entries name the index, and
+    # the foreign file is gone: what the fix pull request's lock holds.
+    assert written["_meta"]["hash"]["sha256"] == pipfile_hash(
+        tomllib.loads(new_pipfile), HashScheme.CANONICAL
+    )
+    assert written["default"]["orb-api"]["index"] == "codeartifact"
+    assert written["default"]["orb-common"]["index"] == "codeartifact"
+    assert written["default"]["orb-http"]["hashes"] == [CA1]
+    assert check_paths([tmp_path], listing, AuditOptions(), Mode.AUDIT).exit_code == 0
+
+    (document,) = json.loads(check_json(result, listing, "codeartifact"))["files"]
+    assert document["lock"] == {
+        "path": str(lock),
+        "changed": True,
+        "written": True,
+        "rehashed": 1,
+        "problem": None,
+    }
+
+
+def test_fix_says_when_the_lock_needs_pipenv_lock(tmp_path: Path) -> None:
+    # orb-http 2.6.0 is locked but the listing has no files for it: the lock is updated
+    # for the new index, and the output says that entry still needs relocking.
+    listing = parse_listing(PROVENANCE_LISTING.replace(f"orb-http 2.5.1 {CA1}", "orb-http 2.7.0"))
+    pipfile, lock = tmp_path / "Pipfile", tmp_path / "Pipfile.lock"
+    (tmp_path / "listing.txt").write_text(
+        PROVENANCE_LISTING.replace(f"orb-http 2.5.1 {CA1}", "orb-http 2.7.0")
+    )
+    unpinned = PROVENANCE_PIPFILE.replace(
+        'orb-http = {version = "==2.5.1", index = "codeartifact"}', 'orb-http = "==2.5.1"'
+    )
+    pipfile.write_text(unpinned)
+    lock.write_text(current_lock(unpinned, [CA1]))
+    (item,) = check_paths([tmp_path], listing, AuditOptions(), Mode.DIFF).files
+    assert item.lock is not None and item.lock.problem is not None
+    assert "CodeArtifact does not have default/orb-http==2.5.1" in item.lock.problem
+    done = subprocess.run(
+        [PIPFLEET, "check", ".", "--listing", "listing.txt", "--fix"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr  # version-not-found stays
+    assert "Pipfile.lock: updated with the Pipfile; CodeArtifact does not have " in done.stdout
+    assert "run `pipenv lock`" in done.stdout
+    assert json.loads(lock.read_text())["default"]["orb-http"]["index"] == "codeartifact"

@@ -3,19 +3,23 @@
 A Pipfile.lock beside a Pipfile is read too: its provenance (``foreign-hashes``,
 ``version-not-found`` on lock entries) and the private packages it installs that
 the Pipfile does not list (``private-transitive``) are judged against the
-listing's hashes and dependencies, offline. ``--fix`` never writes the lock.
+listing's hashes and dependencies, offline. ``--fix`` brings the lock along as the
+fix pull request does (``fixset.build_fix``), or says why it cannot and that
+``pipenv lock`` must.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
 from pipfleet.engine.audit import AuditOptions, audit_text
 from pipfleet.engine.findings import FileReport, Finding, FindingKind
+from pipfleet.engine.fixset import RepoFix, build_fix
+from pipfleet.engine.fixset import lock_path as lock_path_of
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.provenance import LOCK_NAME
 from pipfleet.engine.rewrite import rewrite, unified_diff
@@ -37,6 +41,40 @@ class FileStatus(StrEnum):
     INVALID = "invalid"  # unreadable or not a valid Pipfile
 
 
+RELOCK = "run `pipenv lock` (with CODEARTIFACT_AUTH_TOKEN exported)"
+
+
+@dataclass(frozen=True)
+class LockResult:
+    """What the fix does to the Pipfile.lock beside the Pipfile."""
+
+    path: str
+    new_text: str | None  # the updated lock; None when it is left as it is
+    problem: str | None = None  # why it is left as it is, or what still needs relocking
+    rehashed: int = 0  # entries given CodeArtifact's files in place of foreign ones
+    written: bool = False
+
+    @classmethod
+    def of(cls, fix: RepoFix, path: str, shown: str) -> LockResult | None:
+        """The lock's part of ``fix`` (``path`` as build_fix names it, ``shown`` as the
+        user gave it); None when the fix does not concern the lock."""
+        new_text = next((c.new_text for c in fix.changes if c.path == path), None)
+        prefix = f"{path}: "
+        problems = [e.removeprefix(prefix) for e in fix.unfixable if e.startswith(prefix)]
+        if path in fix.stale_locks:
+            problems.append("it was already out of date with the Pipfile")
+        for entry in (e.removeprefix(prefix) for e in fix.relock):
+            if "==" in entry:
+                problems.append(f"CodeArtifact does not have {entry}")
+            else:
+                problems.append(f"it does not hold {entry}, which the fix adds to the Pipfile")
+        if new_text is None and not problems:
+            return None
+        problem = f"{'; '.join(problems)}: {RELOCK}" if problems else None
+        rehashed = sum(1 for entry in fix.rehashed if entry.foreign)
+        return cls(shown, new_text, problem, rehashed)
+
+
 @dataclass(frozen=True)
 class FileResult:
     path: str
@@ -47,6 +85,7 @@ class FileResult:
     fix_error: str | None = None
     # Findings still needing action: after the fix when one was written, else as found.
     remaining: tuple[Finding, ...] = ()
+    lock: LockResult | None = None  # diff/fix mode: the lock beside it, when the fix concerns it
 
     @property
     def status(self) -> FileStatus:
@@ -54,7 +93,8 @@ class FileResult:
             return FileStatus.INVALID
         if any(finding.needs_action for finding in self.remaining):
             return FileStatus.NEEDS_ACTION
-        return FileStatus.FIXED if self.written else FileStatus.COMPLIANT
+        fixed = self.written or (self.lock is not None and self.lock.written)
+        return FileStatus.FIXED if fixed else FileStatus.COMPLIANT
 
 
 @dataclass(frozen=True)
@@ -82,25 +122,38 @@ def check_text(
     lock_text: str | None = None,
     lock_path: str | None = None,
 ) -> FileResult:
-    """Audit one Pipfile's text (with its lock's, if any) and, unless only auditing, its fix."""
+    """Audit one Pipfile's text (with its lock's, if any) and, unless only auditing, its
+    fix: the Pipfile's and the lock's, as the fix pull request makes them."""
     pipfile, report = audit_text(text, path, listing, options, lock_text, lock_path)
     pending = tuple(f for f in report.findings if f.needs_action)
-    if pipfile is None or mode is Mode.AUDIT or not report.fixable:
+    if pipfile is None or mode is Mode.AUDIT:
         return FileResult(path, report, remaining=pending)
-    try:
-        new_text = rewrite(pipfile, report, options.source_url)
-    except (FixError, RewriteError) as exc:
-        return FileResult(path, report, fix_error=str(exc), remaining=pending)
+    lock = None
+    if lock_text is not None:
+        # Keyed as build_fix looks for it; shown as the caller named it.
+        key = lock_path_of(path)
+        fix = build_fix({path: text}, {key: lock_text}, listing, options)
+        lock = LockResult.of(fix, key, lock_path or key)
+    if not report.fixable and (lock is None or lock.new_text is None):
+        return FileResult(path, report, remaining=pending)
+    new_text = None
+    if report.fixable:
+        try:
+            new_text = rewrite(pipfile, report, options.source_url)
+        except (FixError, RewriteError) as exc:
+            return FileResult(path, report, fix_error=str(exc), remaining=pending)
     remaining = pending
     if mode is Mode.FIX:
-        _, after = audit_text(new_text, path, listing, options, lock_text, lock_path)
+        new_lock = lock.new_text if lock is not None and lock.new_text is not None else lock_text
+        _, after = audit_text(new_text or text, path, listing, options, new_lock, lock_path)
         remaining = tuple(f for f in after.findings if f.needs_action)
     return FileResult(
         path,
         report,
         new_text=new_text,
-        diff=mask_credentials(unified_diff(text, new_text, path)),
+        diff=mask_credentials(unified_diff(text, new_text, path)) if new_text else "",
         remaining=remaining,
+        lock=lock,
     )
 
 
@@ -118,17 +171,16 @@ def check_file(path: Path, listing: Listing, options: AuditOptions, mode: Mode) 
         except PipfileError:
             lock_text = None  # unreadable: pipenv cannot install from it either
     result = check_text(text, str(path), listing, options, mode, lock_text, str(lock))
-    if mode is Mode.FIX and result.new_text is not None:
+    if mode is not Mode.FIX:
+        return result
+    written, new_lock = False, result.lock
+    if result.new_text is not None:
         write_atomically(path, result.new_text)
-        return FileResult(
-            result.path,
-            result.report,
-            new_text=result.new_text,
-            diff=result.diff,
-            written=True,
-            remaining=result.remaining,
-        )
-    return result
+        written = True
+    if new_lock is not None and new_lock.new_text is not None:
+        write_atomically(lock, new_lock.new_text)
+        new_lock = replace(new_lock, written=True)
+    return replace(result, written=written, lock=new_lock)
 
 
 def check_paths(
