@@ -58,33 +58,52 @@ def check(
         typer.Argument(help="Pipfiles, or folders searched for Pipfiles (default: .)."),
     ] = None,
     listing: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--listing",
             envvar="PIPFLEET_LISTING",
             help=(
                 "Private package listing: one name a line, optional versions after it, "
                 "each optionally followed by sha256:<hex> file hashes; '-> req, ...' names "
-                "private dependencies."
+                "private dependencies (`pipfleet listing export` writes one). Default: "
+                "CodeArtifact through the config's codeartifact table and your AWS "
+                "credentials, cached for check.listing_cache seconds."
             ),
         ),
-    ] = Path("private-packages.txt"),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Config whose CodeArtifact to ask without --listing (else $PIPFLEET_CONFIG, "
+            "else ./pipfleet.toml).",
+        ),
+    ] = None,
     index_name: Annotated[
-        str, typer.Option("--index-name", help="Name of the private [[source]].")
-    ] = DEFAULT_INDEX_NAME,
+        str | None,
+        typer.Option(
+            "--index-name",
+            help="Name of the private source (default: the config's, else codeartifact).",
+        ),
+    ] = None,
     source_url: Annotated[
         str | None,
         typer.Option(
             "--source-url",
             envvar="PIPFLEET_SOURCE_URL",
             help="URL of the private source to add where a Pipfile has none "
-            "(use ${CODEARTIFACT_AUTH_TOKEN}, never a literal token).",
+            "(use ${CODEARTIFACT_AUTH_TOKEN}, never a literal token; default: the config's).",
         ),
     ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.TEXT,
-    fix: Annotated[bool, typer.Option("--fix", help="Rewrite the Pipfiles in place.")] = False,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix", help="Rewrite the Pipfiles, and the Pipfile.lock beside each, in place."
+        ),
+    ] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Print the fix as a diff.")] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also list compliant and info findings.")
@@ -94,11 +113,23 @@ def check(
     if fix and diff:
         raise UsageError("--fix and --diff cannot be used together")
     mode = Mode.FIX if fix else Mode.DIFF if diff else Mode.AUDIT
-    private = _load_listing(listing)
-    options = AuditOptions(index_name=index_name, source_url=source_url)
-    result = check_paths(paths or [Path(".")], private, options, mode)
+    paths = paths or [Path(".")]
+    codeartifact = None
+    if listing is not None:
+        private = _load_listing(listing)
+    else:
+        from pipfleet.jobs.listing import check_listing, check_settings
+
+        settings = check_settings(config)
+        codeartifact = settings.codeartifact
+        private = check_listing(settings, paths)
+    options = AuditOptions(
+        index_name=index_name or (codeartifact.source_name if codeartifact else DEFAULT_INDEX_NAME),
+        source_url=source_url or (codeartifact.source_url if codeartifact else None),
+    )
+    result = check_paths(paths, private, options, mode)
     if output_format is OutputFormat.JSON:
-        sys.stdout.write(check_json(result, private, index_name))
+        sys.stdout.write(check_json(result, private, options.index_name))
     else:
         print_check(Console(highlight=False, soft_wrap=True), result, verbose=verbose)
     raise typer.Exit(result.exit_code)
@@ -325,6 +356,43 @@ def mcp_server(
     serve_http(
         server, host or "127.0.0.1", 8000 if port is None else port, public=public, ready=ready
     )
+
+
+listing_app = typer.Typer(
+    help="The private-package listing `pipfleet check --listing` reads.", no_args_is_help=True
+)
+app.add_typer(listing_app, name="listing")
+
+
+@listing_app.command("export")
+def listing_export(
+    config: ConfigOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the listing to this file instead of stdout."),
+    ] = None,
+    from_database: Annotated[
+        bool,
+        typer.Option(
+            "--from-database", help="From the newest scan in the database, not CodeArtifact."
+        ),
+    ] = False,
+) -> None:
+    """Write the listing file (names, versions, file hashes, private dependencies) for checks
+    that run offline, from CodeArtifact or the database."""
+    from pipfleet.engine.listing import listing_text
+    from pipfleet.jobs.listing import export_listing
+    from pipfleet.report.output import write_report
+
+    if output is not None:
+        prepare_output(output, "the listing")
+    listing, header = export_listing(load_settings(config), from_database=from_database)
+    text = listing_text(listing, header)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_report(output, text)  # whole or not at all
+        typer.echo(f"wrote {output}: {len(listing)} private packages", err=True)
 
 
 db_app = typer.Typer(help="The compliance database.", no_args_is_help=True)
