@@ -105,9 +105,8 @@ class FixSettings:
     title: str = "Pin private packages to the codeartifact index"
     branch: str = "pipfleet/codeartifact-index"
     labels: tuple[str, ...] = ("dependencies",)
-    guide_url: str = (
-        "https://github.com/pipfleet/pipfleet/blob/main/docs/integration-guides/codeartifact.md"
-    )
+    # Linked from every pull request; without one, the body carries the guide's key points.
+    guide_url: str | None = None
     max_prs_per_run: int = 50
     reopen_dismissed: bool = False
     max_wait: float = 300.0  # seconds a rate limit may be waited out before the run stops
@@ -250,6 +249,12 @@ def _beside(url: str, config: Path | None) -> str:
     return f"{scheme}:///{config.parent.absolute() / database}{question}{query}"
 
 
+def _guide_url(fix: _Table) -> str | None:
+    """``fix.guide_url``, or None when it is unset or empty."""
+    value = fix.get("guide_url", str, "")
+    return _url(fix, "guide_url", value) if value else None
+
+
 def parse_settings(
     data: Mapping[str, Any], environ: Mapping[str, str], path: Path | None = None
 ) -> Settings:
@@ -379,7 +384,7 @@ def parse_settings(
             "must be a branch name",
         ),
         labels=fx.strings("labels", FixSettings.labels),
-        guide_url=_url(fx, "guide_url", fx.get("guide_url", str, FixSettings.guide_url)),
+        guide_url=_guide_url(fx),
         max_prs_per_run=fx.check(
             "max_prs_per_run", fx.get("max_prs_per_run", int, 50), lambda v: v >= 0, "must be >= 0"
         ),

@@ -23,7 +23,7 @@ from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.fixset import RepoFix, build_fix
 from pipfleet.engine.listing import parse_listing
 from pipfleet.engine.lockfile import HashScheme, detect_scheme, dump_lock, pipfile_hash
-from pipfleet.engine.prbody import render
+from pipfleet.engine.prbody import BodySettings, render
 
 CA_URL = "https://aws:${CODEARTIFACT_AUTH_TOKEN}@acme-1.d.codeartifact.eu-west-1.amazonaws.com/pypi/p/simple/"
 PYPI_SOURCE = {"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": True}
@@ -50,6 +50,14 @@ PIPFILE = (
     + 'pytest = "*"\n'
 )
 OPTIONS = AuditOptions()
+BODY = BodySettings(
+    index_name="codeartifact",
+    domain="acme",
+    domain_owner="1",
+    region="eu-west-1",
+    opt_out_topic="pipfleet-ignore",
+    opt_out_file=".pipfleet.toml",
+)
 
 
 def entry(version: str, *hashes: str, index: str | None = None) -> dict[str, Any]:
@@ -151,8 +159,8 @@ def test_a_locked_private_dependency_is_added_and_the_lock_follows(
     )
     assert (rehashed.before, rehashed.foreign, rehashed.after) == (1, 1, 2)
     assert fix.foreign_hashes_fixed and not fix.relock and not fix.unfixable
-    body = render(fix, "t", "codeartifact", "https://g.example").body
-    assert "| Pipfile | packages | orb\\-common | not listed |" in body
+    body = render(fix, "t", BODY).body
+    assert "| `Pipfile` | `packages` | `orb-common` | *not listed* |" in body
     assert "Entries shown as *not listed*" in body and body.startswith("## Security")
 
     assert second_run(fix, PIPFILE, lock).empty
@@ -166,7 +174,7 @@ def test_a_dependency_the_lock_already_has_from_codeartifact_only_gains_the_inde
         "2.1.0", CA_COMMON1, CA_COMMON2, index="codeartifact"
     )
     assert not fix.rehashed and not fix.foreign_hashes_fixed
-    assert "## Security" not in render(fix, "t", "codeartifact", "https://g.example").body
+    assert "## Security" not in render(fix, "t", BODY).body
     assert second_run(fix, PIPFILE, lock).empty
 
 
@@ -229,12 +237,12 @@ def test_foreign_hashes_on_a_right_pipfile_are_replaced_and_the_body_warns(
     )
     assert not fix.entries and fix.foreign_hashes_fixed
 
-    body = render(fix, "t", "codeartifact", "https://g.example").body
+    body = render(fix, "t", BODY).body
     assert body.startswith("## Security\n")
-    assert "git log -p Pipfile.lock" in body and "orb\\-http\\=\\=2\\.5\\.1" in body
+    assert "git log -p Pipfile.lock" in body and "`orb-http==2.5.1`" in body
     assert body.index("## Security") < body.index("## Why")
-    row = "| Pipfile\\.lock | default | orb\\-http | \\=\\=2\\.5\\.1\\: 2 hash\\(es\\), 1 not"
-    assert row in body and "hashes replaced with CodeArtifact\\'s 1 file\\(s\\)" in body
+    row = "| `Pipfile.lock` | `default` | `orb-http` | `==2.5.1`: 2 hash(es), 1 not"
+    assert row in body and "hashes replaced with CodeArtifact's 1 file(s)" in body
     assert second_run(fix, pipfile, lock).empty
 
 
@@ -254,8 +262,8 @@ def test_a_version_codeartifact_lacks_is_left_alone_with_a_relock_note() -> None
     assert new_lock["default"]["orb-gone"] == entry("0.9.0", EVIL, index="codeartifact")
     assert fix.relock == ("Pipfile.lock: default/orb-gone==0.9.0",)
     assert not fix.rehashed
-    body = render(fix, "t", "codeartifact", "https://g.example").body
-    assert "Run `pipenv lock`" in body and "default/orb\\-gone\\=\\=0\\.9\\.0" in body
+    body = render(fix, "t", BODY).body
+    assert "Run `pipenv lock`" in body and "`Pipfile.lock: default/orb-gone==0.9.0`" in body
 
 
 def test_without_a_lock_the_dependency_comes_from_the_listing() -> None:

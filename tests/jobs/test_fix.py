@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.gfm import code_spans
 from tests.jobs.provenance import (
     PROVENANCE_PIPFILE,
     asset_hashes,
@@ -88,7 +88,14 @@ def test_opens_one_pull_request_then_nothing_more(
     assert (pull.head, pull.base, pull.title) == (BRANCH, "main", settings.fix.title)
     assert api_repo(world).labels[pull.number] == ["dependencies", "security"]
     assert fingerprint_in(pull.body) == first.outcomes[0].fix.fingerprint  # type: ignore[union-attr]
-    assert "Pipfile\\.lock untouched" in pull.body  # the fixture's lock was already stale
+    assert "`Pipfile.lock` untouched" in pull.body  # the fixture's lock was already stale
+    # The body's commands name the configured CodeArtifact, and the opt-outs this run honours.
+    ca = settings.codeartifact
+    assert f"--domain {ca.domain} --domain-owner {ca.domain_owner} --region {ca.region}" in (
+        pull.body
+    )
+    assert f"the topic `{settings.github.opt_out_topic}`" in pull.body
+    assert "## The rule" in pull.body  # no fix.guide_url: the body carries the guide's rule
     pinned = world.file_at(api_repo(world), BRANCH, "Pipfile") or b""
     assert b'orb-common = {version = "==2.1.0", index = "codeartifact"}' in pinned
     worker = world.file_at(api_repo(world), BRANCH, "services/worker/Pipfile") or b""
@@ -151,7 +158,7 @@ def test_changed_files_rebuild_the_branch_with_a_comment(
     assert writes(sandbox) == 5  # tree, commit, ref (force), pull request, comment
     assert pull.body != before and len(api_repo(world).pulls) == 1
     branch = (world.file_at(api_repo(world), BRANCH, "Pipfile") or b"").decode()
-    assert "orb-events = {version = '*', index = \"codeartifact\"}" in branch
+    assert "orb-events = {version = '*', index = 'codeartifact'}" in branch  # its own quotes
     (comment,) = api_repo(world).comments[pull.number]
     assert "rebuilt this branch" in comment.body
 
@@ -294,16 +301,15 @@ def test_lock_provenance_fixes_replace_foreign_hashes_and_add_private_dependenci
     assert after == before
     assert world.file_at(feed, BRANCH, "Pipfile.lock") is None
 
-    # Text from repositories is Markdown-escaped in the body: read it as GitHub shows it.
+    # Text from repositories is in code spans, readable as written in the raw body too.
     shop_body, feed_body = (
-        re.sub(r"\\(.)", r"\1", pull.body or "")
-        for (pull,) in (shop.pulls.values(), feed.pulls.values())
+        pull.body or "" for (pull,) in (shop.pulls.values(), feed.pulls.values())
     )
     assert shop_body.startswith("## Security")
-    assert "orb-http==2.5.1" in shop_body.split("## Why")[0]
-    assert "| orb-http | ==2.5.1: 1 hash(es), 1 not CodeArtifact's" in shop_body
-    assert "| orb-common | not listed |" in shop_body
-    assert "## Security" not in feed_body and "| orb-common | not listed |" in feed_body
+    assert "orb-http==2.5.1" in code_spans(shop_body.split("## Why")[0])
+    assert "| `orb-http` | `==2.5.1`: 1 hash(es), 1 not CodeArtifact's" in shop_body
+    assert "| `orb-common` | *not listed* |" in shop_body
+    assert "## Security" not in feed_body and "| `orb-common` | *not listed* |" in feed_body
     head = world.resolve(shop, BRANCH)
     assert head is not None
     message = world.store.commit(head).message  # type: ignore[union-attr]

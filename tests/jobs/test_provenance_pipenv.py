@@ -30,7 +30,7 @@ from tests.pipenv_tools import PIPENV, PYTHON_VERSION, folded, isolated_env, out
 from tests.test_pipenv_e2e import Server, pypiserver
 
 from pipfleet.config import Settings, parse_settings
-from pipfleet.engine.prbody import escape
+from pipfleet.engine.prbody import code
 from pipfleet.jobs.setup import fix_fleet, scan_fleet
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
@@ -196,7 +196,7 @@ def test_a_lock_of_the_impostor_gets_codeartifacts_file(
     pull, files = fix_one(world, settings, "orb-shop")
     assert pull.body.startswith("## Security\n"), pull.body
     security = pull.body.split("## Why")[0]
-    assert escape(f"{HTTP}=={HTTP_VERSION}") in security and "git log -p Pipfile.lock" in security
+    assert code(f"{HTTP}=={HTTP_VERSION}") in security and "git log -p Pipfile.lock" in security
     assert f'{HTTP} = {{version = "=={HTTP_VERSION}", index = "codeartifact"}}' in files["Pipfile"]
     entry = json.loads(files["Pipfile.lock"])["default"][HTTP]
     assert (entry["index"], entry["hashes"]) == ("codeartifact", [lock_hash(REAL_HTTP[1])])

@@ -1,25 +1,30 @@
 """The fix pull request's title, body and comments. Pure.
 
-Package names, specs, paths and branch names come from repositories, so every one
-of them is escaped: nothing a repository holds can break the table, start a link,
-mention a user or inject HTML into what pipfleet posts. Escaped text is never put
-between backticks, where a backslash escapes nothing.
+Package names, specs, paths and branch names come from repositories, so each is shown
+as a Markdown code span (``code``): readable as written, in the web page, in an email and
+in raw text, and nothing a repository holds can break the table, start a link, mention a
+user or inject HTML into what pipfleet posts.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from pipfleet.engine.fixset import RehashedEntry, RepoFix
+from pipfleet.safetext import mask_credentials
 
 MARKER_PREFIX = "<!-- pipfleet:fingerprint="
 _MARKER = re.compile(r"<!-- pipfleet:fingerprint=([0-9a-f]{64}) -->")
 # In the closing comment, so a run finishing an interrupted closure can tell it was posted.
 CLOSE_MARKER = "<!-- pipfleet:closed -->"
-# Characters with a meaning in GitHub Markdown, escaped with a backslash.
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~@:&\"'=])")
+_BACKTICKS = re.compile(r"`+")
+# What the guide's URL keeps as written; the rest (parentheses, angle brackets, quotes,
+# backticks...) is percent-encoded, so the link's destination ends where it should.
+_URL_SAFE = "-._~:/?#[]@!$&'*+,;=%"
 # GitHub refuses a body over 65,536 characters; the margin is for its own counting.
 BODY_LIMIT = 60_000
 # The most characters of paths one note lists; the rest are counted, not named.
@@ -32,10 +37,46 @@ class PullRequestText:
     body: str
 
 
-def escape(text: str) -> str:
-    """Text safe inside a Markdown table cell: no markup, no link, no HTML, one line."""
-    flat = " ".join(text.split())
-    return _MARKDOWN.sub(r"\\\1", flat)
+@dataclass(frozen=True)
+class BodySettings:
+    """What the body says about the organisation's setup, from the configuration."""
+
+    index_name: str
+    domain: str
+    domain_owner: str
+    region: str
+    opt_out_topic: str
+    opt_out_file: str
+    endpoint_url: str | None = None  # a CodeArtifact endpoint other than AWS's own
+    guide_url: str | None = None  # without one, the body carries the guide's key points
+
+
+def _fence(text: str, shortest: int) -> str:
+    """The shortest run of backticks, at least ``shortest`` long, that ``text`` does not hold."""
+    runs = {len(run) for run in _BACKTICKS.findall(text)}
+    length = shortest
+    while length in runs:
+        length += 1
+    return "`" * length
+
+
+def code(text: str, *, in_table: bool = False) -> str:
+    """``text`` as a Markdown code span, shown exactly as written (on one line).
+
+    A code span holds no markup, link, mention or HTML. Its fence is a run of backticks
+    the text does not hold, padded with a space where the text starts or ends with a
+    backtick, or starts and ends with a space (CommonMark strips one of each). Line
+    breaks and other invisible characters (bidi controls included) become spaces. In a
+    table, a pipe would end the cell even inside the span: GitHub reads ``\\|`` there
+    as the pipe itself.
+    """
+    flat = "".join(char if char.isprintable() else " " for char in text) or " "
+    if in_table:
+        flat = flat.replace("|", "\\|")
+    fence = _fence(flat, 1)
+    padded = flat[0] == "`" or flat[-1] == "`" or (flat[0] == flat[-1] == " " and flat.strip())
+    pad = " " if padded else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
 
 
 def fingerprint_in(body: str | None) -> str | None:
@@ -51,8 +92,8 @@ def rebuilt_marker(fix: RepoFix) -> str:
 def rebuilt_comment(fix: RepoFix, default_branch: str, head_oid: str) -> str:
     """The comment on a fix pull request whose branch was rebuilt."""
     return (
-        f"pipfleet rebuilt this branch on the current default branch, {escape(default_branch)} "
-        f"({escape(head_oid[:7])}): the fix or the files under it changed. It now changes "
+        f"pipfleet rebuilt this branch on the current default branch, {code(default_branch)} "
+        f"({code(head_oid[:7])}): the fix or the files under it changed. It now changes "
         f"{len(fix.changes)} file(s) and pins {len(fix.entries)} entr(y/ies).\n\n"
         f"{rebuilt_marker(fix)}"
     )
@@ -61,7 +102,7 @@ def rebuilt_comment(fix: RepoFix, default_branch: str, head_oid: str) -> str:
 def closed_comment(default_branch: str) -> str:
     """The comment on a fix pull request closed because its fix is on the default branch."""
     return (
-        f"The default branch, {escape(default_branch)}, no longer needs this change: its "
+        f"The default branch, {code(default_branch)}, no longer needs this change: its "
         f"private packages are pinned already. Closing, and deleting the branch.\n\n{CLOSE_MARKER}"
     )
 
@@ -79,10 +120,10 @@ def _prefix(items: Sequence[str], room: int, separator: str) -> list[str]:
 
 
 def _paths(paths: Sequence[str]) -> str:
-    """Escaped paths for a note, as many as fit in ``_PATHS_LIMIT``, then a count of the rest."""
-    escaped = [escape(path) for path in paths]
-    kept = _prefix(escaped, _PATHS_LIMIT, ", ")
-    more = len(escaped) - len(kept)
+    """Paths for a note, as many as fit in ``_PATHS_LIMIT``, then a count of the rest."""
+    shown = [code(path) for path in paths]
+    kept = _prefix(shown, _PATHS_LIMIT, ", ")
+    more = len(shown) - len(kept)
     return ", ".join(kept) + (f" and {more:,} more" if more else "")
 
 
@@ -105,9 +146,7 @@ def _notes(fix: RepoFix) -> list[str]:
     if locks:
         notes.append(
             "- Updated " + _paths(locks) + " to match (hash and `index`), "
-            "so `pipenv install --deploy` passes without relocking. (Should it fail the hash "
-            "check, the package was locked from the public index before, where an impostor "
-            "lives: run `pipenv lock`.)"
+            "so `pipenv install --deploy` passes without relocking."
         )
     if fix.relock:
         notes.append(
@@ -124,7 +163,7 @@ def _notes(fix: RepoFix) -> list[str]:
 
 
 def _rehashed_row(entry: RehashedEntry) -> str:
-    version = f"=={entry.version}"
+    version = code(f"=={entry.version}", in_table=True)
     if entry.foreign:
         before = (
             f"{version}: {entry.before} hash(es), {entry.foreign} not CodeArtifact's "
@@ -133,10 +172,13 @@ def _rehashed_row(entry: RehashedEntry) -> str:
     else:
         before = f"{version}: {entry.before} of CodeArtifact's hash(es)"
     after = f"{version}: hashes replaced with CodeArtifact's {entry.after} file(s)"
-    return (
-        f"| {escape(entry.path)} | {escape(entry.section)} | {escape(entry.package)} "
-        f"| {escape(before)} | {escape(after)} |"
-    )
+    return _row(entry.path, entry.section, entry.package, before, after)
+
+
+def _row(path: str, category: str, package: str, before: str, after: str) -> str:
+    """A change table row: the first three cells as written, the last two already Markdown."""
+    cells = (code(path, in_table=True), code(category, in_table=True), code(package, in_table=True))
+    return f"| {' | '.join(cells)} | {before} | {after} |"
 
 
 def _security(fix: RepoFix) -> str:
@@ -184,38 +226,111 @@ def _left_out(omitted: int, total: int) -> str:
     )
 
 
-def render(fix: RepoFix, title: str, index_name: str, guide_url: str) -> PullRequestText:
+def render(fix: RepoFix, title: str, settings: BodySettings) -> PullRequestText:
     """The pull request; a table too long for GitHub is cut, saying how much and where to look."""
     rows = [
-        f"| {escape(e.path)} | {escape(e.category)} | {escape(e.package)} "
-        f"| {escape(e.before or 'not listed')} | {escape(e.after)} |"
+        _row(
+            e.path,
+            e.category,
+            e.package,
+            code(e.before, in_table=True) if e.before else "*not listed*",
+            code(e.after, in_table=True),
+        )
         for e in fix.entries
     ]
     rows.extend(_rehashed_row(entry) for entry in fix.rehashed)
     notes = _notes(fix)
-    body = _body(fix, rows, notes, index_name, guide_url)
+    body = _body(fix, rows, notes, settings)
     if len(body) > BODY_LIMIT:
         # The note is sized for the most digits it can show, so the body fits whatever is cut.
-        room = BODY_LIMIT - len(
-            _body(fix, [], [_left_out(len(rows), len(rows)), *notes], index_name, guide_url)
-        )
+        room = BODY_LIMIT - len(_body(fix, [], [_left_out(len(rows), len(rows)), *notes], settings))
         kept = _prefix(rows, room, "\n")
         notes.insert(0, _left_out(len(rows) - len(kept), len(rows)))
-        body = _body(fix, kept, notes, index_name, guide_url)
+        body = _body(fix, kept, notes, settings)
     return PullRequestText(title, body)
 
 
-def _body(
-    fix: RepoFix, rows: Sequence[str], notes: Sequence[str], index_name: str, guide_url: str
-) -> str:
+def _check_locally(fix: RepoFix, settings: BodySettings) -> str:
+    """Commands that prove the change: the lock it brings must pass what CI and deploys run."""
+    options = [
+        ("--domain", settings.domain),
+        ("--domain-owner", settings.domain_owner),
+        ("--region", settings.region),
+    ]
+    if settings.endpoint_url:
+        options.append(("--endpoint-url", mask_credentials(settings.endpoint_url)))
+    # Shell-quoted and on one line each: the configuration's values are pasted into a shell.
+    shown = " ".join(f"{flag} {shlex.quote(_one_line(value))}" for flag, value in options)
+    if any(change.path.endswith("Pipfile.lock") for change in fix.changes):
+        steps = (
+            "pipenv verify                  # Pipfile.lock matches the Pipfile\n"
+            "pipenv install --deploy --dev  # installs the locked files, hashes checked"
+        )
+    else:
+        steps = "pipenv install --dev  # resolves every private package from CodeArtifact"
+    block = (
+        "export CODEARTIFACT_AUTH_TOKEN=$(aws codeartifact get-authorization-token \\\n"
+        f"    {shown} \\\n"
+        "    --query authorizationToken --output text)\n"
+        f"{steps}"
+    )
+    fence = _fence(block, 3)
+    return f"""## Check it locally
+
+In each folder this changes, with AWS credentials that may read CodeArtifact:
+
+{fence}sh
+{block}
+{fence}
+"""
+
+
+def _one_line(text: str) -> str:
+    return "".join(char if char.isprintable() else " " for char in text)
+
+
+def _guide(settings: BodySettings) -> str:
+    """A link to the guide or, with none configured, its key points."""
+    if settings.guide_url:
+        # Percent-encoded where a character would end the link's destination.
+        url = quote(settings.guide_url, safe=_URL_SAFE)
+        return f"More in the guide: [CodeArtifact and pipenv]({url}).\n"
+    index = code(f'index = "{settings.index_name}"')
+    update = code(f'pipenv install --index {shlex.quote(settings.index_name)} "name==x.y"')
+    return f"""## The rule
+
+Every private package in a Pipfile names its index: {index}. That
+includes a private package that arrives only as a dependency of another: list it too, with
+`version = "*"`.
+The private `[[source]]` comes after PyPI, and its URL reads the token from
+`${{CODEARTIFACT_AUTH_TOKEN}}`, so no token lands in the Pipfile or the lock. To update a
+private package: {update}.
+"""
+
+
+def _opt_out(settings: BodySettings) -> str:
+    topic, file = code(settings.opt_out_topic), code(settings.opt_out_file)
+    return f"""## Not wanted here?
+
+- Close this pull request without merging: pipfleet takes it as a "no" and never proposes
+  the same fix again.
+- To stop pipfleet's pull requests for this repository, add the topic {topic}
+  to it, or commit a file {file} containing `enabled = false` at the root of
+  the default branch. pipfleet still reports the repository's compliance.
+"""
+
+
+def _body(fix: RepoFix, rows: Sequence[str], notes: Sequence[str], settings: BodySettings) -> str:
+    index = code(f'index = "{settings.index_name}"')
     return f"""\
 {_security(fix)}## Why
 
-These Pipfile entries name private packages that live in our CodeArtifact repository, but
-they do not say so with `index = "{index_name}"`. pipenv then looks for them on the default
-(public) index only: `pipenv lock` fails with *Could not find a version that satisfies the
-requirement*, or, worse, installs a public package that happens to have the same name
-(dependency confusion).
+These Pipfile entries name private packages that live in our CodeArtifact repository,
+but they do not say so with {index}. pipenv looks for each package on
+exactly one index: the source its `index` names, else the first `[[source]]`, usually
+public PyPI. There `pipenv lock` fails with *Could not find a version that satisfies the
+requirement*, or, worse, installs a public package that happens to have the same name:
+anyone can publish one (dependency confusion).
 
 ## What changes
 
@@ -225,18 +340,10 @@ requirement*, or, worse, installs a public package that happens to have the same
 
 {chr(10).join(notes)}
 
-## Check it locally
-
-```sh
-export CODEARTIFACT_AUTH_TOKEN=$(aws codeartifact get-authorization-token \\
-    --domain <domain> --domain-owner <account> --query authorizationToken --output text)
-pipenv lock
-```
-
-Guide: [CodeArtifact and pipenv]({guide_url})
-
-Opened by pipfleet. Close this pull request to decline it: the same fix will not be
-proposed again.
+{_check_locally(fix, settings)}
+{_guide(settings)}
+{_opt_out(settings)}
+Opened by pipfleet.
 
 {MARKER_PREFIX}{fix.fingerprint} -->
 """

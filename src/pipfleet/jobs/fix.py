@@ -27,6 +27,7 @@ from pipfleet.engine.listing import Listing, VersionKey
 from pipfleet.engine.plan import LastPull, PullAction, decide
 from pipfleet.engine.prbody import (
     CLOSE_MARKER,
+    BodySettings,
     PullRequestText,
     closed_comment,
     commit_message,
@@ -36,7 +37,7 @@ from pipfleet.engine.prbody import (
 )
 from pipfleet.errors import GitHubError, RateLimited, SafetyLimit, StoreError
 from pipfleet.github.pulls import PullRequests
-from pipfleet.github.queries import PullRead, RepoFiles, RepoSummary
+from pipfleet.github.queries import OPT_OUT_FILE, PullRead, RepoFiles, RepoSummary
 from pipfleet.jobs.scan import Gateway, one_line
 from pipfleet.registry.versions import Contents, with_contents
 from pipfleet.store.models import PullRequestRecord, PullRequestState, RunStatus, utcnow
@@ -280,9 +281,18 @@ class FixJob:
         return None
 
     def _text(self, fix: RepoFix) -> PullRequestText:
-        fixes = self.settings.fix
-        index = self.settings.codeartifact.source_name
-        return render(fix, fixes.title, index, fixes.guide_url)
+        codeartifact = self.settings.codeartifact
+        body = BodySettings(
+            index_name=codeartifact.source_name,
+            domain=codeartifact.domain,
+            domain_owner=codeartifact.domain_owner,
+            region=codeartifact.region,
+            opt_out_topic=self.settings.github.opt_out_topic,
+            opt_out_file=OPT_OUT_FILE,
+            endpoint_url=codeartifact.endpoint_url,
+            guide_url=self.settings.fix.guide_url,
+        )
+        return render(fix, self.settings.fix.title, body)
 
     def _synced(
         self, candidate: Candidate, repo: RepoSummary, remote: PullRead | None
