@@ -419,22 +419,37 @@ def db_current(config: ConfigOption = None) -> None:
     typer.echo(current(_database_url(config)) or "none")
 
 
+def _own_command() -> list[str]:
+    """This pipfleet as a command to type in the current folder: plain "pipfleet" only when
+    PATH finds this very program (after `make demo` it is .venv/bin/pipfleet)."""
+    import shutil
+
+    program = sys.argv[0]
+    if Path(program).name == "__main__.py":
+        return [sys.executable, "-m", "pipfleet"]
+    found = shutil.which("pipfleet")
+    if found and Path(found).resolve() == Path(program).resolve():
+        return ["pipfleet"]
+    return [program]
+
+
 @app.command()
 def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the demo's fleet, database and dashboard.")
     ] = Path("pipfleet-demo"),
 ) -> None:
-    """Run the nightly job end to end against a generated fleet in the embedded sandbox."""
-    from pipfleet.jobs.demo import run_demo
+    """Run a few nights of the nightly job against a generated fleet in the embedded sandbox."""
+    import shlex
+
+    from pipfleet.jobs.demo import DEMO_NIGHTS, run_demo
     from pipfleet.progress import scan_progress
 
     prepare_folder(out, "the demo folder")
     console = Console(highlight=False, soft_wrap=True)
-    console.rule("pipfleet demo: a generated org served by the sandbox on loopback")
+    console.rule(f"pipfleet demo: {DEMO_NIGHTS} nights of a generated org in the sandbox")
     with scan_progress("text") as progress:
         result = run_demo(out, progress)
-    console.print(result.nightly.paragraph())
     for outcome in result.examples:
         assert outcome.fix is not None and outcome.text is not None
         console.rule(Text(printable(f"{outcome.repository}: pull request #{outcome.number}")))
@@ -443,8 +458,14 @@ def demo(
             diff = mask_credentials(change.diff.rstrip("\n"))
             console.print(Text(printable(diff, multiline=True)))
     console.rule("done: the sandbox is stopped")
-    console.print(f"dashboard: {result.nightly.report}")
-    console.print(f"database:  {result.folder / 'pipfleet.db'} (try `pipfleet report` on it)")
+    for line in result.summary():
+        console.print(Text(printable(line)))
+    console.print(Text(printable(f"Dashboard: {result.nightly.report}")))
+    console.print("Next, from this folder:")
+    command = _own_command()
+    for step in result.next_steps:
+        console.print(Text(printable(f"  {step.purpose} (exit {step.exit_code}):")))
+        console.print(Text(printable(f"    {shlex.join([*command, *step.args])}")))
 
 
 sandbox_app = typer.Typer(

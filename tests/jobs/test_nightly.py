@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -198,20 +200,110 @@ def test_a_run_that_lost_its_lock_stops(config: Path, tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_demo_runs_the_nightly_job_end_to_end(tmp_path: Path) -> None:
+Demo = tuple[Path, subprocess.CompletedProcess[str]]
+
+
+def user_environment() -> dict[str, str]:
+    """The environment of someone trying pipfleet out: no token, database or config set."""
+    unset = ("PIPFLEET_DATABASE_URL", "PIPFLEET_CONFIG", "GITHUB_TOKEN")
+    return {name: value for name, value in os.environ.items() if name not in unset}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """`pipfleet demo` as `make demo` runs it (the default, relative --out), once, over the
+    folder an earlier demo left behind."""
+    where = tmp_path_factory.mktemp("make-demo")
+    earlier = where / "pipfleet-demo"
+    earlier.mkdir()
+    (earlier / DEMO_MARKER).write_text("made by pipfleet demo\n")
+    (earlier / "leftover.txt").write_text("from the last demo\n")
     result = subprocess.run(
-        [str(PIPFLEET), "demo", "--out", tmp_path / "demo"],
+        [str(PIPFLEET), "demo"],
         capture_output=True,
         text=True,
-        timeout=120,
-        cwd=tmp_path,
+        timeout=300,
+        cwd=where,
+        env=user_environment(),
     )
     assert result.returncode == 0, result.stderr
-    assert "Scanned 41 repositories" in result.stdout and "opened" in result.stdout
+    return where, result
+
+
+def printed_steps(stdout: str) -> list[tuple[int, list[str]]]:
+    """The demo's next steps: each command as printed, and the exit code it says to expect."""
+    lines = stdout.split("Next, from this folder:\n", 1)[1].splitlines()
+    steps = []
+    for purpose, command in zip(lines[::2], lines[1::2], strict=True):
+        expected = re.fullmatch(r"  .+ \(exit (\d)\):", purpose)
+        assert expected is not None and command.startswith("    "), (purpose, command)
+        steps.append((int(expected[1]), shlex.split(command)))
+    return steps
+
+
+def test_the_demo_runs_three_nights_and_sums_them_up_in_a_few_lines(demo: Demo) -> None:
+    where, result = demo
+    folder = where / "pipfleet-demo"
+    assert (folder / DEMO_MARKER).is_file() and not (folder / "leftover.txt").exists()
     assert result.stdout.count("title: Pin private packages to the codeartifact index") == 3
     assert result.stdout.count("+++ b/") >= 3
-    assert (tmp_path / "demo" / "dashboard.html").is_file()
-    assert f"dashboard: {tmp_path / 'demo' / 'dashboard.html'}" in result.stdout
+    summary = result.stdout.split("done: the sandbox is stopped", 1)[1].splitlines()[1:5]
+    nights = re.fullmatch(
+        r"3 nights on 41 repositories \(4 skipped, 0 failed\); compliant: (\d+)% → (\d+)% → "
+        r"(\d+)%\.",
+        summary[0],
+    )
+    assert nights is not None, summary
+    shares = [int(share) for share in nights.groups()]
+    assert shares == sorted(set(shares)), "each night's merges raise the compliant share"
+    pulls = re.fullmatch(
+        r"Pull requests: (\d+) opened; maintainers merged (\d+), declined 1 and fixed 1 by "
+        r"hand \(1 closed by pipfleet as fixed elsewhere\); (\d+) still open\.",
+        summary[1],
+    )
+    assert pulls is not None, summary
+    opened, merged, still_open = map(int, pulls.groups())
+    assert opened == merged + 2 + still_open and merged > still_open > 0
+    assert summary[3] == "Dashboard: pipfleet-demo/dashboard.html"
+    assert (folder / "dashboard.html").is_file()
+
+    # What the last line says needs a human is what the last night recorded, kind by kind.
+    report = subprocess.run(
+        [str(PIPFLEET), "report", "--config", "pipfleet-demo/pipfleet.toml", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=where,
+        env=user_environment(),
+    )
+    document = json.loads(report.stdout)
+    human: dict[str, int] = {}
+    for finding in document["findings"]:
+        if not finding["fixable"] and finding["severity"] != "info":
+            human[finding["kind"]] = human.get(finding["kind"], 0) + 1
+    needs = summary[2].removeprefix("Need a human, no pull request fixes them: ").rstrip(".")
+    assert {kind: int(n) for n, kind in (part.split(" ") for part in needs.split(", "))} == human
+    assert len(human) >= 2
+    states = document["summary"]["pull_requests"]
+    assert (states["merged"], states["dismissed"], states["closed"], states["open"]) == (
+        merged,
+        1,
+        1,
+        still_open,
+    )
+    assert [point["run_id"] for point in document["trend"]] == [1, 2, 3]
+
+
+def test_the_demo_prints_commands_that_work_as_printed(demo: Demo) -> None:
+    where, result = demo
+    steps = printed_steps(result.stdout)
+    assert [command[1] for _, command in steps] == ["report", "report", "check"]
+    assert steps[-1][0] == 1, "the checked repository's Pipfile needs action"
+    for expected, command in steps:
+        ran = subprocess.run(
+            command, capture_output=True, text=True, cwd=where, env=user_environment()
+        )
+        assert ran.returncode == expected, (command, ran.stdout[-2000:], ran.stderr)
+        assert ran.stdout.strip() and not ran.stderr.strip(), command
 
 
 def test_reports_pass_over_an_interrupted_run_unless_asked_for_it(database_url: str) -> None:
@@ -229,7 +321,7 @@ def test_reports_pass_over_an_interrupted_run_unless_asked_for_it(database_url: 
     assert asked["run"]["status"] == "interrupted" and asked["run"]["error"] == KILLED
 
 
-def test_demo_replaces_its_own_folder_and_refuses_any_other(tmp_path: Path) -> None:
+def test_the_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
     precious = tmp_path / "checkout"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me\n")
@@ -237,9 +329,3 @@ def test_demo_replaces_its_own_folder_and_refuses_any_other(tmp_path: Path) -> N
     with pytest.raises(UsageError, match="is not a pipfleet demo folder"):
         run_demo(precious)
     assert (precious / "notes.txt").read_text() == "keep me\n"
-
-    demo = tmp_path / "demo"
-    run_demo(demo)
-    (demo / "leftover.txt").write_text("from the last demo\n")
-    run_demo(demo)
-    assert (demo / DEMO_MARKER).is_file() and not (demo / "leftover.txt").exists()
