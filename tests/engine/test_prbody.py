@@ -17,6 +17,7 @@ from pipfleet.engine.prbody import (
     rebuilt_comment,
     render,
 )
+from pipfleet.safetext import printable
 
 SETTINGS = BodySettings(
     index_name="codeartifact",
@@ -37,8 +38,8 @@ def body_of(fix: RepoFix, body_settings: BodySettings = SETTINGS) -> str:
 
 
 def shown(text: str) -> str:
-    """What a code span of ``text`` shows: one line, invisible characters as spaces."""
-    return "".join(c if c.isprintable() else " " for c in text) or " "
+    """What a code span of ``text`` shows: one line, control characters as escapes."""
+    return printable(text) or " "
 
 
 # --- code spans: any text, shown as written, never markup ---------------------------------
@@ -122,7 +123,7 @@ def test_without_a_lock_the_check_installs_and_odd_configuration_stays_one_argum
     body = body_of(RepoFix((FileChange("Pipfile", "a", "b"),), ()), odd)
     (block,) = [t for t in GFM.parse(body) if t.type == "fence"]
     assert "--domain 'acme; rm -rf ~'" in block.content
-    assert "--region 'eu-west-1 ```'" in block.content  # inside a longer fence
+    assert "--region 'eu-west-1\\n```'" in block.content  # inside a longer fence
     assert "--endpoint-url 'https://user:****@ca.example/'" in block.content
     assert "s3cret" not in body
     assert "pipenv install --dev" in block.content and "pipenv verify" not in block.content

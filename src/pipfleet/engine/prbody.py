@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from pipfleet.engine.fixset import RehashedEntry, RepoFix
-from pipfleet.safetext import mask_credentials
+from pipfleet.safetext import mask_credentials, printable
 
 MARKER_PREFIX = "<!-- pipfleet:fingerprint="
 _MARKER = re.compile(r"<!-- pipfleet:fingerprint=([0-9a-f]{64}) -->")
@@ -66,11 +66,11 @@ def code(text: str, *, in_table: bool = False) -> str:
     A code span holds no markup, link, mention or HTML. Its fence is a run of backticks
     the text does not hold, padded with a space where the text starts or ends with a
     backtick, or starts and ends with a space (CommonMark strips one of each). Line
-    breaks and other invisible characters (bidi controls included) become spaces. In a
+    breaks and other control characters (bidi controls included) show as escapes. In a
     table, a pipe would end the cell even inside the span: GitHub reads ``\\|`` there
     as the pipe itself.
     """
-    flat = "".join(char if char.isprintable() else " " for char in text) or " "
+    flat = printable(text) or " "
     if in_table:
         flat = flat.replace("|", "\\|")
     fence = _fence(flat, 1)
@@ -260,7 +260,7 @@ def _check_locally(fix: RepoFix, settings: BodySettings) -> str:
     if settings.endpoint_url:
         options.append(("--endpoint-url", mask_credentials(settings.endpoint_url)))
     # Shell-quoted and on one line each: the configuration's values are pasted into a shell.
-    shown = " ".join(f"{flag} {shlex.quote(_one_line(value))}" for flag, value in options)
+    shown = " ".join(f"{flag} {shlex.quote(printable(value))}" for flag, value in options)
     if any(change.path.endswith("Pipfile.lock") for change in fix.changes):
         steps = (
             "pipenv verify                  # Pipfile.lock matches the Pipfile\n"
@@ -283,10 +283,6 @@ In each folder this changes, with AWS credentials that may read CodeArtifact:
 {block}
 {fence}
 """
-
-
-def _one_line(text: str) -> str:
-    return "".join(char if char.isprintable() else " " for char in text)
 
 
 def _guide(settings: BodySettings) -> str:
