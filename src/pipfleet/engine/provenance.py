@@ -32,7 +32,7 @@ from pipfleet.engine.findings import Finding, FindingKind
 from pipfleet.engine.limits import check_text
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import Pipfile, package_name
-from pipfleet.engine.rewrite import added_value, quote_style
+from pipfleet.engine.rewrite import added_value, style_of
 from pipfleet.errors import PipfileError
 
 LOCK_NAME = "Pipfile.lock"
@@ -174,7 +174,7 @@ def _transitive_findings(
         way = "found from the private packages' dependencies"
     where = repr(first) if first else "the first source"
     # The fix adds the entry to the Pipfile, any version, from the private source.
-    expected = added_value(target, quote_style(pipfile))
+    expected = added_value(target, style_of(pipfile))
     return [
         Finding(
             FindingKind.PRIVATE_TRANSITIVE,

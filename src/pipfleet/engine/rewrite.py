@@ -95,7 +95,7 @@ def _most_common(counts: Counter[Any], default: Any) -> Any:
     return counts.most_common(1)[0][0] if counts else default
 
 
-def quote_style(pipfile: Pipfile) -> Style:
+def style_of(pipfile: Pipfile) -> Style:
     """How the Pipfile's package entries are written: their quotes, their inline tables'
     spacing."""
     return _file_style(pipfile.text)
