@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from pipfleet.engine.fixset import RehashedEntry, RepoFix
-from pipfleet.safetext import mask_credentials, printable
+from pipfleet.safetext import printable
 
 MARKER_PREFIX = "<!-- pipfleet:fingerprint="
 _MARKER = re.compile(r"<!-- pipfleet:fingerprint=([0-9a-f]{64}) -->")
@@ -47,7 +47,6 @@ class BodySettings:
     region: str
     opt_out_topic: str
     opt_out_file: str
-    endpoint_url: str | None = None  # a CodeArtifact endpoint other than AWS's own
     guide_url: str | None = None  # without one, the body carries the guide's key points
 
 
@@ -257,8 +256,6 @@ def _check_locally(fix: RepoFix, settings: BodySettings) -> str:
         ("--domain-owner", settings.domain_owner),
         ("--region", settings.region),
     ]
-    if settings.endpoint_url:
-        options.append(("--endpoint-url", mask_credentials(settings.endpoint_url)))
     # Shell-quoted and on one line each: the configuration's values are pasted into a shell.
     shown = " ".join(f"{flag} {shlex.quote(printable(value))}" for flag, value in options)
     if any(change.path.endswith("Pipfile.lock") for change in fix.changes):

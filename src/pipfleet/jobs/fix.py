@@ -289,7 +289,6 @@ class FixJob:
             region=codeartifact.region,
             opt_out_topic=self.settings.github.opt_out_topic,
             opt_out_file=OPT_OUT_FILE,
-            endpoint_url=codeartifact.endpoint_url,
             guide_url=self.settings.fix.guide_url,
         )
         return render(fix, self.settings.fix.title, body)
