@@ -80,8 +80,6 @@ class NextStep:
 class DemoResult:
     nights: tuple[NightlyResult, ...]
     days: tuple[Day, ...]  # one fewer than nights
-    folder: Path
-    config: Path
     examples: tuple[FixOutcome, ...]  # up to three pull requests opened, with their diffs
     needs_human: Counter[str]  # the last night's findings no pull request can fix, by kind
     still_open: tuple[str, ...]  # repositories whose pull request is open at the end
@@ -254,8 +252,6 @@ def run_demo(folder: Path, progress: Progress | None = None) -> DemoResult:
     return DemoResult(
         tuple(nights),
         tuple(days),
-        folder,
-        config,
         opened,
         needs_human,
         still_open,
