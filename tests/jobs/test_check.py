@@ -258,3 +258,19 @@ def test_fix_says_when_the_lock_needs_pipenv_lock(tmp_path: Path) -> None:
     assert "Pipfile.lock: updated with the Pipfile; CodeArtifact does not have " in done.stdout
     assert "run `pipenv lock`" in done.stdout
     assert json.loads(lock.read_text())["default"]["orb-http"]["index"] == "codeartifact"
+
+
+def test_fix_replaces_foreign_files_when_only_the_lock_is_wrong(tmp_path: Path) -> None:
+    # orb-common is listed and pinned: the Pipfile is right, the lock holds a foreign file.
+    listing = parse_listing(PROVENANCE_LISTING)
+    pipfile = PROVENANCE_PIPFILE + 'orb-common = {version = "*", index = "codeartifact"}\n'
+    (tmp_path / "Pipfile").write_text(pipfile)
+    lock = tmp_path / "Pipfile.lock"
+    lock.write_text(current_lock(pipfile, [EVIL]))
+    result = check_paths([tmp_path], listing, AuditOptions(), Mode.FIX)
+    (item,) = result.files
+    assert [f.kind for f in item.report.findings if f.needs_action] == [FindingKind.FOREIGN_HASHES]
+    assert not item.written and (tmp_path / "Pipfile").read_text() == pipfile
+    assert item.lock is not None and (item.lock.written, item.lock.rehashed) == (True, 1)
+    assert json.loads(lock.read_text())["default"]["orb-http"]["hashes"] == [CA1]
+    assert item.status is FileStatus.FIXED and result.exit_code == 0

@@ -129,13 +129,14 @@ def check_text(
     if pipfile is None or mode is Mode.AUDIT:
         return FileResult(path, report, remaining=pending)
     lock = None
-    if lock_text is not None:
+    foreign = any(f.kind is FindingKind.FOREIGN_HASHES for f in report.findings)
+    if lock_text is not None and (report.fixable or foreign):
         # Keyed as build_fix looks for it; shown as the caller named it.
         key = lock_path_of(path)
         fix = build_fix({path: text}, {key: lock_text}, listing, options)
         lock = LockResult.of(fix, key, lock_path or key)
     if not report.fixable and (lock is None or lock.new_text is None):
-        return FileResult(path, report, remaining=pending)
+        return FileResult(path, report, remaining=pending, lock=lock)
     new_text = None
     if report.fixable:
         try:
