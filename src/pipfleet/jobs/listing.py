@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pipfleet.assistant.fleetdata import FleetData
 from pipfleet.config import DEFAULT_CONFIG, Settings, config_path, load_settings
 from pipfleet.engine.listing import Listing, VersionKey, listing_text, parse_listing, versions_used
 from pipfleet.engine.pipfile import Pipfile, parse
@@ -185,6 +186,7 @@ def check_listing(settings: Settings, paths: Iterable[Path]) -> Listing:
 
 
 def every_version(listing: Listing) -> Iterable[tuple[str, str]]:
+    """Every (name, version) the listing names: what ``export`` reads the contents of."""
     return ((name, v) for name, versions in listing.packages.items() for v in versions or ())
 
 
@@ -195,8 +197,6 @@ def export_listing(settings: Settings, *, from_database: bool) -> tuple[Listing,
     from the database it is the newest scan's, with what scans read per version.
     """
     if from_database:
-        from pipfleet.assistant.fleetdata import FleetData
-
         recorded = FleetData(settings).recorded_listing()
         if recorded is None:
             raise ListingError(
