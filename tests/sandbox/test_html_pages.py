@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import html
+import json
 import re
+import tomllib
+from pathlib import Path
 
 import httpx
 
+from pipfleet.config import parse_settings
+from pipfleet.jobs.nightly import run_nightly
+from pipfleet.report import ReportFormat
+from pipfleet.report.output import make_report
+from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import World
 
@@ -91,3 +99,26 @@ def test_unknown_pages_are_not_found_and_cost_no_github_request(sandbox: Sandbox
     assert httpx.get(base + "/orb-api").status_code == 200  # no token: a browser has none
     counters = httpx.get(sandbox.urls.control + "/counters").json()
     assert counters["github"]["total"] == 0 and counters["total"] == 3
+
+
+def test_the_links_a_run_records_open_while_the_sandbox_runs(
+    sandbox: SandboxServer, world: World, tmp_path: Path
+) -> None:
+    data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
+    data["github"]["write_pause"] = 0.0
+    environ = {
+        "GITHUB_TOKEN": "sandbox-token",
+        "PIPFLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'pipfleet.db'}",
+    }
+    settings = parse_settings(data, environ)
+    run_nightly(settings)
+    report = json.loads(make_report(settings.database.url, ReportFormat.JSON))
+    repositories = report["repositories"]
+    pages = {row["html_url"] for row in repositories}
+    pages |= {row["pull_request"]["html_url"] for row in repositories if row["pull_request"]}
+    assert len(pages) >= 3 and any("/pull/" in page for page in pages)
+    for page in pages:
+        answer = httpx.get(page)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith(
+            "text/html"
+        ), page
