@@ -172,3 +172,22 @@ def test_export_from_the_database(
         asset_hashes(world, "orb-http", "2.5.1")
     )
     assert listing.dependencies_of("orb-api", "1.3.0") == ("orb-common>=2.0",)
+
+
+def test_a_damaged_or_unwritable_cache_is_no_cache(tmp_path: Path) -> None:
+    path = tmp_path / "codeartifact-x.json"
+    cache = DiskCache(path, "internal")
+    cache.save_listing(parse_listing("orb-common 2.0.0\n"), now=1000.0)
+    cache.save({("orb-common", "2.0.0"): (("sha256:" + "a" * 64,), ())})
+    assert cache.listing(max_age=60, now=1059.0) == parse_listing("orb-common 2.0.0\n")
+    assert cache.listing(max_age=60, now=1060.0) is None  # expired
+    assert cache.listing(max_age=60, now=999.0) is None  # written "in the future"
+    assert DiskCache(path, "listed").listing(max_age=60, now=1001.0) is None  # other policy
+    path.write_text('{"listing": {"written": 1000, "policy": "internal", "text": "bad/name"}}')
+    assert cache.listing(max_age=60, now=1001.0) is None and cache.load() == {}
+    path.write_text("not json")
+    assert cache.listing(max_age=60, now=1001.0) is None and cache.load() == {}
+    blocked = DiskCache(tmp_path / "Pipfile" / "cache.json", "internal")
+    (tmp_path / "Pipfile").write_text("")  # a file where the folder would be
+    blocked.save_listing(parse_listing("orb-common\n"), now=1000.0)  # no error
+    assert blocked.listing(max_age=60, now=1001.0) is None
