@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from pipfleet import __version__
-from pipfleet.config import load_settings
+from pipfleet.config import config_path, load_settings
 from pipfleet.engine.audit import DEFAULT_INDEX_NAME, AuditOptions
 from pipfleet.engine.listing import Listing, parse_listing
 from pipfleet.errors import ListingError, PipfleetError, UsageError
@@ -28,13 +28,36 @@ from pipfleet.render import check_json, print_check
 from pipfleet.report import ReportFormat
 from pipfleet.safetext import mask_credentials, printable
 
+# Plain help: Rich's panels show a stray "<bool>" type after every flag (--help included)
+# and its markup swallows bracketed text such as [[source]].
+PLAIN_HELP = None
+
 app = typer.Typer(
     name="pipfleet",
     help="Audit and fix Pipfiles so private packages resolve from AWS CodeArtifact.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=PLAIN_HELP,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """The options before any command (the help is the Typer's)."""
 
 
 class OutputFormat(StrEnum):
@@ -83,7 +106,7 @@ def check(
         str | None,
         typer.Option(
             "--index-name",
-            help="Name of the private source (default: the config's, else codeartifact).",
+            help="Name of the private [[source]] (default: the config's, else codeartifact).",
         ),
     ] = None,
     source_url: Annotated[
@@ -272,7 +295,14 @@ def report(
     query = ReportQuery(run_id=run_id, repo=repo, kind=kind)
     console = Console(highlight=False, soft_wrap=True)
     color = output is None and console.is_terminal and not console.no_color
-    text = make_report(_database_url(config), fmt, query, width=console.width, color=color)
+    text = make_report(
+        _database_url(config),
+        fmt,
+        query,
+        width=console.width,
+        color=color,
+        opt_out_topic=_opt_out_topic(config),
+    )
     if output is None:
         sys.stdout.write(text)
     else:
@@ -302,7 +332,14 @@ def serve(
     def ready(url: str) -> None:
         typer.echo(f"pipfleet dashboard on {url} (JSON: {url}api/report.json); Ctrl-C stops it")
 
-    serve_dashboard(_database_url(config), host, port, public=public, ready=ready)
+    serve_dashboard(
+        _database_url(config),
+        host,
+        port,
+        public=public,
+        ready=ready,
+        opt_out_topic=_opt_out_topic(config),
+    )
 
 
 @app.command("mcp")
@@ -359,7 +396,9 @@ def mcp_server(
 
 
 listing_app = typer.Typer(
-    help="The private-package listing `pipfleet check --listing` reads.", no_args_is_help=True
+    help="The private-package listing `pipfleet check --listing` reads.",
+    no_args_is_help=True,
+    rich_markup_mode=PLAIN_HELP,
 )
 app.add_typer(listing_app, name="listing")
 
@@ -395,12 +434,24 @@ def listing_export(
         typer.echo(f"wrote {output}: {len(listing)} private packages", err=True)
 
 
-db_app = typer.Typer(help="The compliance database.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The compliance database.", no_args_is_help=True, rich_markup_mode=PLAIN_HELP
+)
 app.add_typer(db_app, name="db")
 
 
 def _database_url(config: Path | None) -> str:
     return os.environ.get("PIPFLEET_DATABASE_URL") or load_settings(config).database.url
+
+
+def _opt_out_topic(config: Path | None) -> str:
+    """The topic by which repositories opt out, for the reports: from the configuration,
+    which PIPFLEET_DATABASE_URL makes optional (then the default topic)."""
+    from pipfleet.report.data import OPT_OUT_TOPIC
+
+    if os.environ.get("PIPFLEET_DATABASE_URL") and not config_path(config, os.environ).is_file():
+        return OPT_OUT_TOPIC
+    return load_settings(config).github.opt_out_topic
 
 
 @db_app.command("upgrade")
@@ -469,7 +520,9 @@ def demo(
 
 
 sandbox_app = typer.Typer(
-    help="The loopback GitHub / CodeArtifact / PyPI stand-in.", no_args_is_help=True
+    help="The loopback GitHub / CodeArtifact / PyPI stand-in.",
+    no_args_is_help=True,
+    rich_markup_mode=PLAIN_HELP,
 )
 app.add_typer(sandbox_app, name="sandbox")
 

@@ -306,7 +306,7 @@ def test_the_demo_prints_commands_that_work_as_printed(demo: Demo) -> None:
         assert ran.stdout.strip() and not ran.stderr.strip(), command
 
 
-def test_reports_pass_over_an_interrupted_run_unless_asked_for_it(database_url: str) -> None:
+def test_reports_show_an_interrupted_run_over_the_last_good_state(database_url: str) -> None:
     upgrade(database_url)
     engine = make_engine(database_url)
     with Session(engine) as session:
@@ -314,11 +314,28 @@ def test_reports_pass_over_an_interrupted_run_unless_asked_for_it(database_url: 
         session.add(ScanRun(status=RunStatus.INTERRUPTED, finished_at=utcnow(), error=KILLED))
         session.commit()
     engine.dispose()
-    latest = json.loads(make_report(database_url, ReportFormat.JSON))
-    assert latest["run"]["id"] == 1 and [point["run_id"] for point in latest["trend"]] == [1]
-    asked = json.loads(make_report(database_url, ReportFormat.JSON, ReportQuery(run_id=2)))
-    jsonschema.validate(asked, SCHEMA)
-    assert asked["run"]["status"] == "interrupted" and asked["run"]["error"] == KILLED
+    for query in (None, ReportQuery(run_id=2)):
+        document = json.loads(make_report(database_url, ReportFormat.JSON, query))
+        jsonschema.validate(document, SCHEMA)
+        assert document["run"]["status"] == "interrupted" and document["run"]["error"] == KILLED
+        assert document["data_run"]["id"] == 1 and document["banner"]["level"] == "error"
+        assert [point["run_id"] for point in document["trend"]] == [1]
+
+
+def test_run_report_writes_the_dashboard_when_the_run_fails(
+    config: Path, tmp_path: Path, world: World
+) -> None:
+    dashboard = tmp_path / "index.html"
+    assert run("run", "--config", config, "--report", dashboard, tmp_path=tmp_path).returncode == 0
+    good = dashboard.read_text()
+    world.github_tokens.clear()  # the token is revoked: the next run fails at once
+    failed = run("run", "--config", config, "--report", dashboard, tmp_path=tmp_path)
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    page = dashboard.read_text()
+    assert 'data-banner="error"' in page and 'data-banner="ok"' in good
+    assert 'data-figure="run-id" data-value="2"' in page
+    share = 'data-figure="compliant-share" data-value="0.0"'
+    assert share in good and share in page  # the last good state, not zeros
 
 
 def test_the_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:

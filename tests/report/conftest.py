@@ -3,7 +3,8 @@
 Run 1 scans the conftest fleet as it is. Before run 2, orb-api's root Pipfile is fixed
 but its lock now holds a foreign orb-common file, and orb-good (compliant) and orb-gone
 (deleted between listing and read: a scan error) appear; so the trend moves and every
-report section has something to show.
+report section has something to show. ``bad_nights`` adds a partial run 3 (orb-api
+changed, then deleted between listing and read) and a failed run 4 (a revoked token).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import select
 
 from pipfleet.config import parse_settings
+from pipfleet.errors import PipfleetError
 from pipfleet.jobs.setup import scan_fleet
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
@@ -59,9 +61,11 @@ FOREIGN_LOCK = json.dumps(
 )
 
 
-def _scan(sandbox: SandboxServer, world: World, url: str, **kwargs: Any) -> None:
+def _scan(
+    sandbox: SandboxServer, world: World, url: str, token: str = "sandbox-token", **kwargs: Any
+) -> None:
     data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
-    env = {"GITHUB_TOKEN": "sandbox-token", "PIPFLEET_DATABASE_URL": url}
+    env = {"GITHUB_TOKEN": token, "PIPFLEET_DATABASE_URL": url}
     scan_fleet(parse_settings(data, env), **kwargs)
 
 
@@ -107,11 +111,29 @@ def scan_twice(sandbox: SandboxServer, world: World, url: str) -> None:
     )
     world.add_repository("acme", "orb-gone", {"Pipfile": b'[packages]\nflask = "*"\n'})
 
-    def vanish(phase: str, count: int) -> None:
-        if phase == "listed":  # deleted between the listing and the read: a scan error
-            world.orgs["acme"].pop("orb-gone", None)
+    _scan(sandbox, world, url, progress=vanishing(world, "orb-gone"))
 
-    _scan(sandbox, world, url, progress=vanish)
+
+def vanishing(world: World, name: str) -> Callable[[str, int], None]:
+    """A scan progress hook deleting ``name`` between the listing and the read: a scan error."""
+
+    def vanish(phase: str, count: int) -> None:
+        if phase == "listed":
+            world.orgs["acme"].pop(name, None)
+
+    return vanish
+
+
+def bad_nights(sandbox: SandboxServer, world: World, url: str) -> str:
+    """Runs 3 (partial: orb-api could not be read, its last good read is run 2's) and 4
+    (failed: GitHub refused the token) after ``fill``."""
+    api = world.repository("acme", "orb-api")
+    assert api is not None
+    world.commit_changes(api, "main", {"README.md": b"# changed\n"}, "docs\n")
+    _scan(sandbox, world, url, progress=vanishing(world, "orb-api"))
+    with pytest.raises(PipfleetError):
+        _scan(sandbox, world, url, token="revoked-token")
+    return url
 
 
 def fill(sandbox: SandboxServer, world: World, url: str) -> str:
@@ -178,22 +200,39 @@ def sqlite_scanned(sandbox: SandboxServer, world: World, tmp_path: Path) -> str:
     return fill(sandbox, world, f"sqlite:///{tmp_path / 'report.db'}")
 
 
+@pytest.fixture
+def after_bad_nights(sqlite_scanned: str, sandbox: SandboxServer, world: World) -> str:
+    """``sqlite_scanned`` and then a partial run 3 and a failed run 4."""
+    return bad_nights(sandbox, world, sqlite_scanned)
+
+
 def expected_figures(query: Rows) -> dict[str, float | int | None]:
-    """Every figure the dashboard of the latest run shows, computed by plain SQL on the views."""
-    run = query("SELECT * FROM v_run_summary ORDER BY run_id DESC")[0]
+    """Every figure the dashboard of the latest run shows, computed by plain SQL on the views.
+
+    The figures are those of the latest run that read the fleet; a later failed run shows
+    its number and counts as a scan error.
+    """
+    good = "status IN ('completed', 'partial')"
+    run = query(f"SELECT * FROM v_run_summary WHERE {good} ORDER BY run_id DESC")[0]
     run_id = run["run_id"]
+    (latest,) = query("SELECT id, status FROM scan_runs ORDER BY id DESC LIMIT 1")
+    (risks,) = query(
+        "SELECT SUM(CASE WHEN severity = 'critical' THEN 1 ELSE 0 END) AS unpinned, COUNT(*) AS n"
+        f" FROM findings WHERE run_id = {run_id} AND kind = 'confusion-risk'"
+    )
     figures: dict[str, float | int | None] = {
-        "run-id": run_id,
+        "run-id": latest["id"],
         "compliant-share": run["compliant_share"],
         "compliant-repositories": run["compliant_repositories"],
         "repositories-with-pipfiles": run["repositories_with_pipfiles"],
         "repositories": run["repositories"],
         "pipfiles": run["pipfiles"],
         "findings": run["findings"],
-        "confusion-risks": run["confusion_risk"],
+        "confusion-risks": risks["unpinned"] or 0,
+        "confusion-risks-pinned": risks["n"] - (risks["unpinned"] or 0),
         "foreign-hashes": run["foreign_hashes"],
     }
-    for row in query("SELECT run_id, compliant_share FROM v_run_summary"):
+    for row in query(f"SELECT run_id, compliant_share FROM v_run_summary WHERE {good}"):
         if row["compliant_share"] is not None:
             figures[f"trend-run-{row['run_id']}"] = row["compliant_share"]
     (scan,) = query(
@@ -201,16 +240,32 @@ def expected_figures(query: Rows) -> dict[str, float | int | None]:
         f" WHERE run_id = {run_id} AND status = 'skipped') AS skipped"
         f" FROM scan_runs WHERE id = {run_id}"
     )
-    figures["scan-errors"] = scan["repositories_failed"]
-    figures["skipped-repositories"] = scan["skipped"]
+    run_failed = latest["status"] not in ("completed", "partial")
+    figures["scan-errors"] = scan["repositories_failed"] + run_failed
+    # The states: nothing in these databases opted out or was declined.
+    (states,) = query(
+        "SELECT SUM(CASE WHEN compliant = false THEN 1 ELSE 0 END) AS non_compliant"
+        f" FROM repository_scans WHERE run_id = {run_id}"
+    )
+    figures["repositories-skipped"] = scan["skipped"]
+    figures["repositories-non-compliant"] = states["non_compliant"]
+    figures["repositories-opted-out"] = figures["repositories-declined"] = 0
     (needing,) = query(
         f"SELECT SUM(findings_needing_action) AS n FROM v_repository_latest WHERE run_id = {run_id}"
     )
     figures["findings-needing-action"] = needing["n"]
-    kinds = query(f"SELECT kind, COUNT(*) AS n FROM findings WHERE run_id = {run_id} GROUP BY kind")
-    figures |= {f"findings-{row['kind']}": row["n"] for row in kinds}
+    # The chart: compliant left out, name-claimable counted per package.
+    kinds = query(
+        "SELECT kind, COUNT(*) AS n, COUNT(DISTINCT package_name) AS packages FROM findings"
+        f" WHERE run_id = {run_id} AND kind <> 'compliant' GROUP BY kind"
+    )
+    figures |= {
+        f"findings-{row['kind']}": row["packages" if row["kind"] == "name-claimable" else "n"]
+        for row in kinds
+    }
     for kind, count in view_kind_counts(run).items():  # the view agrees where it counts
-        assert figures.get(f"findings-{kind}", 0) == count, kind
+        if kind != "name-claimable":
+            assert figures.get(f"findings-{kind}", 0) == count, kind
     severities = query(
         f"SELECT severity, COUNT(*) AS n FROM findings WHERE run_id = {run_id} GROUP BY severity"
     )

@@ -16,6 +16,8 @@ from pipfleet.report.output import make_report
 from pipfleet.store.db import make_engine
 from pipfleet.store.models import (
     FindingRecord,
+    PipfileRecord,
+    PipfileStatus,
     PullRequestRecord,
     PullRequestState,
     Repository,
@@ -37,6 +39,7 @@ class Page(HTMLParser):
     def __init__(self, html: str) -> None:
         super().__init__(convert_charrefs=True)
         self.figures: dict[str, str] = {}
+        self.ids: dict[str, str] = {}  # element id -> tag
         self.tags: list[tuple[str, dict[str, str | None]]] = []
         self.scripts: list[str] = []
         self.styles: list[str] = []
@@ -47,6 +50,8 @@ class Page(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
         self.tags.append((tag, attributes))
+        if attributes.get("id"):
+            self.ids[attributes["id"] or ""] = tag
         if "data-figure" in attributes:
             self.figures[attributes["data-figure"] or ""] = attributes.get("data-value") or ""
         if tag in ("script", "style"):
@@ -66,24 +71,41 @@ class Page(HTMLParser):
 
 @pytest.fixture
 def nasty(sqlite_scanned: str) -> str:
-    """The scanned database plus a repository whose every string tries to break the page."""
+    """The scanned database plus repositories whose every string tries to break the page:
+    one read (a finding, a pull request), one whose read failed (the error)."""
     engine = make_engine(sqlite_scanned)
     with Session(engine) as session:
-        repo = Repository(
-            full_name=f"acme/{NASTY_NAME}",
-            org="acme",
-            name=NASTY_NAME,
-            html_url="javascript:alert('repo')",
+        repo, failed = (
+            Repository(
+                full_name=f"acme/{NASTY_NAME}{suffix}",
+                org="acme",
+                name=f"{NASTY_NAME}{suffix}",
+                html_url="javascript:alert('repo')",
+                topics=json.dumps([NASTY_PACKAGE]),
+            )
+            for suffix in ("", "-failed")
         )
-        session.add(repo)
+        session.add_all([repo, failed])
         session.flush()
-        assert repo.id is not None
+        assert repo.id is not None and failed.id is not None
+        session.add(
+            RepositoryScan(run_id=2, repository_id=repo.id, status=ScanStatus.FETCHED, pipfiles=1)
+        )
         session.add(
             RepositoryScan(
                 run_id=2,
-                repository_id=repo.id,
+                repository_id=failed.id,
                 status=ScanStatus.FAILED,
                 error=f"{RICH_MARKUP} {NASTY_MESSAGE}",
+            )
+        )
+        session.add(
+            PipfileRecord(
+                run_id=2,
+                repository_id=repo.id,
+                path=NASTY_PACKAGE,
+                status=PipfileStatus.PARSE_ERROR,
+                parse_error=NASTY_MESSAGE,
             )
         )
         session.add(
@@ -92,6 +114,8 @@ def nasty(sqlite_scanned: str) -> str:
                 repository_id=repo.id,
                 path="Pipfile",
                 package=NASTY_PACKAGE,
+                current=NASTY_MESSAGE,
+                expected=NASTY_NAME,
                 kind="confusion-risk",
                 severity="critical",
                 fixable=False,
@@ -129,8 +153,9 @@ def test_the_page_is_self_contained(sqlite_scanned: str) -> None:
         assert "style" not in attributes, tag  # the CSP allows the one stylesheet only
         if tag == "link":
             assert attributes == {"rel": "icon", "href": "data:,"}
-        if tag == "a":
-            assert (attributes["href"] or "").startswith(("https://", "http://"))
+        if tag == "a":  # out to GitHub, or to a repository's section of the page
+            href = attributes["href"] or ""
+            assert href.startswith(("https://", "http://")) or page.ids.get(href[1:]) == "details"
     (policy,) = [
         a["content"] for t, a in page.tags if a.get("http-equiv") == "Content-Security-Policy"
     ]

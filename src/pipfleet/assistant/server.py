@@ -150,7 +150,7 @@ def build_server(options: ServerOptions) -> MCPServer:
         def build() -> tuple[RepositoryAnswer, str]:
             report = data.report()
             row = answers.find_repository(report, repository)
-            pipfiles = data.pipfiles(report.summary.run_id, row.repository_id)
+            pipfiles = data.pipfiles(row.read_run_id or report.summary.run_id, row.repository_id)
             topics = data.topics(row.repository_id)
             return answers.repository_status(report, row, pipfiles, topics, settings.github)
 

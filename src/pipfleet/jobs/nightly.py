@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from pipfleet.config import Settings
 from pipfleet.engine.listing import Listing
+from pipfleet.errors import PipfleetError
 from pipfleet.files import write_atomically
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import Progress, ScanSummary
@@ -130,21 +131,39 @@ def run_nightly(
 ) -> NightlyResult:
     """Scan then fix under the run lock, and write the HTML dashboard if asked.
 
-    A scan that fails (an implausible picture included) raises before the fix starts.
+    A scan that fails (an implausible picture included) raises before the fix starts;
+    the dashboard is written all the same, its banner saying what failed.
     """
     engine = open_database(settings)
     try:
         with exclusive(settings, engine) as lease:
-            scanned = _scan(settings, engine, lease, progress=progress, accept_shrink=accept_shrink)
-            fixed = fix_fleet(settings)
+            try:
+                scanned = _scan(
+                    settings, engine, lease, progress=progress, accept_shrink=accept_shrink
+                )
+                fixed = fix_fleet(settings)
+            except Exception:
+                # A bad night still gets its dashboard: the last good state under a banner
+                # saying what failed. The run's own error is the one to report, though.
+                if report is not None:
+                    with suppress(PipfleetError, OSError):
+                        write_dashboard(settings, report)
+                raise
             if report is not None:
-                report.parent.mkdir(parents=True, exist_ok=True)
-                html = make_report(settings.database.url, ReportFormat.HTML)
-                write_atomically(report, html)
+                write_dashboard(settings, report)
         unfixable = unfixable_findings(engine, scanned.run_id) if scanned.run_id else 0
     finally:
         engine.dispose()
     return NightlyResult(scanned, fixed, unfixable, report)
+
+
+def write_dashboard(settings: Settings, path: Path) -> None:
+    """The HTML dashboard of the database's latest run, written whole to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    html = make_report(
+        settings.database.url, ReportFormat.HTML, opt_out_topic=settings.github.opt_out_topic
+    )
+    write_atomically(path, html)
 
 
 def scan_alone(

@@ -12,9 +12,11 @@ import hashlib
 
 # Column labels for the narrow (card) layout, where the table header is a sort bar.
 _CARD_LABELS = {
-    "repositories": ("", "State", "Pipfiles", "Findings", "Worst", "Pull request", "Scanned", ""),
-    "risks": ("", "Repository", "Where", "Package", ""),
-    "packages": ("", "Public PyPI", "Origin", "Used by", "Pinned", "Unpinned", "Versions"),
+    "#repositories": ("", "State", "Pipfiles", "Findings", "Worst", "Pull request", "Read", ""),
+    "#risks": ("", "Repository", "Where", "Package", ""),
+    "#packages": ("", "Public PyPI", "Origin", "Used by", "Pinned", "Unpinned", "Versions"),
+    ".rpipfiles": ("", "Status", "Lock", "Compliant", "Error"),
+    ".rfindings": ("", "Where", "Kind", "Package", "Message", "Change"),
 }
 
 CSS = (
@@ -87,6 +89,24 @@ border:1px solid currentColor;white-space:nowrap}
 .sev-high{color:var(--bad)}.sev-medium{color:var(--warn)}.sev-low,.sev-info{color:var(--muted)}
 .none{color:var(--muted)}
 ul.errors{margin:0;padding-left:1.2em}
+.banner{border:1px solid currentColor;border-radius:10px;padding:10px 14px;margin-top:8px;
+background:var(--card);overflow-wrap:anywhere}
+.banner-ok{color:var(--good)}.banner-warning{color:var(--warn)}
+.banner-error{color:var(--bad);background:var(--crit-bg);font-weight:600}
+.age{color:var(--muted);font-size:.85rem}
+.age.stale{color:var(--bad);font-weight:600}
+.note{color:var(--muted);font-size:.85rem;margin:8px 0 0}
+details.repository{background:var(--card);border:1px solid var(--line);border-radius:10px;
+padding:8px 14px;margin-top:8px}
+details.repository summary{cursor:pointer;overflow-wrap:anywhere}
+details.repository[open] summary{margin-bottom:8px}
+h3{font-size:1rem;margin:14px 0 6px}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;margin:0}
+dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
+dl.facts ul{margin:0;padding-left:1.2em}
+.err{color:var(--bad)}
+code{font:.85rem/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;
+overflow-wrap:anywhere}
 ul.errors li{margin:4px 0;overflow-wrap:anywhere}
 footer{max-width:1400px;margin:0 auto;padding:0 24px 24px;color:var(--muted);font-size:.85rem}
 @media (max-width:1000px){.cards{grid-template-columns:repeat(2,minmax(0,1fr))}
@@ -95,6 +115,7 @@ footer{max-width:1400px;margin:0 auto;padding:0 24px 24px;color:var(--muted);fon
 header.top,main,footer{padding-left:12px;padding-right:12px}
 .card .value{font-size:1.6rem}
 .bars{grid-template-columns:minmax(7em,38%) 1fr 3.5em;gap:4px 8px}
+dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}
 table.responsive,.responsive tbody,.responsive tr,.responsive td{display:block;width:100%}
 table.responsive{border:none;background:none}
 .responsive thead tr{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:8px}
@@ -108,13 +129,13 @@ margin-bottom:8px;padding:8px 12px}
 .responsive td::before{flex:0 0 7.5em;color:var(--muted);font-size:.85rem;font-weight:400}
 """
     + "".join(
-        f'#{table} td:nth-child({i})::before{{content:"{label}"}}\n'
+        f'{table} td:nth-child({i})::before{{content:"{label}"}}\n'
         for table, labels in _CARD_LABELS.items()
         for i, label in enumerate(labels, start=1)
         if label
     )
-    + "#repositories td:first-child::before,#risks td:first-child::before,"
-    "#packages td:first-child::before{display:none}\n}\n"
+    + ",".join(f"{table} td:first-child::before" for table in _CARD_LABELS)
+    + "{display:none}\n}\n"
 )
 
 JS = """\
@@ -149,14 +170,16 @@ JS = """\
     const rows = Array.from(table.tBodies[0].rows);
     const texts = new Map(rows.map((row) => [row, row.textContent.toLowerCase()]));
     const text = tools.querySelector("input");
-    const state = tools.querySelector("select");
+    const selects = Array.from(tools.querySelectorAll("select"));
     const count = tools.querySelector(".count");
+    // A select keeps the rows whose data-KEY (space-separated) holds its value.
+    const held = (row, select) => !select.value
+      || (row.dataset[select.dataset.key] || "").split(" ").includes(select.value);
     const apply = () => {
       const words = text.value.toLowerCase().split(/\\s+/).filter(Boolean);
-      const wanted = state ? state.value : "";
       let shown = 0;
       for (const row of rows) {
-        const hit = (!wanted || row.dataset.state === wanted)
+        const hit = selects.every((select) => held(row, select))
           && words.every((word) => texts.get(row).includes(word));
         row.hidden = !hit;
         shown += hit ? 1 : 0;
@@ -164,9 +187,19 @@ JS = """\
       count.textContent = `${shown} of ${rows.length}`;
     };
     text.addEventListener("input", apply);
-    if (state) state.addEventListener("change", apply);
+    for (const select of selects) select.addEventListener("change", apply);
     apply();
   }
+  // A link to a repository's section opens it.
+  const reveal = () => {
+    const target = location.hash && document.getElementById(location.hash.slice(1));
+    if (target && target.tagName === "DETAILS") {
+      target.open = true;
+      target.scrollIntoView();
+    }
+  };
+  window.addEventListener("hashchange", reveal);
+  reveal();
 })();
 """
 

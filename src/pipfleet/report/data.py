@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -30,28 +31,35 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
-from pipfleet.engine.findings import FindingKind
+from pipfleet.config import GitHubSettings
+from pipfleet.engine.findings import FindingKind, Severity
 from pipfleet.errors import StoreError, UsageError
 from pipfleet.report.model import (
+    GOOD_RUNS,
     PR_STATES,
     SEVERITIES,
     SEVERITY_RANK,
+    STATES,
     FindingRow,
     FleetSummary,
     PackageRow,
+    PipfileRow,
     PullRequestRow,
     Report,
     ReportQuery,
     RepositoryRow,
+    RunRow,
     TrendPoint,
+    run_failed,
 )
 from pipfleet.store.db import make_engine, parse_url
-from pipfleet.store.models import RunStatus, utcnow
+from pipfleet.store.models import RunStatus, ScanStatus, utcnow
 
 if TYPE_CHECKING:
     AnyRow = Row[*tuple[Any, ...]]
 
 NO_SCAN = "no scan recorded yet: run pipfleet scan"
+OPT_OUT_TOPIC = GitHubSettings.opt_out_topic
 # The kinds v_private_package_usage counts as "not pinned to the private index".
 _UNPINNED = frozenset({"missing-index", "wrong-index", "undefined-index"})
 # A repository's pull request shown first: the one still being worked on.
@@ -86,41 +94,58 @@ def open_read_only(url: str) -> Engine:
     return create_engine(f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true")
 
 
-def load_report(engine: Engine, query: ReportQuery | None = None) -> Report:
-    """The report for ``query`` (default: the latest finished run, every repository and kind)."""
+def load_report(
+    engine: Engine, query: ReportQuery | None = None, *, opt_out_topic: str = OPT_OUT_TOPIC
+) -> Report:
+    """The report for ``query`` (default: the latest run, every repository and kind).
+
+    Its figures are the latest known state: those of the last run that read the fleet
+    (the run itself unless it failed), each repository whose read failed keeping its last
+    successful one. ``opt_out_topic`` is the GitHub topic by which a repository opts out
+    of pull requests (``github.opt_out_topic``).
+    """
     query = query or ReportQuery()
     try:
         with engine.connect() as connection:
             if not inspect(connection).has_table("scan_runs"):
                 raise StoreError(NO_SCAN)
             runs = _runs(connection, query)
-            run = runs[0]
-            scans = [
-                row
-                for row in connection.execute(_scans_of(run.id)).all()
-                if query.selects(row.name, row.full_name)
-            ]
-            if query.repo is not None and not scans:
-                raise UsageError(f"no repository of run {run.id} matches --repo {query.repo!r}")
+            good = [run for run in runs if run.good]
+            data_run = good[0] if good else None
+            scans = [] if data_run is None else _selected_scans(connection, data_run.id, query)
             selected = {row.repository_id: row.full_name for row in scans}
+            reads = _last_reads(connection, data_run, scans)
+            data_run_id = None if data_run is None else data_run.id
             # .all(): one fetch for the lot is several times faster than row by row on psycopg.
-            rows = connection.execute(_findings_of(run.id)).all()
-            all_findings = [row for row in rows if row.repository_id in selected]
-            packages = _packages(connection, run.id, all_findings, selected)
+            rows = [
+                row
+                for run_id, ids in _by_run(reads).items()
+                for row in connection.execute(
+                    _findings_of(run_id, None if run_id == data_run_id else ids)
+                ).all()
+                if row.repository_id in ids
+            ]
+            packages = (
+                () if data_run is None else _packages(connection, data_run.id, rows, selected)
+            )
             pulls = _pull_requests(connection, selected)
-            trend = _trend(connection, runs, selected, query)
+            files = _pipfiles(connection, reads)
+            trend = _trend(connection, good[: query.trend_runs], selected, query)
     except DBAPIError as exc:  # not a pipfleet database, or one from another schema version
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise StoreError(f"cannot read the report from the database: {reason}") from exc
     findings = sorted(
-        (_finding(row, selected) for row in all_findings if query.kind in (None, row.kind)),
+        (_finding(row, selected) for row in rows if query.kind in (None, row.kind)),
         key=lambda f: (-_rank(f.severity), f.repository, f.path, f.line or 0, f.kind),
     )
-    repositories = _repositories(scans, findings, pulls, narrowed=query.kind is not None)
+    everyone = _repositories(scans, reads, findings, pulls, files, opt_out_topic)
+    # --kind lists the repositories with such a finding; compliance still covers them all.
+    seen = {f.repository for f in findings}
+    repositories = tuple(r for r in everyone if query.kind is None or r.full_name in seen)
     return Report(
         query=query,
         generated_at=utcnow(),
-        summary=_summary(run, scans, findings, pulls),
+        summary=_summary(runs[0], data_run, everyone, findings, pulls),
         trend=trend,
         repositories=repositories,
         packages=packages,
@@ -128,39 +153,138 @@ def load_report(engine: Engine, query: ReportQuery | None = None) -> Report:
     )
 
 
-def _runs(connection: Connection, query: ReportQuery) -> Sequence[AnyRow]:
-    """The wanted run, then the runs before it for the trend, newest first.
+def latest_run(engine: Engine) -> RunRow | None:
+    """The newest run of any status, or None before the first: a cheap sign of life."""
+    runs = _table("scan_runs")
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("scan_runs"):
+                return None
+            row = connection.execute(
+                select(
+                    runs.c.id, runs.c.started_at, runs.c.finished_at, runs.c.status, runs.c.error
+                )
+                .order_by(runs.c.id.desc())
+                .limit(1)
+            ).first()
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise StoreError(f"cannot read the database: {reason}") from exc
+    return None if row is None else RunRow(*row)
 
-    By default the wanted run is the latest that finished: one still running (or
-    interrupted before it could finish) has recorded only part of the fleet. Such runs stay
-    out of the trend too, unless asked for by number.
+
+def _runs(connection: Connection, query: ReportQuery) -> list[RunRow]:
+    """The wanted run, then the runs before it that read the fleet, newest first.
+
+    By default the wanted run is the latest that is not still running (one that is has
+    recorded only part of the fleet): a failed or interrupted one included, whose
+    failure the report shows above the latest known state. A running run is shown only
+    when asked for by number.
     """
     runs = _table("scan_runs")
-    unfinished = runs.c.status.in_([RunStatus.RUNNING.value, RunStatus.INTERRUPTED.value])
+    running = runs.c.status == RunStatus.RUNNING.value
     latest = connection.execute(select(func.max(runs.c.id))).scalar()
     if latest is None:
         raise StoreError(NO_SCAN)
-    finished = connection.execute(select(func.max(runs.c.id)).where(~unfinished)).scalar()
+    finished = connection.execute(select(func.max(runs.c.id)).where(~running)).scalar()
     wanted = query.run_id if query.run_id is not None else finished or latest
     rows = connection.execute(
         select(runs.c.id, runs.c.started_at, runs.c.finished_at, runs.c.status, runs.c.error)
-        .where(runs.c.id <= wanted, or_(~unfinished, runs.c.id == wanted))
+        .where(runs.c.id <= wanted, or_(runs.c.status.in_(GOOD_RUNS), runs.c.id == wanted))
         .order_by(runs.c.id.desc())
-        .limit(query.trend_runs)
+        .limit(query.trend_runs + 1)
     ).all()
     if not rows or rows[0].id != wanted:
         raise UsageError(f"no scan run {wanted} in the database: the latest is run {latest}")
-    return rows
+    return [RunRow(row.id, row.started_at, row.finished_at, row.status, row.error) for row in rows]
+
+
+def _selected_scans(connection: Connection, run_id: int, query: ReportQuery) -> list[AnyRow]:
+    scans = [
+        row
+        for row in connection.execute(_scans_of(run_id)).all()
+        if query.selects(row.name, row.full_name)
+    ]
+    if query.repo is not None and not scans:
+        raise UsageError(f"no repository of run {run_id} matches --repo {query.repo!r}")
+    return scans
+
+
+def _last_reads(
+    connection: Connection, data_run: RunRow | None, scans: Sequence[AnyRow]
+) -> dict[int, AnyRow]:
+    """Per repository, the scan whose state is shown: the data run's, or for a repository
+    that run could not read, its last successful read before it (absent if none)."""
+    reads = {row.repository_id: row for row in scans if row.status != ScanStatus.FAILED.value}
+    failed = [row.repository_id for row in scans if row.status == ScanStatus.FAILED.value]
+    if data_run is None or not failed:
+        return reads
+    s = _table("repository_scans")
+    earlier = connection.execute(
+        select(s.c.run_id, s.c.repository_id, s.c.pipfiles, s.c.compliant, s.c.scanned_at)
+        .where(
+            s.c.repository_id.in_(failed),
+            s.c.run_id < data_run.id,
+            s.c.status.in_([ScanStatus.FETCHED.value, ScanStatus.CARRIED.value]),
+        )
+        .order_by(s.c.run_id)
+    ).all()
+    return reads | {row.repository_id: row for row in earlier}  # the latest one wins
+
+
+def _by_run(reads: Mapping[int, AnyRow]) -> dict[int, set[int]]:
+    """The repositories to read from each run: a handful of runs at most."""
+    runs: dict[int, set[int]] = defaultdict(set)
+    for repository_id, row in reads.items():
+        runs[row.run_id].add(repository_id)
+    return runs
+
+
+def _pipfiles(connection: Connection, reads: Mapping[int, AnyRow]) -> dict[int, list[PipfileRow]]:
+    p = _table("pipfiles")
+    files: dict[int, list[PipfileRow]] = defaultdict(list)
+    for run_id, ids in _by_run(reads).items():
+        rows = connection.execute(
+            select(
+                p.c.repository_id,
+                p.c.path,
+                p.c.status,
+                p.c.parse_error,
+                p.c.error_line,
+                p.c.error_column,
+                p.c.has_lock,
+                p.c.compliant,
+            )
+            .where(p.c.run_id == run_id)
+            .order_by(p.c.path)
+        ).all()
+        for row in rows:
+            if row.repository_id in ids:
+                compliant = None if row.compliant is None else bool(row.compliant)
+                files[row.repository_id].append(
+                    PipfileRow(
+                        row.path,
+                        row.status,
+                        row.parse_error,
+                        row.error_line,
+                        row.error_column,
+                        bool(row.has_lock),
+                        compliant,
+                    )
+                )
+    return files
 
 
 def _scans_of(run_id: int) -> Any:
     scans, repos = _table("repository_scans"), _table("repositories")
     return (
         select(
+            scans.c.run_id,
             scans.c.repository_id,
             repos.c.full_name,
             repos.c.name,
             repos.c.html_url,
+            repos.c.topics,
             scans.c.status,
             scans.c.skip_reason,
             scans.c.error,
@@ -174,9 +298,9 @@ def _scans_of(run_id: int) -> Any:
     )
 
 
-def _findings_of(run_id: int) -> Any:
+def _findings_of(run_id: int, only: Iterable[int] | None = None) -> Any:
     f = _table("findings")
-    return select(
+    query = select(
         f.c.repository_id,
         f.c.path,
         f.c.line,
@@ -191,6 +315,7 @@ def _findings_of(run_id: int) -> Any:
         f.c.fixable,
         f.c.message,
     ).where(f.c.run_id == run_id)
+    return query if only is None else query.where(f.c.repository_id.in_(list(only)))
 
 
 def _finding(row: AnyRow, names: Mapping[int, str]) -> FindingRow:
@@ -270,11 +395,13 @@ def _pull_requests(
 
 def _trend(
     connection: Connection,
-    runs: Sequence[AnyRow],
+    runs: Sequence[RunRow],
     selected: Mapping[int, str],
     query: ReportQuery,
 ) -> tuple[TrendPoint, ...]:
-    """Compliance and findings per run for the selected repositories.
+    """Compliance and findings per run for the selected repositories, over the runs that
+    read the fleet: a failed run has no picture of it, and is left out rather than drawn
+    as a drop.
 
     Unfiltered, the database adds up per run (a dozen rows); with --repo it adds up per
     run and repository, and the pattern (which SQL cannot match) picks the rows here.
@@ -322,65 +449,84 @@ def _trend(
 
 def _repositories(
     scans: Iterable[AnyRow],
+    reads: Mapping[int, AnyRow],
     findings: Sequence[FindingRow],
     pulls: Mapping[int, Sequence[PullRequestRow]],
-    *,
-    narrowed: bool,
+    files: Mapping[int, Sequence[PipfileRow]],
+    opt_out_topic: str,
 ) -> tuple[RepositoryRow, ...]:
     needing: Counter[str] = Counter()
     worst: dict[str, str] = {}
-    seen: set[str] = set()
+    kinds: dict[str, set[str]] = defaultdict(set)
     for finding in findings:
-        seen.add(finding.repository)
+        if finding.kind != FindingKind.COMPLIANT.value:
+            kinds[finding.repository].add(finding.kind)
         if not finding.needs_action:
             continue
         needing[finding.repository] += 1
         earlier = worst.get(finding.repository, finding.severity)
         worst[finding.repository] = max(earlier, finding.severity, key=_rank)
-    return tuple(
-        RepositoryRow(
-            repository_id=row.repository_id,
-            full_name=row.full_name,
-            name=row.name,
-            html_url=row.html_url,
-            status=row.status,
-            skip_reason=row.skip_reason,
-            compliant=None if row.compliant is None else bool(row.compliant),
-            pipfiles=row.pipfiles,
-            findings=needing[row.full_name],
-            worst_severity=worst.get(row.full_name),
-            last_scanned_at=row.scanned_at,
-            error=row.error,
-            pull_request=next(iter(pulls.get(row.repository_id, ())), None),
+    rows = []
+    for row in scans:
+        read = reads.get(row.repository_id)
+        topics = tuple(json.loads(row.topics or "[]"))
+        prs = tuple(pulls.get(row.repository_id, ()))
+        rows.append(
+            RepositoryRow(
+                repository_id=row.repository_id,
+                full_name=row.full_name,
+                name=row.name,
+                html_url=row.html_url,
+                status=row.status,
+                skip_reason=row.skip_reason,
+                compliant=None if read is None or read.compliant is None else bool(read.compliant),
+                pipfiles=0 if read is None else read.pipfiles,
+                findings=needing[row.full_name],
+                worst_severity=worst.get(row.full_name),
+                last_scanned_at=row.scanned_at,
+                error=row.error,
+                pull_request=next(iter(prs), None),
+                read_at=None if read is None else read.scanned_at,
+                read_run_id=None if read is None else read.run_id,
+                topics=topics,
+                opted_out=f"topic {opt_out_topic}" if opt_out_topic in topics else None,
+                pipfile_states=tuple(files.get(row.repository_id, ())),
+                pull_requests=prs,
+                kinds=tuple(sorted(kinds[row.full_name])),
+            )
         )
-        for row in scans
-        if not narrowed or row.full_name in seen
-    )
+    return tuple(replace(row, why=row.reason_left_alone()) for row in rows)
 
 
 def _summary(
-    run: AnyRow,
-    scans: Sequence[AnyRow],
+    run: RunRow,
+    data_run: RunRow | None,
+    repositories: Sequence[RepositoryRow],
     findings: Sequence[FindingRow],
     pulls: Mapping[int, Sequence[PullRequestRow]],
 ) -> FleetSummary:
-    judged = [row for row in scans if row.pipfiles > 0]
+    judged = [row for row in repositories if row.pipfiles > 0]
     compliant = sum(bool(row.compliant) for row in judged)
     severities = Counter(f.severity for f in findings)
     states = Counter(p.state for items in pulls.values() for p in items)
+    risks = [f for f in findings if f.kind == FindingKind.CONFUSION_RISK.value]
+    unpinned = sum(f.severity == Severity.CRITICAL.label for f in risks)
+    by_state = Counter(row.state for row in repositories)
+    failed = sum(row.status == ScanStatus.FAILED.value for row in repositories)
     return FleetSummary(
         run_id=run.id,
         started_at=run.started_at,
         finished_at=run.finished_at,
         status=run.status,
         run_error=run.error,
-        repositories=len(scans),
+        data_run=data_run,
+        repositories=len(repositories),
         repositories_with_pipfiles=len(judged),
         compliant_repositories=compliant,
         compliant_share=compliant / len(judged) if judged else None,
-        pipfiles=sum(row.pipfiles for row in scans),
-        failed_repositories=sum(row.status == "failed" for row in scans),
-        skipped_repositories=sum(row.status == "skipped" for row in scans),
+        pipfiles=sum(row.pipfiles for row in repositories),
+        failed_repositories=failed,
+        skipped_repositories=by_state["skipped"],
         findings=len(findings),
         findings_needing_action=sum(f.needs_action for f in findings),
         findings_by_kind=dict(sorted(Counter(f.kind for f in findings).items())),
@@ -388,6 +534,9 @@ def _summary(
         | {s: n for s, n in severities.items() if s not in SEVERITIES},
         pull_requests={s: states[s] for s in PR_STATES}
         | {s: n for s, n in states.items() if s not in PR_STATES},
-        confusion_risks=sum(f.kind == FindingKind.CONFUSION_RISK.value for f in findings),
+        confusion_risks=unpinned,
+        confusion_risks_pinned=len(risks) - unpinned,
         foreign_hashes=sum(f.kind == FindingKind.FOREIGN_HASHES.value for f in findings),
+        repositories_by_state={state: by_state[state] for state in STATES},
+        scan_errors=run_failed(run.status) + failed,
     )

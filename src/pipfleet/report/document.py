@@ -11,15 +11,34 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pipfleet.report.model import FindingRow, PackageRow, Report, RepositoryRow, TrendPoint
+from pipfleet.report.model import (
+    STATES,
+    FindingRow,
+    PackageRow,
+    PullRequestRow,
+    Report,
+    RepositoryRow,
+    RunRow,
+    TrendPoint,
+)
 
 REPORT_SCHEMA = "pipfleet.report/1"
 # The parts /api/<part>.json serves, each with the document's header.
-PARTS = ("repositories", "packages", "findings", "risks", "trend")
+PARTS = ("repositories", "packages", "findings", "risks", "trend", "errors")
 
 
 def _when(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def _pull_request(pr: PullRequestRow) -> dict[str, Any]:
+    return {
+        "number": pr.number,
+        "state": pr.state,
+        "title": pr.title,
+        "html_url": pr.html_url,
+        "updated_at": _when(pr.updated_at),
+    }
 
 
 def _repository(row: RepositoryRow) -> dict[str, Any]:
@@ -37,15 +56,26 @@ def _repository(row: RepositoryRow) -> dict[str, Any]:
         "worst_severity": row.worst_severity,
         "last_scanned_at": _when(row.last_scanned_at),
         "error": row.error,
-        "pull_request": None
-        if pr is None
-        else {
-            "number": pr.number,
-            "state": pr.state,
-            "title": pr.title,
-            "html_url": pr.html_url,
-            "updated_at": _when(pr.updated_at),
-        },
+        "pull_request": None if pr is None else _pull_request(pr),
+        "read_at": _when(row.read_at),
+        "read_run_id": row.read_run_id,
+        "topics": list(row.topics),
+        "opted_out": row.opted_out,
+        "why": row.why,
+        "kinds": list(row.kinds),
+        "pipfile_states": [
+            {
+                "path": p.path,
+                "status": p.status,
+                "parse_error": p.parse_error,
+                "error_line": p.error_line,
+                "error_column": p.error_column,
+                "has_lock": p.has_lock,
+                "compliant": p.compliant,
+            }
+            for p in row.pipfile_states
+        ],
+        "pull_requests": [_pull_request(p) for p in row.pull_requests],
     }
 
 
@@ -93,8 +123,20 @@ def _point(point: TrendPoint) -> dict[str, Any]:
     }
 
 
+def _run(run: RunRow | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {
+        "id": run.id,
+        "started_at": _when(run.started_at),
+        "finished_at": _when(run.finished_at),
+        "status": run.status,
+    }
+
+
 def _header(report: Report) -> dict[str, Any]:
     s = report.summary
+    banner = report.banner()
     return {
         "schema": REPORT_SCHEMA,
         "generated_at": _when(report.generated_at),
@@ -106,6 +148,8 @@ def _header(report: Report) -> dict[str, Any]:
             "status": s.status,
             "error": s.run_error,
         },
+        "data_run": _run(s.data_run),
+        "banner": {"level": banner.level, "text": banner.text},
     }
 
 
@@ -127,13 +171,17 @@ def document(report: Report, part: str | None = None) -> dict[str, Any]:
             "findings_by_severity": dict(s.findings_by_severity),
             "pull_requests": dict(s.pull_requests),
             "confusion_risks": s.confusion_risks,
+            "confusion_risks_pinned": s.confusion_risks_pinned,
             "foreign_hashes": s.foreign_hashes,
+            "repositories_by_state": dict(s.repositories_by_state),
+            "scan_errors": s.scan_errors,
         },
         "trend": [_point(p) for p in report.trend],
         "risks": [_finding(f) for f in report.risks],
         "repositories": [_repository(r) for r in report.repositories],
         "packages": [_package(p) for p in report.packages],
         "findings": [_finding(f) for f in report.findings],
+        "errors": [{"subject": x.subject, "message": x.message} for x in report.errors],
     }
     if part is not None:
         body = {part: body[part]}
@@ -161,6 +209,17 @@ _WHEN_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 _COUNTS = {"type": "object", "additionalProperties": _COUNT}
 _STRINGS = {"type": "array", "items": _STR}
+
+_PULL_REQUEST = _object(
+    {
+        "number": {"type": ["integer", "null"]},
+        "state": _STR,
+        "title": _STR,
+        "html_url": _STR_OR_NULL,
+        "updated_at": _WHEN,
+    }
+)
+_RUN_STATUS = {"enum": ["running", "completed", "partial", "failed", "interrupted"]}
 
 _FINDING = _object(
     {
@@ -195,12 +254,24 @@ SCHEMA: dict[str, Any] = {
                     "id": {"type": "integer"},
                     "started_at": _WHEN,
                     "finished_at": _WHEN_OR_NULL,
-                    "status": {
-                        "enum": ["running", "completed", "partial", "failed", "interrupted"]
-                    },
+                    "status": _RUN_STATUS,
                     "error": _STR_OR_NULL,
                 }
             ),
+            "data_run": {
+                "oneOf": [
+                    {"type": "null"},
+                    _object(
+                        {
+                            "id": {"type": "integer"},
+                            "started_at": _WHEN,
+                            "finished_at": _WHEN_OR_NULL,
+                            "status": _RUN_STATUS,
+                        }
+                    ),
+                ]
+            },
+            "banner": _object({"level": {"enum": ["ok", "warning", "error"]}, "text": _STR}),
             "summary": _object(
                 {
                     "repositories": _COUNT,
@@ -216,7 +287,10 @@ SCHEMA: dict[str, Any] = {
                     "findings_by_severity": _COUNTS,
                     "pull_requests": _COUNTS,
                     "confusion_risks": _COUNT,
+                    "confusion_risks_pinned": _COUNT,
                     "foreign_hashes": _COUNT,
+                    "repositories_by_state": _COUNTS,
+                    "scan_errors": _COUNT,
                 }
             ),
             "trend": {
@@ -241,15 +315,7 @@ SCHEMA: dict[str, Any] = {
                         "full_name": _STR,
                         "name": _STR,
                         "html_url": _STR_OR_NULL,
-                        "state": {
-                            "enum": [
-                                "compliant",
-                                "non-compliant",
-                                "no-pipfile",
-                                "failed",
-                                "skipped",
-                            ]
-                        },
+                        "state": {"enum": list(STATES)},
                         "status": {"enum": ["fetched", "carried", "failed", "skipped"]},
                         "skip_reason": _STR_OR_NULL,
                         "compliant": {"type": ["boolean", "null"]},
@@ -258,20 +324,28 @@ SCHEMA: dict[str, Any] = {
                         "worst_severity": _STR_OR_NULL,
                         "last_scanned_at": _WHEN,
                         "error": _STR_OR_NULL,
-                        "pull_request": {
-                            "oneOf": [
-                                {"type": "null"},
-                                _object(
-                                    {
-                                        "number": {"type": ["integer", "null"]},
-                                        "state": _STR,
-                                        "title": _STR,
-                                        "html_url": _STR_OR_NULL,
-                                        "updated_at": _WHEN,
-                                    }
-                                ),
-                            ]
+                        "pull_request": {"oneOf": [{"type": "null"}, _PULL_REQUEST]},
+                        "read_at": _WHEN_OR_NULL,
+                        "read_run_id": {"type": ["integer", "null"]},
+                        "topics": _STRINGS,
+                        "opted_out": _STR_OR_NULL,
+                        "why": _STR_OR_NULL,
+                        "kinds": _STRINGS,
+                        "pipfile_states": {
+                            "type": "array",
+                            "items": _object(
+                                {
+                                    "path": _STR,
+                                    "status": _STR,
+                                    "parse_error": _STR_OR_NULL,
+                                    "error_line": {"type": ["integer", "null"]},
+                                    "error_column": {"type": ["integer", "null"]},
+                                    "has_lock": {"type": "boolean"},
+                                    "compliant": {"type": ["boolean", "null"]},
+                                }
+                            ),
                         },
+                        "pull_requests": {"type": "array", "items": _PULL_REQUEST},
                     }
                 ),
             },
@@ -293,10 +367,14 @@ SCHEMA: dict[str, Any] = {
                 ),
             },
             "findings": {"type": "array", "items": _FINDING},
+            "errors": {
+                "type": "array",
+                "items": _object({"subject": _STR, "message": _STR}),
+            },
         }
     ),
 }
-_HEADER = ("schema", "generated_at", "query", "run")
+_HEADER = ("schema", "generated_at", "query", "run", "data_run", "banner")
 
 
 def part_schema(part: str) -> dict[str, Any]:

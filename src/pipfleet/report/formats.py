@@ -11,15 +11,21 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from urllib.parse import urlsplit
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from pipfleet.engine.findings import FindingKind
-from pipfleet.report.model import SEVERITY_RANK, FindingRow, Report, RepositoryRow
+from pipfleet.report.model import (
+    SEVERITY_RANK,
+    STATES,
+    FindingRow,
+    Report,
+    RepositoryRow,
+    age,
+    when,
+)
 from pipfleet.safetext import printable, without_controls
 
 CSV_COLUMNS = (
@@ -54,10 +60,13 @@ _STATE_STYLE = {
     "compliant": "green",
     "non-compliant": "red",
     "failed": "bold red",
+    "declined": "yellow",
+    "opted-out": "yellow",
     "skipped": "dim",
     "no-pipfile": "dim",
 }
-_STATE_ORDER = {"non-compliant": 0, "failed": 1, "compliant": 2, "no-pipfile": 3, "skipped": 4}
+_STATE_ORDER = {state: i for i, state in enumerate(STATES)}
+_BANNER_STYLE = {"ok": "green", "warning": "bold yellow", "error": "bold white on red"}
 # A spreadsheet evaluates a cell starting with one of these as a formula (OWASP CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Enough to keep a cell one cell and its text plain; "(" only matters after "]".
@@ -66,10 +75,6 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 def percent(share: float | None) -> str:
     return "n/a" if share is None else f"{share:.1%}"
-
-
-def when(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def web_url(url: str | None) -> str | None:
@@ -88,7 +93,7 @@ def attention_order(rows: Sequence[RepositoryRow]) -> list[RepositoryRow]:
     return sorted(
         rows,
         key=lambda r: (
-            _STATE_ORDER.get(r.state, 5),
+            _STATE_ORDER.get(r.state, len(STATES)),
             -SEVERITY_RANK.get(r.worst_severity or "", -1),
             -r.findings,
             r.full_name,
@@ -115,6 +120,26 @@ def headline(report: Report) -> str:
     narrowed = [f"{name} {value}" for name, value in filters if value is not None]
     where = f" ({', '.join(narrowed)})" if narrowed else ""
     return f"pipfleet compliance, run {s.run_id} ({s.status}, {when(s.started_at)}){where}"
+
+
+def state_counts(report: Report) -> str:
+    """The repositories by state, the states that have any."""
+    by_state = report.summary.repositories_by_state
+    return ", ".join(f"{n:,} {state}" for state, n in by_state.items() if n)
+
+
+def risk_counts(report: Report) -> str:
+    s = report.summary
+    return (
+        f"{s.confusion_risks:,} can install the public package; "
+        f"{s.confusion_risks_pinned:,} more pinned, the name taken on PyPI"
+    )
+
+
+def read_age(row: RepositoryRow, report: Report) -> str:
+    if row.read_at is None:
+        return "never"
+    return f"{when(row.read_at)} ({age(report.generated_at - row.read_at)} ago)"
 
 
 def pr_counts(report: Report) -> str:
@@ -197,12 +222,10 @@ def _where(f: FindingRow) -> str:
 def to_markdown(report: Report) -> str:
     """A short summary for a GitHub issue or a chat post: figures, top risks, worst repositories."""
     s = report.summary
-    lines = [f"### {md(headline(report))}", ""]
+    banner = report.banner()
+    mark = {"ok": "", "warning": "⚠️ ", "error": "❌ "}[banner.level]
+    lines = [f"### {md(headline(report))}", "", f"> {mark}{md(banner.text)}", ""]
     share = percent(s.compliant_share)
-    critical = sum(
-        f.severity == "critical" and f.kind == FindingKind.CONFUSION_RISK.value
-        for f in report.risks
-    )
     lines += _md_table(
         ("Metric", "Value"),
         [
@@ -211,13 +234,13 @@ def to_markdown(report: Report) -> str:
                 f"**{share}** ({s.compliant_repositories:,} of "
                 f"{s.repositories_with_pipfiles:,} with Pipfiles)",
             ),
-            ("Repositories scanned", f"{s.repositories:,}"),
+            ("Repositories scanned", f"{s.repositories:,} ({md(state_counts(report))})"),
             ("Pipfiles", f"{s.pipfiles:,}"),
             ("Findings needing action", f"{s.findings_needing_action:,}"),
-            ("Confusion risks", f"{s.confusion_risks:,} ({critical:,} critical)"),
+            ("Confusion risks", md(risk_counts(report))),
             ("Foreign files in locks", f"{s.foreign_hashes:,}"),
             ("Pull requests", pr_counts(report)),
-            ("Scan errors", f"{s.failed_repositories:,}"),
+            ("Scan errors", f"{s.scan_errors:,}"),
         ],
         "lr",
     )
@@ -238,23 +261,27 @@ def to_markdown(report: Report) -> str:
     if worst:
         lines += ["", "#### Repositories needing action", ""]
         lines += _md_table(
-            ("Repository", "State", "Findings", "Pull request"),
+            ("Repository", "State", "Findings", "Pull request", "Read"),
             [
                 (
                     md_link(r.full_name, r.html_url),
                     md(r.state),
                     f"{r.findings:,}",
                     md_link(pr_label(r), r.pull_request.html_url) if r.pull_request else "",
+                    md(read_age(r, report)),
                 )
                 for r in worst[:MARKDOWN_TOP]
             ],
-            "llrl",
+            "llrll",
         )
-    if s.findings_by_kind:
+    if report.chart:
         lines += ["", "#### Findings by kind", ""]
-        by_count = sorted(s.findings_by_kind.items(), key=lambda item: (-item[1], item[0]))
-        lines += _md_table(("Kind", "Count"), [(md(k), f"{n:,}") for k, n in by_count], "lr")
+        rows = [(md(k), f"{n:,}") for k, n in report.chart.items()]
+        lines += _md_table(("Kind", "Count"), rows, "lr")
     more = len(worst) > MARKDOWN_TOP or len(report.risks) > MARKDOWN_TOP
+    if report.errors:
+        lines += ["", "#### Scan errors", ""]
+        lines += [f"- **{md(x.subject)}**: {md(x.message)}" for x in report.errors[:MARKDOWN_TOP]]
     if more:
         lines += ["", "_Top rows only: `pipfleet report --format html` has them all._"]
     return "\n".join(lines) + "\n"
@@ -288,16 +315,13 @@ def _summary_table(report: Report) -> Table:
             f"Trend ({len(report.trend)} runs)",
             f"{trend}  " + " ".join(percent(p.compliant_share) for p in report.trend[-4:]),
         ),
-        (
-            "Repositories",
-            f"{s.repositories:,} ({s.skipped_repositories:,} skipped, "
-            f"{s.failed_repositories:,} failed)",
-        ),
+        ("Repositories", f"{s.repositories:,} ({state_counts(report)})"),
         ("Pipfiles", f"{s.pipfiles:,}"),
         ("Findings", f"{s.findings:,} ({s.findings_needing_action:,} needing action)"),
-        ("Confusion risks", f"{s.confusion_risks:,}"),
+        ("Confusion risks", risk_counts(report)),
         ("Foreign files in locks", f"{s.foreign_hashes:,}"),
         ("Pull requests", pr_counts(report)),
+        ("Scan errors", f"{s.scan_errors:,}"),
     ]
     for name, value in rows:
         table.add_row(name, Text(value))
@@ -319,22 +343,22 @@ def _risk_table(risks: Sequence[FindingRow]) -> Table:
     return table
 
 
-def _repository_table(rows: Sequence[RepositoryRow], total: int) -> Table:
+def _repository_table(report: Report, rows: Sequence[RepositoryRow], total: int) -> Table:
     shown = f", the {len(rows):,} needing most attention" if len(rows) < total else ""
     table = Table(title=f"Repositories ({total:,}{shown})", title_justify="left")
-    for column in ("Repository", "State", "Findings", "Worst", "Pull request", "Last scanned"):
+    for column in ("Repository", "State", "Findings", "Worst", "Pull request", "Read"):
         table.add_column(column, justify="right" if column == "Findings" else "left")
     for r in rows:
         state = _plain(r.state, style=_STATE_STYLE.get(r.state, ""))
-        if r.error:
-            state.append(printable(f": {r.error}"))
+        if r.error or r.why:
+            state.append(printable(f": {r.error or r.why}"))
         table.add_row(
             _plain(r.full_name),
             state,
             str(r.findings),
             _severity(r.worst_severity),
             _plain(pr_label(r)),
-            when(r.last_scanned_at),
+            read_age(r, report),
         )
     return table
 
@@ -356,23 +380,29 @@ def _package_table(report: Report) -> Table:
 
 
 def _kind_table(report: Report) -> Table:
-    table = Table(title="Findings by kind", title_justify="left")
+    table = Table(
+        title="Findings by kind", caption="name-claimable counts packages", title_justify="left"
+    )
     table.add_column("Kind")
     table.add_column("Count", justify="right")
-    for kind, count in sorted(report.summary.findings_by_kind.items(), key=lambda i: -i[1]):
+    for kind, count in report.chart.items():
         table.add_row(_plain(kind), f"{count:,}")
     return table
 
 
 def to_table(report: Report, *, width: int = 120, color: bool = False) -> str:
     """Rich tables for a terminal: summary, risks, repositories (worst first), packages."""
-    parts: list[RenderableType] = [_summary_table(report)]
+    banner = report.banner()
+    parts: list[RenderableType] = [
+        _plain(banner.text, style=_BANNER_STYLE[banner.level]),
+        _summary_table(report),
+    ]
     if report.risks:
         parts.append(_risk_table(report.risks))
     repositories = attention_order(report.repositories)
     parts += [
         _kind_table(report),
-        _repository_table(repositories[:TABLE_REPOSITORIES], len(repositories)),
+        _repository_table(report, repositories[:TABLE_REPOSITORIES], len(repositories)),
         _package_table(report),
     ]
     hidden = {

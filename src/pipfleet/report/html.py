@@ -8,20 +8,30 @@ compare it with the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
+from urllib.parse import quote
 
 from pipfleet import __version__
 from pipfleet.engine.findings import FindingKind
 from pipfleet.report.assets import CONTENT_SECURITY_POLICY, CSS, JS
 from pipfleet.report.document import REPORT_SCHEMA
-from pipfleet.report.formats import headline, percent, web_url, when
-from pipfleet.report.model import SEVERITY_RANK, FindingRow, Report, RepositoryRow
+from pipfleet.report.formats import headline, percent, web_url
+from pipfleet.report.model import (
+    KINDS,
+    SEVERITY_RANK,
+    STATES,
+    FindingRow,
+    Report,
+    RepositoryRow,
+    age,
+    when,
+)
 from pipfleet.report.svg import bar, trend_chart
 
 # Beyond this many risks the page lists the most severe and says how many more there are.
 RISK_ROWS = 1000
-_STATES = ("non-compliant", "failed", "compliant", "no-pipfile", "skipped")
 
 
 def e(value: object) -> str:
@@ -70,13 +80,16 @@ def _cards(report: Report) -> str:
         "card hero",
         trend_chart(report.trend),
     )
+    states = s.repositories_by_state
     cards = [
         hero,
         _card(
             "Repositories scanned",
             figure("repositories", s.repositories, f"{s.repositories:,}", css_class="value"),
-            figure("skipped-repositories", s.skipped_repositories, f"{s.skipped_repositories:,}")
-            + " skipped",
+            ", ".join(
+                figure(f"repositories-{state}", states[state], f"{states[state]:,} {state}")
+                for state in ("non-compliant", "opted-out", "declined", "skipped")
+            ),
         ),
         _card("Pipfiles", figure("pipfiles", s.pipfiles, f"{s.pipfiles:,}", css_class="value")),
         _card(
@@ -94,7 +107,13 @@ def _cards(report: Report) -> str:
             figure(
                 "confusion-risks", s.confusion_risks, f"{s.confusion_risks:,}", css_class="value"
             ),
-            "public name, private package",
+            "entries that can install the public package; "
+            + figure(
+                "confusion-risks-pinned",
+                s.confusion_risks_pinned,
+                f"{s.confusion_risks_pinned:,}",
+            )
+            + " more pinned, the name taken on PyPI",
             "card alert" if s.confusion_risks else "card",
         ),
         _card(
@@ -113,14 +132,9 @@ def _cards(report: Report) -> str:
         ),
         _card(
             "Scan errors",
-            figure(
-                "scan-errors",
-                s.failed_repositories,
-                f"{s.failed_repositories:,}",
-                css_class="value",
-            ),
-            "repositories that could not be read",
-            "card alert" if s.failed_repositories else "card",
+            figure("scan-errors", s.scan_errors, f"{s.scan_errors:,}", css_class="value"),
+            "a failed run, repositories that could not be read",
+            "card alert" if report.errors else "card",
         ),
     ]
     return f'<section class="cards" aria-label="Headline figures">{"".join(cards)}</section>'
@@ -135,7 +149,7 @@ def _kind_severity(kind: str) -> str:
 
 def _findings_by_kind(report: Report) -> str:
     s = report.summary
-    counts = sorted(s.findings_by_kind.items(), key=lambda item: (-item[1], item[0]))
+    counts = list(report.chart.items())
     largest = max((n for _, n in counts), default=0)
     rows = "".join(
         f"<span>{e(kind)}</span>{bar(n, largest, 'sev-' + _kind_severity(kind))}"
@@ -150,7 +164,9 @@ def _findings_by_kind(report: Report) -> str:
     body = f'<div class="bars">{rows}</div>' if rows else '<p class="none">No findings.</p>'
     return (
         '<section id="kinds"><h2>Findings by kind</h2>'
-        f'<div class="panel">{body}<div class="chips">{chips}</div></div></section>'
+        f'<div class="panel">{body}<p class="note">Compliant entries are not drawn; '
+        "name-claimable counts packages, not entries.</p>"
+        f'<div class="chips">{chips}</div></div></section>'
     )
 
 
@@ -159,17 +175,19 @@ def _th(label: str, sort: str = "text", num: bool = False) -> str:
     return f'<th data-sort="{sort}"{css}><button type="button">{e(label)}</button></th>'
 
 
-def _filters(table: str, placeholder: str, states: Sequence[str] = ()) -> str:
-    select = ""
-    if states:
-        options = "".join(f'<option value="{e(s)}">{e(s)}</option>' for s in states)
-        select = (
-            f'<select aria-label="State" id="{table}-state"><option value="">every state</option>'
-            f"{options}</select>"
-        )
+def _select(table: str, key: str, label: str, every: str, values: Iterable[str]) -> str:
+    """A filter on the rows' ``data-KEY`` (space-separated values): the rows holding one."""
+    options = "".join(f'<option value="{e(v)}">{e(v)}</option>' for v in values)
+    return (
+        f'<select aria-label="{e(label)}" id="{table}-{key}" data-key="{key}">'
+        f'<option value="">{e(every)}</option>{options}</select>'
+    )
+
+
+def _filters(table: str, placeholder: str, selects: str = "") -> str:
     return (
         f'<div class="tools" data-filters="{table}"><input type="search" id="{table}-filter" '
-        f'placeholder="{e(placeholder)}" aria-label="{e(placeholder)}">{select}'
+        f'placeholder="{e(placeholder)}" aria-label="{e(placeholder)}">{selects}'
         '<span class="count"></span></div>'
     )
 
@@ -223,19 +241,43 @@ def _pull_request_cell(row: RepositoryRow) -> str:
     )
 
 
-def _repository_rows(rows: Iterable[RepositoryRow]) -> str:
-    return "".join(
-        f'<tr data-state="{e(r.state)}"><td>{link(r.full_name, r.html_url)}</td>'
-        f'<td><span class="badge st-{e(r.state)}">{e(r.state)}</span></td>'
-        f'<td class="num">{r.pipfiles}</td><td class="num">{r.findings}</td>'
-        f"{_severity_cell(r.worst_severity)}{_pull_request_cell(r)}"
-        f'<td class="nowrap">{e(when(r.last_scanned_at))}</td>'
-        f'<td class="err">{e(r.error or "")}</td></tr>'
-        for r in rows
+def _read(row: RepositoryRow, report: Report) -> str:
+    """When the state shown was read, and how long ago: old when its last scan failed."""
+    if row.read_at is None:
+        return '<td data-value="" class="nowrap">never</td>'
+    ago = age(report.generated_at - row.read_at)
+    data_run = report.summary.data_run
+    stale = row.status == "failed" or (data_run is not None and row.read_run_id != data_run.id)
+    css = "age stale" if stale else "age"
+    return (
+        f'<td data-value="{e(row.read_at.isoformat())}" class="nowrap">'
+        f'{e(when(row.read_at))} <span class="{css}">{e(ago)} ago</span></td>'
     )
 
 
-def _repositories(report: Report) -> str:
+def detail_anchor(row: RepositoryRow) -> str:
+    return f"r-{row.repository_id}"
+
+
+def _repository_rows(report: Report, served: bool) -> str:
+    def target(row: RepositoryRow) -> str:
+        if served:
+            return "/repositories/" + quote(row.full_name, safe="/")
+        return "#" + detail_anchor(row)
+
+    return "".join(
+        f'<tr data-state="{e(r.state)}" data-kinds="{e(" ".join(r.kinds))}" '
+        f'data-topics="{e(" ".join(r.topics))}">'
+        f'<td><a href="{e(target(r))}">{e(r.full_name)}</a></td>'
+        f'<td><span class="badge st-{e(r.state)}">{e(r.state)}</span></td>'
+        f'<td class="num">{r.pipfiles}</td><td class="num">{r.findings}</td>'
+        f"{_severity_cell(r.worst_severity)}{_pull_request_cell(r)}{_read(r, report)}"
+        f'<td class="err">{e(r.error or r.why or "")}</td></tr>'
+        for r in report.repositories
+    )
+
+
+def _repositories(report: Report, served: bool) -> str:
     head = "".join(
         [
             _th("Repository"),
@@ -244,16 +286,120 @@ def _repositories(report: Report) -> str:
             _th("Findings", "number", num=True),
             _th("Worst", "number"),
             _th("Pull request"),
-            _th("Last scanned"),
-            _th("Error"),
+            _th("Read"),
+            _th("Why"),
         ]
+    )
+    kinds = sorted({k for r in report.repositories for k in r.kinds}, key=KINDS.index)
+    topics = sorted({t for r in report.repositories for t in r.topics})
+    selects = (
+        _select("repositories", "state", "State", "every state", STATES)
+        + _select("repositories", "kinds", "Finding kind", "every finding kind", kinds)
+        + _select("repositories", "topics", "Topic", "every topic (team)", topics)
     )
     return (
         f'<section id="repositories-section"><h2>Repositories ({len(report.repositories):,})</h2>'
-        f"{_filters('repositories', 'Filter repositories, pull requests, errors', _STATES)}"
+        f"{_filters('repositories', 'Filter repositories, pull requests, errors', selects)}"
         '<div class="scroll"><table id="repositories" class="responsive" data-sortable>'
         f"<thead><tr>{head}</tr></thead>"
-        f"<tbody>{_repository_rows(report.repositories)}</tbody></table></div></section>"
+        f"<tbody>{_repository_rows(report, served)}</tbody></table></div></section>"
+    )
+
+
+def _change(f: FindingRow) -> str:
+    if f.expected is None:
+        return ""
+    before = f"<code>{e(f.current)}</code> → " if f.current is not None else ""
+    return f"{before}<code>{e(f.expected)}</code>"
+
+
+def repository_detail(row: RepositoryRow, findings: Sequence[FindingRow], report: Report) -> str:
+    """Everything the report knows of one repository: why it is in the state it is in."""
+    facts = [
+        ("State", f'<span class="badge st-{e(row.state)}">{e(row.state)}</span>'),
+        ("On GitHub", link(row.full_name, row.html_url)),
+    ]
+    if row.read_at is not None:
+        read = f"{when(row.read_at)} ({age(report.generated_at - row.read_at)} ago)"
+        facts.append(("Read", f"{e(read)}, run {row.read_run_id}"))
+    if row.error:
+        facts.append(
+            (
+                "Last scan",
+                f'<span class="err">failed {e(when(row.last_scanned_at))}: {e(row.error)}</span>',
+            )
+        )
+    if row.why:
+        facts.append(("Why", e(row.why)))
+    if row.topics:
+        facts.append(("Topics", " ".join(f'<span class="badge">{e(t)}</span>' for t in row.topics)))
+    pulls = "".join(
+        f"<li>{link(f'#{pr.number}' if pr.number is not None else 'not opened yet', pr.html_url)} "
+        f'<span class="badge pr-{e(pr.state)}">{e(pr.state)}</span> {e(pr.title)} '
+        f'<span class="age">updated {e(when(pr.updated_at))}</span></li>'
+        for pr in row.pull_requests
+    )
+    facts.append(("Pull requests", f"<ul>{pulls}</ul>" if pulls else "none"))
+    dl = "".join(f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in facts)
+    files = "".join(
+        f"<tr><td>{e(p.path)}</td><td>{e(p.status)}</td>"
+        f"<td>{'yes' if p.has_lock else 'no'}</td>"
+        f"<td>{'' if p.compliant is None else 'yes' if p.compliant else 'no'}</td>"
+        f"<td>{e(_parse_error(p.parse_error, p.error_line, p.error_column))}</td></tr>"
+        for p in row.pipfile_states
+    )
+    files_table = (
+        '<table class="responsive rpipfiles"><thead><tr><th>Pipfile</th><th>Status</th>'
+        f"<th>Lock</th><th>Compliant</th><th>Error</th></tr></thead><tbody>{files}</tbody></table>"
+        if files
+        else '<p class="none">No Pipfile read.</p>'
+    )
+    found = "".join(
+        f"<tr>{_severity_cell(f.severity)}<td>{e(_where(f))}</td><td>{e(f.kind)}</td>"
+        f"<td>{e(f.package or '')}</td><td>{e(f.message)}</td><td>{_change(f)}</td></tr>"
+        for f in findings
+    )
+    findings_table = (
+        '<table class="responsive rfindings"><thead><tr><th>Severity</th><th>Where</th>'
+        "<th>Kind</th><th>Package</th><th>Message</th><th>Proposed change</th></tr></thead>"
+        f"<tbody>{found}</tbody></table>"
+        if found
+        else '<p class="none">No findings.</p>'
+    )
+    return (
+        f'<dl class="facts">{dl}</dl><h3>Pipfiles ({len(row.pipfile_states)})</h3>'
+        f'<div class="scroll">{files_table}</div><h3>Findings ({len(findings)})</h3>'
+        f'<div class="scroll">{findings_table}</div>'
+    )
+
+
+def _parse_error(message: str | None, line: int | None, column: int | None) -> str:
+    if message is None:
+        return ""
+    where = f"line {line}" + (f", column {column}" if column else "") + ": " if line else ""
+    return where + message
+
+
+def by_repository(findings: Iterable[FindingRow]) -> Mapping[str, list[FindingRow]]:
+    grouped: dict[str, list[FindingRow]] = defaultdict(list)
+    for f in findings:
+        grouped[f.repository].append(f)
+    return grouped
+
+
+def _details(report: Report) -> str:
+    findings = by_repository(report.findings)
+    sections = "".join(
+        f'<details id="{detail_anchor(r)}" class="repository">'
+        f'<summary><b>{e(r.full_name)}</b> <span class="badge st-{e(r.state)}">'
+        f"{e(r.state)}</span> {r.findings:,} needing action</summary>"
+        f"{repository_detail(r, findings.get(r.full_name, ()), report)}</details>"
+        for r in report.repositories
+    )
+    return (
+        '<section id="details-section"><h2>Each repository</h2>'
+        '<p class="note">Its Pipfiles, every finding with the change proposed, its pull '
+        f"requests, and why pipfleet leaves it alone, if it does.</p>{sections}</section>"
     )
 
 
@@ -290,38 +436,65 @@ def _packages(report: Report) -> str:
 
 def _errors(report: Report) -> str:
     items = [
-        f"<li><b>{link(r.full_name, r.html_url)}</b>: {e(r.error or 'failed')}</li>"
-        for r in report.errors
+        f"<li><b>{link(error.subject, error.html_url)}</b>: {e(error.message)}</li>"
+        for error in report.errors
     ]
-    if report.summary.run_error:
-        items.insert(
-            0, f"<li><b>run {report.summary.run_id}</b>: {e(report.summary.run_error)}</li>"
-        )
     body = f'<ul class="errors">{"".join(items)}</ul>' if items else '<p class="none">None.</p>'
     return f'<section id="errors"><h2>Scan errors</h2><div class="panel">{body}</div></section>'
 
 
-def to_html(report: Report) -> str:
-    """The dashboard as one HTML document."""
-    s = report.summary
-    urls = {r.full_name: r.html_url for r in report.repositories}
-    meta = (
-        f"Run {figure('run-id', s.run_id, str(s.run_id), tag='b')} · {e(s.status)} · "
-        f"started {e(when(s.started_at))}"
-        + (f" · finished {e(when(s.finished_at))}" if s.finished_at else "")
-        + f" · generated {e(when(report.generated_at))}"
+def banner_html(report: Report) -> str:
+    banner = report.banner()
+    return (
+        f'<div class="banner banner-{e(banner.level)}" role="status" '
+        f'data-banner="{e(banner.level)}">{e(banner.text)}</div>'
     )
+
+
+def _page(title: str, header: str, main: str, script: bool) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
         '<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
-        f"<title>{e(headline(report))}</title><style>{CSS}</style></head><body>"
-        f'<header class="top"><h1>pipfleet compliance</h1>'
-        f'<p class="meta">{meta}</p></header><main>'
-        f"{_cards(report)}{_risks(report.risks, urls)}{_findings_by_kind(report)}"
-        f"{_repositories(report)}{_packages(report)}{_errors(report)}</main>"
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
+        f'<header class="top">{header}</header><main>{main}</main>'
         f"<footer>pipfleet {e(__version__)} · {REPORT_SCHEMA} · the same figures: "
         "pipfleet report --format json</footer>"
-        f"<script>{JS}</script></body></html>\n"
+        + (f"<script>{JS}</script>" if script else "")
+        + "</body></html>\n"
     )
+
+
+def _meta(report: Report) -> str:
+    s = report.summary
+    return (
+        f"Run {figure('run-id', s.run_id, str(s.run_id), tag='b')} · {e(s.status)} · "
+        f"started {e(when(s.started_at))}"
+        + (f" · finished {e(when(s.finished_at))}" if s.finished_at else "")
+        + f" · generated {e(when(report.generated_at))}"
+    )
+
+
+def to_html(report: Report, *, served: bool = False) -> str:
+    """The dashboard as one HTML document; ``served``: repositories link to their own
+    page (``pipfleet serve``) rather than to their section below."""
+    urls = {r.full_name: r.html_url for r in report.repositories}
+    header = f'<h1>pipfleet compliance</h1><p class="meta">{_meta(report)}</p>'
+    main = (
+        f"{banner_html(report)}{_cards(report)}{_risks(report.risks, urls)}"
+        f"{_findings_by_kind(report)}{_repositories(report, served)}{_packages(report)}"
+        f"{_errors(report)}{_details(report)}"
+    )
+    return _page(headline(report), header, main, script=True)
+
+
+def repository_page(report: Report, row: RepositoryRow) -> str:
+    """One repository's page (``pipfleet serve``'s /repositories/NAME)."""
+    findings = by_repository(report.findings).get(row.full_name, [])
+    header = (
+        f'<p class="meta"><a href="/">pipfleet compliance</a> · {_meta(report)}</p>'
+        f"<h1>{e(row.full_name)}</h1>"
+    )
+    main = f"{banner_html(report)}<section>{repository_detail(row, findings, report)}</section>"
+    return _page(f"{row.full_name} · pipfleet", header, main, script=False)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from packaging.utils import canonicalize_name
 
 from pipfleet.engine.findings import FindingKind, Severity
 from pipfleet.errors import UsageError
-from pipfleet.store.models import PullRequestState
+from pipfleet.store.models import PullRequestState, RunStatus
 
 TREND_RUNS = 12
 KINDS = tuple(kind.value for kind in FindingKind)
@@ -18,6 +20,18 @@ SEVERITIES = tuple(severity.label for severity in sorted(Severity, reverse=True)
 # look it up with .get(label, -1), so that it ranks below info.
 SEVERITY_RANK = {severity.label: int(severity) for severity in Severity}
 PR_STATES = tuple(state.value for state in PullRequestState)
+# A repository's one word, worst first: what the dashboard filters and the summaries count.
+STATES = (
+    "non-compliant",
+    "failed",
+    "declined",
+    "opted-out",
+    "compliant",
+    "no-pipfile",
+    "skipped",
+)
+# Runs whose records are a picture of the whole fleet.
+GOOD_RUNS = (RunStatus.COMPLETED.value, RunStatus.PARTIAL.value)
 
 
 @dataclass(frozen=True)
@@ -54,12 +68,37 @@ class PullRequestRow:
 
 
 @dataclass(frozen=True)
+class PipfileRow:
+    path: str
+    status: str  # ok | parse-error | too-large | binary | truncated | missing
+    parse_error: str | None
+    error_line: int | None
+    error_column: int | None
+    has_lock: bool
+    compliant: bool | None
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    status: str  # a RunStatus value
+    error: str | None
+
+    @property
+    def good(self) -> bool:
+        """Whether its records picture the fleet (completed, or partial)."""
+        return self.status in GOOD_RUNS
+
+
+@dataclass(frozen=True)
 class RepositoryRow:
     repository_id: int
     full_name: str
     name: str
     html_url: str | None
-    status: str  # fetched | carried | failed | skipped
+    status: str  # of the run's scan: fetched | carried | failed | skipped
     skip_reason: str | None
     compliant: bool | None  # None: nothing to judge
     pipfiles: int
@@ -68,15 +107,49 @@ class RepositoryRow:
     last_scanned_at: datetime
     error: str | None
     pull_request: PullRequestRow | None  # the open one, else the one updated last
+    # When the state shown was read, and by which run: the last successful read, which is
+    # older than last_scanned_at when this scan failed (None: never read successfully).
+    read_at: datetime | None = None
+    read_run_id: int | None = None
+    topics: tuple[str, ...] = ()
+    opted_out: str | None = None  # why it wants no pull requests (its opt-out topic)
+    pipfile_states: tuple[PipfileRow, ...] = ()  # its Pipfiles, as last read
+    pull_requests: tuple[PullRequestRow, ...] = ()  # every one, pull_request first
+    kinds: tuple[str, ...] = ()  # the kinds of its findings, compliant left out
+    why: str | None = None  # why pipfleet does not act on it (see reason_left_alone)
 
     @property
     def state(self) -> str:
-        """One word for the repository: failed, skipped, no-pipfile, compliant, non-compliant."""
-        if self.status in ("failed", "skipped"):
-            return self.status
+        """One word for the repository, one of ``STATES``.
+
+        A failed scan with an earlier successful read shows that read's state (the error
+        stays on the row); a non-compliant repository that opted out, or whose pull
+        request a maintainer closed unmerged, is counted as such, not as merely
+        non-compliant.
+        """
+        if self.status == "failed" and self.read_at is None:
+            return "failed"
+        if self.status == "skipped":
+            return "skipped"
         if self.compliant is None:
             return "no-pipfile"
-        return "compliant" if self.compliant else "non-compliant"
+        if self.compliant:
+            return "compliant"
+        if self.opted_out is not None:
+            return "opted-out"
+        if self.pull_request is not None and self.pull_request.state == "dismissed":
+            return "declined"
+        return "non-compliant"
+
+    def reason_left_alone(self) -> str | None:
+        """Why pipfleet does not act on it, in words, or None (``why`` holds it)."""
+        if self.status == "skipped":
+            return f"skipped: {self.skip_reason or 'not read'}"
+        if self.state == "opted-out":
+            return f"opted out of pull requests ({self.opted_out})"
+        if self.state == "declined":
+            return "a maintainer closed pipfleet's pull request unmerged: it is not proposed again"
+        return None
 
 
 @dataclass(frozen=True)
@@ -126,11 +199,20 @@ class TrendPoint:
 
 @dataclass(frozen=True)
 class FleetSummary:
+    """The latest known state of the selected repositories, as of run ``run_id``.
+
+    ``run_id`` is the run reported on (the latest, or the one asked for); the figures
+    come from ``data_run``, the last run that read the fleet (completed or partial),
+    which is that run itself unless it failed. Repositories whose read failed keep
+    their last successful read.
+    """
+
     run_id: int
     started_at: datetime
     finished_at: datetime | None
     status: str
     run_error: str | None
+    data_run: RunRow | None  # None: no run has read the fleet yet
     repositories: int
     repositories_with_pipfiles: int
     compliant_repositories: int
@@ -143,8 +225,23 @@ class FleetSummary:
     findings_by_kind: Mapping[str, int]
     findings_by_severity: Mapping[str, int]  # every known severity, critical first
     pull_requests: Mapping[str, int]  # every state, of the selected repositories, any run
-    confusion_risks: int
+    confusion_risks: int  # entries that can install the public package: not pinned
+    confusion_risks_pinned: int  # the name is taken on PyPI, the entry pinned to the index
     foreign_hashes: int  # lock entries holding files CodeArtifact does not have
+    repositories_by_state: Mapping[str, int]  # every one of STATES
+    scan_errors: int  # the entries of Report.errors
+
+
+def run_failed(status: str) -> bool:
+    """Whether a run ended without reading the fleet: failed, or interrupted."""
+    return status not in (*GOOD_RUNS, RunStatus.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class ScanError:
+    subject: str  # "run 12", or a repository's full name
+    message: str
+    html_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,5 +264,86 @@ class Report:
         )
 
     @property
-    def errors(self) -> tuple[RepositoryRow, ...]:
-        return tuple(r for r in self.repositories if r.status == "failed")
+    def errors(self) -> tuple[ScanError, ...]:
+        """The run's own failure, if it failed, then each repository it could not read."""
+        s = self.summary
+        run: tuple[ScanError, ...] = ()
+        if run_failed(s.status):
+            run = (ScanError(f"run {s.run_id}", s.run_error or s.status),)
+        return run + tuple(
+            ScanError(r.full_name, r.error or "failed", r.html_url)
+            for r in self.repositories
+            if r.status == "failed"
+        )
+
+    @property
+    def chart(self) -> dict[str, int]:
+        """Findings by kind as the chart counts them: what moves when things get fixed.
+
+        ``compliant`` is left out, and ``name-claimable`` counts packages, not entries:
+        one free name is one name to register, however many Pipfiles use it.
+        """
+        claimable = FindingKind.NAME_CLAIMABLE.value
+        counts = {
+            kind: n
+            for kind, n in self.summary.findings_by_kind.items()
+            if kind not in (FindingKind.COMPLIANT.value, claimable)
+        }
+        names = {
+            canonicalize_name(f.package)
+            for f in self.findings
+            if f.kind == claimable and f.package is not None
+        }
+        if names:
+            counts[claimable] = len(names)
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    def banner(self) -> Banner:
+        """The latest run's status, in words, for the top of every report."""
+        return banner(self.summary, self.generated_at)
+
+
+@dataclass(frozen=True)
+class Banner:
+    level: str  # ok | warning | error
+    text: str
+
+
+def age(delta: timedelta) -> str:
+    """A duration as a person says it: "40 min", "5 h", "3 days"."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    if minutes < 90:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
+
+
+def when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def banner(s: FleetSummary, now: datetime) -> Banner:
+    ended = s.finished_at or s.started_at
+    data = s.data_run
+    if s.status == RunStatus.RUNNING.value:
+        return Banner("warning", f"Run {s.run_id} is still running (started {when(s.started_at)}).")
+    if s.status == RunStatus.COMPLETED.value:
+        return Banner("ok", f"Run {s.run_id} completed {when(ended)}: every repository was read.")
+    if s.status == RunStatus.PARTIAL.value:
+        return Banner(
+            "warning",
+            f"Run {s.run_id} finished {when(ended)} but could not read "
+            f"{s.failed_repositories:,} repositories: they show their last successful "
+            "read, with its age (see Scan errors).",
+        )
+    reason = (s.run_error or "no reason recorded").rstrip(".")
+    if data is None:
+        shown = "No run has read the fleet yet: there is nothing to show."
+    else:
+        read = data.finished_at or data.started_at
+        shown = (
+            f"The figures are the latest known state, from run {data.id}, read "
+            f"{when(read)} ({age(now - read)} ago)."
+        )
+    return Banner("error", f"Run {s.run_id} {s.status} {when(ended)}: {reason}. {shown}")

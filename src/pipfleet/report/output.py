@@ -8,7 +8,7 @@ from typing import assert_never
 from pipfleet.errors import UsageError
 from pipfleet.files import write_atomically
 from pipfleet.report import ReportFormat
-from pipfleet.report.data import load_report, open_read_only
+from pipfleet.report.data import OPT_OUT_TOPIC, load_report, open_read_only
 from pipfleet.report.document import to_json
 from pipfleet.report.formats import to_csv, to_markdown, to_table
 from pipfleet.report.html import to_html
@@ -43,11 +43,12 @@ def make_report(
     *,
     width: int = 120,
     color: bool = False,
+    opt_out_topic: str = OPT_OUT_TOPIC,
 ) -> str:
     """The report on the database at ``database_url``, opened read-only."""
     engine = open_read_only(database_url)
     try:
-        report = load_report(engine, query)
+        report = load_report(engine, query, opt_out_topic=opt_out_topic)
     finally:
         engine.dispose()
     return render(report, fmt, width=width, color=color)

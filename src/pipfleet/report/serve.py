@@ -21,10 +21,10 @@ from starlette.routing import Route
 from pipfleet.errors import PipfleetError, StoreError, UsageError
 from pipfleet.loopback import ServedApp, bind_guarded, served_hosts
 from pipfleet.report.assets import CONTENT_SECURITY_POLICY
-from pipfleet.report.data import load_report, open_read_only
+from pipfleet.report.data import OPT_OUT_TOPIC, latest_run, load_report, open_read_only
 from pipfleet.report.document import PARTS, to_json
-from pipfleet.report.html import e, to_html
-from pipfleet.report.model import ReportQuery
+from pipfleet.report.html import e, repository_page, to_html
+from pipfleet.report.model import Report, ReportQuery
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -52,20 +52,55 @@ def _status(exc: PipfleetError) -> int:
     return 503  # StoreError: no scan yet, or the database is unreachable
 
 
-def create_app(engine: Engine, allowed_hosts: list[str] | None = None) -> Starlette:
+def _error_page(message: str, status: int) -> Response:
+    page = (
+        '<!DOCTYPE html><html lang="en"><meta charset="utf-8"><title>pipfleet</title>'
+        f"<p>pipfleet: {e(message)}</p></html>\n"
+    )
+    return HTMLResponse(page, status, headers=_HEADERS)
+
+
+def _repository_named(report: Report, name: str) -> Response:
+    wanted = name.strip("/").lower()
+    for row in report.repositories:
+        if wanted in (row.full_name.lower(), row.name.lower()):
+            headers = _HEADERS | {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
+            return HTMLResponse(repository_page(report, row), headers=headers)
+    return _error_page(f"no repository {name!r} in scan run {report.summary.run_id}", 404)
+
+
+def create_app(
+    engine: Engine, allowed_hosts: list[str] | None = None, opt_out_topic: str = OPT_OUT_TOPIC
+) -> Starlette:
     """The ASGI app over ``engine`` (which should be read-only: see ``open_read_only``)."""
+
+    def report_for(request: Request) -> Report:
+        return load_report(engine, _query(request), opt_out_topic=opt_out_topic)
 
     def dashboard(request: Request) -> Response:
         try:
-            page = to_html(load_report(engine, _query(request)))
+            page = to_html(report_for(request), served=True)
         except PipfleetError as exc:
-            page = (
-                '<!DOCTYPE html><html lang="en"><meta charset="utf-8"><title>pipfleet</title>'
-                f"<p>pipfleet: {e(exc)}</p></html>\n"
-            )
-            return HTMLResponse(page, _status(exc), headers=_HEADERS)
+            return _error_page(str(exc), _status(exc))
         headers = _HEADERS | {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
         return HTMLResponse(page, headers=headers)
+
+    def repository(request: Request) -> Response:
+        try:
+            report = report_for(request)
+        except PipfleetError as exc:
+            return _error_page(str(exc), _status(exc))
+        return _repository_named(report, request.path_params["name"])
+
+    def healthz(request: Request) -> Response:
+        """200 while the database answers, with the latest run; 503 when it does not."""
+        try:
+            run = latest_run(engine)
+        except StoreError as exc:
+            body = {"status": "unavailable", "error": str(exc)}
+            return JSONResponse(body, 503, headers=_HEADERS)
+        latest = None if run is None else {"id": run.id, "status": run.status}
+        return JSONResponse({"status": "ok", "latest_run": latest}, headers=_HEADERS)
 
     def api(request: Request) -> Response:
         part = request.path_params["part"]
@@ -73,7 +108,7 @@ def create_app(engine: Engine, allowed_hosts: list[str] | None = None) -> Starle
             known = ", ".join(f"/api/{name}.json" for name in ("report", *PARTS))
             return JSONResponse({"error": f"no such document: {known}"}, 404, headers=_HEADERS)
         try:
-            report = load_report(engine, _query(request))
+            report = report_for(request)
         except PipfleetError as exc:
             return JSONResponse({"error": str(exc)}, _status(exc), headers=_HEADERS)
         body = to_json(report, None if part == "report" else part)
@@ -83,6 +118,8 @@ def create_app(engine: Engine, allowed_hosts: list[str] | None = None) -> Starle
         routes=[
             Route("/", dashboard, methods=["GET", "HEAD"]),
             Route("/api/{part}.json", api, methods=["GET", "HEAD"]),
+            Route("/repositories/{name:path}", repository, methods=["GET", "HEAD"]),
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
         ],
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or ["*"])],
     )
@@ -92,7 +129,13 @@ class DashboardServer(ServedApp):
     """The live dashboard for one database: on a thread (tests) or in the foreground."""
 
     def __init__(
-        self, database_url: str, host: str = "127.0.0.1", port: int = 8080, *, public: bool = False
+        self,
+        database_url: str,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        *,
+        public: bool = False,
+        opt_out_topic: str = OPT_OUT_TOPIC,
     ):
         sock = bind_guarded(host, port, "dashboard", public=public)
         try:
@@ -101,7 +144,7 @@ class DashboardServer(ServedApp):
             sock.close()
             raise
         hosts = None if public else served_hosts(host)
-        super().__init__(create_app(self._engine, hosts), sock, "dashboard")
+        super().__init__(create_app(self._engine, hosts, opt_out_topic), sock, "dashboard")
 
     @property
     def url(self) -> str:
@@ -125,9 +168,10 @@ def serve(
     *,
     public: bool = False,
     ready: Callable[[str], None] | None = None,
+    opt_out_topic: str = OPT_OUT_TOPIC,
 ) -> None:
     """Serve the dashboard until interrupted; ``ready`` gets its URL once the port is bound."""
-    server = DashboardServer(database_url, host, port, public=public)
+    server = DashboardServer(database_url, host, port, public=public, opt_out_topic=opt_out_topic)
     if ready is not None:
         ready(server.url)
     server.serve_forever()

@@ -54,15 +54,23 @@ def trend_chart(points: Sequence[TrendPoint]) -> str:
             parts.append(
                 f'<circle class="dot" cx="{x(i):.1f}" cy="{y(point.compliant_share):.1f}" r="4" '
                 f'data-figure="trend-run-{point.run_id}" data-value="{point.compliant_share!r}">'
-                f"<title>run {point.run_id}: {_share(point.compliant_share)} compliant, "
-                f"{point.findings:,} findings</title></circle>"
+                f"<title>run {point.run_id}, {point.started_at:%Y-%m-%d %H:%M} UTC: "
+                f"{_share(point.compliant_share)} compliant, {point.findings:,} findings"
+                "</title></circle>"
             )
+    # Dates, not run numbers: a person reads "Nov 28", and a run's number is on hover.
+    # Several runs on one day show that day once.
     labelled = {0, len(points) - 1} | set(range(0, len(points), max(len(points) // 4, 1)))
+    shown: set[str] = set()
     for i in sorted(labelled):
         if 0 <= i < len(points):
+            day = f"{points[i].started_at:%b %d}"
+            if day in shown:
+                continue
+            shown.add(day)
             parts.append(
                 f'<text class="axis" x="{x(i):.1f}" y="{height - 8}" text-anchor="middle">'
-                f"#{points[i].run_id}</text>"
+                f"{day}<title>run {points[i].run_id}</title></text>"
             )
     parts.append("</svg>")
     return "".join(parts)
