@@ -11,10 +11,12 @@ import os
 import re
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -64,8 +66,10 @@ def unused_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def with_api_url(config: Path, url: str) -> Path:
-    text = re.sub(r'(?m)^api_url = ".*"$', f'api_url = "{url}"', config.read_text())
+def with_setting(config: Path, key: str, value: str) -> Path:
+    """``config`` with the line ``key = "..."`` given ``value`` (keys are unique in it)."""
+    text, count = re.subn(rf'(?m)^{key} = ".*"$', f'{key} = "{value}"', config.read_text())
+    assert count == 1, key
     config.write_text(text)
     return config
 
@@ -101,7 +105,7 @@ def fault(sandbox: SandboxServer, **spec: object) -> None:
 
 def test_connection_refused_is_one_line_exit_3(config: Path, tmp_path: Path) -> None:
     port = unused_port()
-    with_api_url(config, f"http://127.0.0.1:{port}")
+    with_setting(config, "api_url", f"http://127.0.0.1:{port}")
     error = one_error(run("scan", "--config", config, tmp_path=tmp_path), PARTIAL)
     assert error == (
         "pipfleet: error: GitHub failed while listing acme's repositories "
@@ -110,7 +114,7 @@ def test_connection_refused_is_one_line_exit_3(config: Path, tmp_path: Path) -> 
 
 
 def test_an_unresolvable_api_host_is_one_line_exit_3(config: Path, tmp_path: Path) -> None:
-    with_api_url(config, "http://github.pipfleet.invalid/api")
+    with_setting(config, "api_url", "http://github.pipfleet.invalid/api")
     error = one_error(run("scan", "--config", config, tmp_path=tmp_path), PARTIAL)
     assert "cannot resolve github.pipfleet.invalid" in error
 
@@ -123,7 +127,7 @@ def test_an_unreachable_app_installation_lookup_is_one_line_exit_3(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     port = unused_port()
-    with_api_url(config, f"http://127.0.0.1:{port}")
+    with_setting(config, "api_url", f"http://127.0.0.1:{port}")
     result = run(
         "scan",
         "--config",
@@ -137,6 +141,20 @@ def test_an_unreachable_app_installation_lookup_is_one_line_exit_3(
         f"(connection refused by 127.0.0.1:{port}: check github.api_url)"
     )
     assert pem.splitlines()[1] not in result.stdout + result.stderr
+
+
+def test_a_tls_failure_is_one_line_exit_3(
+    sandbox: SandboxServer, config: Path, tmp_path: Path
+) -> None:
+    # The sandbox speaks plain HTTP, so a TLS handshake with it fails as a wrong
+    # certificate or a proxy in the middle would.
+    with_setting(config, "api_url", sandbox.urls.github_api.replace("http://", "https://"))
+    port = urlsplit(sandbox.urls.github_api).port
+    error = one_error(run("scan", "--config", config, tmp_path=tmp_path), PARTIAL)
+    assert error == (
+        "pipfleet: error: GitHub failed while listing acme's repositories "
+        f"(TLS failed with 127.0.0.1:{port})"
+    )
 
 
 def test_a_dropped_connection_is_one_line_exit_3(
@@ -174,7 +192,48 @@ def test_a_drop_on_a_write_mid_run_fails_that_repository_not_the_run(
     assert "Traceback" not in result.stderr and "1 failed" in result.stdout
 
 
-# configuration
+# configuration: found out by asking, still exit 2
+
+
+def test_an_org_that_does_not_exist_exits_2(config: Path, tmp_path: Path) -> None:
+    config.write_text(config.read_text().replace('org = "acme"', 'org = "acme-typo"'))
+    error = one_error(run("scan", "--config", config, tmp_path=tmp_path), USAGE)
+    assert error == (
+        "pipfleet: error: GitHub has no organisation 'acme-typo' that these credentials can "
+        "see: check github.org, and that the token or GitHub App has access to it"
+    )
+
+
+def test_a_refused_token_exits_2(config: Path, tmp_path: Path) -> None:
+    result = run("run", "--config", config, tmp_path=tmp_path, GITHUB_TOKEN="ghp_revoked")
+    assert one_error(result, USAGE) == (
+        "pipfleet: error: GitHub refused the credentials while listing acme's repositories "
+        "(401 Bad credentials): check GITHUB_TOKEN or the GitHub App id, key and installation"
+    )
+    assert "ghp_revoked" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, "Unable to locate credentials"),
+        ({"AWS_PROFILE": "no-such-profile"}, "The config profile (no-such-profile) could not"),
+    ],
+    ids=["none", "unknown-profile"],
+)
+def test_missing_aws_credentials_exit_2(
+    offline_config: Path, tmp_path: Path, env: dict[str, str], reason: str
+) -> None:
+    result = run("scan", "--config", offline_config, tmp_path=tmp_path, **env)
+    error = one_error(result, USAGE)
+    assert error.startswith(
+        "pipfleet: error: no usable AWS credentials for CodeArtifact acme/private (eu-west-1) ("
+        + reason
+    )
+    assert error.endswith(
+        "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where boto3 "
+        "finds a role"
+    )
 
 
 def test_a_malformed_api_url_names_the_key(offline_config: Path, tmp_path: Path) -> None:
@@ -267,6 +326,34 @@ def test_a_damaged_sqlite_file_is_one_line_exit_2(
     )
 
 
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        (
+            "a-file/pipfleet.db",
+            "cannot create the folder {tmp}/a-file for the database (a file is in the way)",
+        ),
+        (
+            "/proc/pipfleet.db",
+            "cannot connect to sqlite:////proc/pipfleet.db: unable to open database file",
+        ),
+    ],
+    ids=["under-a-file", "proc"],
+)
+def test_a_database_path_that_cannot_be_written_is_one_line_exit_2(
+    offline_config: Path, tmp_path: Path, where: str, reason: str
+) -> None:
+    # Root ignores a read-only folder's mode; a path under a file, or in /proc, fails for all.
+    (tmp_path / "a-file").write_text("")
+    url = f"sqlite:///{tmp_path / where}"
+    result = run(
+        "db", "upgrade", "--config", offline_config, tmp_path=tmp_path, PIPFLEET_DATABASE_URL=url
+    )
+    assert one_error(result, USAGE) == (
+        f"pipfleet: error: {reason.format(tmp=tmp_path)}: check database.url or PIPFLEET_DATABASE_URL"
+    )
+
+
 def test_a_database_password_is_never_shown(offline_config: Path, tmp_path: Path) -> None:
     url = f"postgresql://pipfleet:s3cret-pw@127.0.0.1:{unused_port()}/pipfleet"
     result = run(
@@ -290,6 +377,40 @@ def test_run_checks_the_report_path_before_scanning(
     assert reason in error and target in error
     assert github_requests(sandbox) == 0
     assert not (tmp_path / "pipfleet.db").exists()
+
+
+def test_a_full_disk_under_the_report_is_one_line_exit_2(config: Path, tmp_path: Path) -> None:
+    assert run("scan", "--config", config, tmp_path=tmp_path).returncode == 0
+    result = run("report", "--config", config, "-o", "/dev/full", tmp_path=tmp_path)
+    error = one_error(result, USAGE)
+    assert error == "pipfleet: error: cannot write /dev/full: No space left on device"
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # written to, not renamed over
+
+
+def on_a_full_disk(cache: Path) -> None:
+    cache.parent.mkdir(parents=True)
+    cache.symlink_to("/dev/full")
+
+
+def under_a_file(cache: Path) -> None:
+    cache.parent.parent.write_text("")  # XDG_CACHE_HOME names a file
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [(on_a_full_disk, "No space left on device"), (under_a_file, "Not a directory")],
+    ids=["disk-full", "under-a-file"],
+)
+def test_an_etag_cache_that_cannot_be_written_is_one_line_exit_2(
+    config: Path, tmp_path: Path, make: Callable[[Path], None], reason: str
+) -> None:
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "pipfleet" / "pypi-etags.json"
+    make(cache)
+    error = one_error(run("scan", "--config", config, tmp_path=tmp_path), USAGE)
+    assert error == (
+        f"pipfleet: error: cannot write the public index's ETag cache {cache}: {reason}: "
+        "check XDG_CACHE_HOME and the free space there"
+    )
 
 
 def test_run_creates_the_report_folder(config: Path, tmp_path: Path) -> None:

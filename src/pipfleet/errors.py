@@ -71,10 +71,32 @@ class NotFound(GitHubError):
     """The organisation, repository or object does not exist, or the token cannot see it."""
 
 
+# Configuration problems found by asking: the run cannot start, and retrying cannot help
+# until someone changes the configuration or the credentials, so they exit 2, not 3.
+
+
+class Unauthorized(GitHubError):
+    """GitHub refused the credentials (401), or their access to the org (403 FORBIDDEN)."""
+
+    exit_code = 2
+
+
+class UnknownOrganization(NotFound):
+    """The configured org does not exist, or the credentials cannot see it."""
+
+    exit_code = 2
+
+
 class RegistryError(PipfleetError):
     """CodeArtifact or the public package index failed in a way the run cannot work around."""
 
     exit_code = 3
+
+
+class RegistryAccessError(RegistryError):
+    """No AWS credentials, credentials CodeArtifact refuses, or no such domain or repository."""
+
+    exit_code = 2
 
 
 class ImplausibleChange(PipfleetError):

@@ -91,7 +91,14 @@ def _probe(folder: Path, path: Path, what: str) -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` via a temporary file and a rename, keeping its mode."""
+    """Replace ``path`` with ``text`` via a temporary file and a rename, keeping its mode.
+
+    A device or a named pipe (``-o /dev/stdout``) is written to instead: a rename would
+    replace the device node itself.
+    """
+    if path.exists() and not path.is_file() and not path.is_dir():
+        path.write_bytes(text.encode("utf-8"))
+        return
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import socket
 from collections.abc import Callable
 
 import pytest
 import requests
+import urllib3.exceptions
 from github import Auth, Github
 
 from pipfleet.errors import GitHubError
@@ -85,6 +88,23 @@ def test_each_network_failure_is_named(error: Exception, reason: str) -> None:
         raise error
 
     assert reason in failure(action)
+
+
+@pytest.mark.parametrize("code", [errno.EHOSTUNREACH, errno.ENETUNREACH])
+def test_an_unreachable_host_is_not_called_a_timeout(code: int) -> None:
+    # urllib3's NewConnectionError is also a ConnectTimeoutError: the errno must win.
+    def action() -> object:
+        try:
+            try:
+                raise OSError(code, os.strerror(code))
+            except OSError as cause:
+                raise urllib3.exceptions.NewConnectionError(None, "cannot connect") from cause
+        except urllib3.exceptions.NewConnectionError as exc:
+            raise requests.exceptions.ConnectionError(exc) from exc
+
+    message = failure(action)
+    assert f"cannot reach the server ({os.strerror(code)}): check github.api_url" in message
+    assert "in time" not in message
 
 
 def test_other_errors_are_not_swallowed() -> None:

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import socket
+from typing import Any
+from urllib.parse import urlsplit
 
+import boto3
 import httpx
 import pytest
+from botocore.config import Config
 
 from pipfleet.config import CodeArtifactSettings
 from pipfleet.engine.confusion import Origin
-from pipfleet.errors import RegistryError
+from pipfleet.errors import RegistryAccessError, RegistryError
 from pipfleet.registry.codeartifact import authorization_token, fetch_repository, fetch_version
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import CodeArtifactPackage, PackageOrigin, World
@@ -51,20 +57,87 @@ def test_token_comes_from_get_authorization_token(sandbox: SandboxServer) -> Non
     assert page.status_code == 200
 
 
+def test_a_parameter_botocore_rejects_is_one_line() -> None:
+    settings = CodeArtifactSettings("d", "111122223333", "us-east-1", "r")
+    with pytest.raises(RegistryError) as raised:
+        fetch_repository(settings, once(settings))
+    assert str(raised.value) == (
+        "CodeArtifact d/r (us-east-1): Parameter validation failed: Invalid length for parameter "
+        "domain, value: 1, valid min length: 2; Invalid length for parameter repository, value: "
+        "1, valid min length: 2"
+    )
+
+
 @pytest.mark.parametrize("override", [{"repository": "nope"}, {"domain": "other"}])
-def test_wrong_repository_is_one_clear_error(
+def test_wrong_repository_is_a_configuration_error(
     sandbox: SandboxServer, override: dict[str, str]
 ) -> None:
-    with pytest.raises(RegistryError, match="ResourceNotFoundException"):
+    with pytest.raises(RegistryAccessError, match="ResourceNotFoundException") as raised:
         fetch_repository(settings_for(sandbox, **override))
-
-
-def test_unreachable_endpoint_is_a_registry_error() -> None:
-    settings = CodeArtifactSettings(
-        "d", "111122223333", "us-east-1", "r", endpoint_url="http://127.0.0.1:9"
+    assert raised.value.exit_code == 2
+    assert str(raised.value).endswith(
+        ": check codeartifact.domain, domain_owner, repository and region"
     )
-    with pytest.raises(RegistryError, match="CodeArtifact d/r"):
-        fetch_repository(settings)
+
+
+def test_refused_credentials_are_a_configuration_error(sandbox: SandboxServer) -> None:
+    said = "The security token included in the request is invalid."
+    body = json.dumps({"__type": "UnrecognizedClientException", "message": said})
+    fault = {"route": "^/codeartifact/", "status": 403, "body": body}
+    httpx.post(sandbox.urls.control + "/faults", json=fault).raise_for_status()
+    with pytest.raises(RegistryAccessError) as raised:
+        fetch_repository(settings_for(sandbox))
+    assert raised.value.exit_code == 2
+    assert str(raised.value) == (
+        f"CodeArtifact acme/private (us-east-1) refused the AWS credentials "
+        f"(UnrecognizedClientException: {said}): check AWS_PROFILE or the access keys, and the "
+        "IAM permissions the README lists"
+    )
+
+
+def once(settings: CodeArtifactSettings) -> Any:
+    """A client that does not retry: botocore's backoff would make each case take seconds."""
+    return boto3.client(
+        "codeartifact",
+        region_name=settings.region,
+        endpoint_url=settings.endpoint_url,
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "endpoint", [f"http://127.0.0.1:{unused_port()}", "http://codeartifact.pipfleet.invalid"]
+)
+def test_an_unreachable_endpoint_is_one_line_naming_the_host(endpoint: str) -> None:
+    settings = CodeArtifactSettings(
+        "acme", "111122223333", "us-east-1", "private", endpoint_url=endpoint
+    )
+    with pytest.raises(RegistryError) as raised:
+        fetch_repository(settings, once(settings))
+    assert raised.value.exit_code == 3
+    assert str(raised.value) == (
+        f"cannot reach CodeArtifact acme/private (us-east-1) at {urlsplit(endpoint).netloc}: check "
+        "codeartifact.region (and endpoint_url, if set), the network and any proxy"
+    )
+
+
+def test_a_tls_failure_is_one_line_naming_the_host(sandbox: SandboxServer) -> None:
+    # The sandbox speaks plain HTTP: a TLS handshake with it fails.
+    endpoint = sandbox.urls.codeartifact_endpoint.replace("http://", "https://")
+    settings = settings_for(sandbox, endpoint_url=endpoint)
+    with pytest.raises(RegistryError) as raised:
+        fetch_repository(settings, once(settings))
+    assert raised.value.exit_code == 3
+    assert str(raised.value) == (
+        f"TLS failed with CodeArtifact acme/private (us-east-1) at {urlsplit(endpoint).netloc}: "
+        "check endpoint_url and the CA certificates (AWS_CA_BUNDLE)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,13 @@ from urllib3.util.retry import Retry
 
 from pipfleet import __version__
 from pipfleet.config import GitHubSettings, Secrets
-from pipfleet.errors import ConfigError, IncompleteAnswer, NotFound
+from pipfleet.errors import (
+    ConfigError,
+    GitHubError,
+    IncompleteAnswer,
+    Unauthorized,
+    UnknownOrganization,
+)
 from pipfleet.github.limits import Patience, server_error_retry
 from pipfleet.github.queries import (
     LIST_REPOSITORIES,
@@ -121,7 +127,7 @@ class GitHubGateway:
                 LIST_REPOSITORIES, variables, f"listing {org}'s repositories"
             )
             if errors and not data.get("organization"):
-                raise NotFound(f"cannot list the repositories of {org}: {errors_by_alias(errors)}")
+                raise _unlisted(org, errors)
             page = parse_repositories(data, org)
             repos.extend(page.repos)
             if not page.has_next:
@@ -253,6 +259,23 @@ class GitHubGateway:
             found[alias_of[repo.full_name]] = RepoFiles(
                 repo, tuple(blobs), frozenset(locks), original.opt_out, lock_texts=lock_texts
             )
+
+
+def _unlisted(org: str, errors: Sequence[Any]) -> GitHubError:
+    """Why GitHub would not list the org's repositories, as the error a user can act on."""
+    kinds = {error.get("type") for error in errors if isinstance(error, dict)}
+    if "NOT_FOUND" in kinds:
+        return UnknownOrganization(
+            f"GitHub has no organisation {org!r} that these credentials can see: check "
+            "github.org, and that the token or GitHub App has access to it"
+        )
+    reasons = "; ".join(dict.fromkeys(errors_by_alias(errors).values()))
+    if "FORBIDDEN" in kinds:
+        return Unauthorized(
+            f"GitHub refused to list the repositories of {org} ({reasons}): check the "
+            "token's or GitHub App's access to the org (SAML single sign-on included)"
+        )
+    return GitHubError(f"GitHub would not list the repositories of {org} ({reasons})")
 
 
 def _incomplete(node: Any, keys: Sequence[str], tree_needed: bool) -> str | None:

@@ -8,6 +8,7 @@ how long and the wait is within ``max_wait``, else stop the run cleanly.
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import ssl
@@ -21,7 +22,7 @@ import urllib3.exceptions
 from github import GithubException
 from urllib3.util.retry import Retry
 
-from pipfleet.errors import GitHubError, NotFound, RateLimited
+from pipfleet.errors import GitHubError, NotFound, RateLimited, Unauthorized
 
 T = TypeVar("T")
 
@@ -50,7 +51,7 @@ def translate(exc: GithubException, doing: str) -> GitHubError:
     message = exc.data.get("message") if isinstance(exc.data, dict) else None
     reason = f"{status} {message}" if message else str(status)
     if status == 401:
-        return GitHubError(
+        return Unauthorized(
             f"GitHub refused the credentials while {doing} ({reason}): check GITHUB_TOKEN "
             "or the GitHub App id, key and installation"
         )
@@ -119,6 +120,11 @@ def _network_reason(exc: BaseException) -> str:
         return f"cannot resolve{where or ' the host'}: check github.api_url and DNS"
     if seen(ConnectionRefusedError):
         return f"connection refused by{server}: check github.api_url"
+    # Before timeouts: urllib3's NewConnectionError is a ConnectTimeoutError too.
+    unreachable = (errno.EHOSTUNREACH, errno.ENETUNREACH)
+    lost = [e.strerror for e in chain if isinstance(e, OSError) and e.errno in unreachable]
+    if lost:
+        return f"cannot reach{server} ({lost[0]}): check github.api_url, the network and any proxy"
     if seen(requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
         return f"no answer in time from{server}"
     if seen(requests.exceptions.SSLError, ssl.SSLError):

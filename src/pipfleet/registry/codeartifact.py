@@ -11,17 +11,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    CredentialRetrievalError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+    SSOError,
+    TokenRetrievalError,
+)
+from botocore.exceptions import SSLError as BotocoreSSLError
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from pipfleet.config import CodeArtifactSettings
 from pipfleet.engine.confusion import Origin
 from pipfleet.engine.listing import Listing
-from pipfleet.errors import RegistryError
+from pipfleet.errors import RegistryAccessError, RegistryError
 
 
 @dataclass(frozen=True)
@@ -55,12 +69,49 @@ class RepositoryListing:
 
 
 def _client(settings: CodeArtifactSettings) -> Any:
-    return boto3.client(
-        "codeartifact",
-        region_name=settings.region,
-        endpoint_url=settings.endpoint_url,
-        config=Config(retries={"max_attempts": 5, "mode": "standard"}),
-    )
+    try:
+        return boto3.client(
+            "codeartifact",
+            region_name=settings.region,
+            endpoint_url=settings.endpoint_url,
+            config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+        )
+    except BotoCoreError as exc:  # a named profile that does not exist fails here
+        raise _explain(exc, settings) from None
+
+
+# Error codes that say the credentials are refused: a new key, profile or policy is
+# needed, not another try.
+_REFUSED = frozenset(
+    {
+        "AccessDeniedException",
+        "ExpiredTokenException",
+        "IncompleteSignatureException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "MissingAuthenticationTokenException",
+        "UnrecognizedClientException",
+    }
+)
+# Failing to find or load credentials at all (botocore raises these before any request).
+_NO_CREDENTIALS = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    CredentialRetrievalError,
+    TokenRetrievalError,
+    SSOError,
+)
+
+
+def _host(exc: BotoCoreError) -> str:
+    """The endpoint's host of a connection error: its query names the domain, not a secret,
+    but a host is what a person checks."""
+    url = exc.kwargs.get("endpoint_url")
+    try:
+        return urlsplit(url).netloc if isinstance(url, str) else ""
+    except ValueError:
+        return ""
 
 
 def _explain(exc: Exception, settings: CodeArtifactSettings) -> RegistryError:
@@ -68,8 +119,38 @@ def _explain(exc: Exception, settings: CodeArtifactSettings) -> RegistryError:
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "Error")
         message = exc.response.get("Error", {}).get("Message", "")
-        return RegistryError(f"CodeArtifact {where}: {code}: {message}".rstrip(": "))
-    return RegistryError(f"CodeArtifact {where}: {exc}")
+        said = f"{code}: {message}".rstrip(": ")
+        if code in _REFUSED:
+            return RegistryAccessError(
+                f"CodeArtifact {where} refused the AWS credentials ({said}): check AWS_PROFILE "
+                "or the access keys, and the IAM permissions the README lists"
+            )
+        if code == "ResourceNotFoundException":
+            return RegistryAccessError(
+                f"CodeArtifact {where}: {said}: check codeartifact.domain, domain_owner, "
+                "repository and region"
+            )
+        return RegistryError(f"CodeArtifact {where}: {said}")
+    if isinstance(exc, _NO_CREDENTIALS):
+        return RegistryAccessError(
+            f"no usable AWS credentials for CodeArtifact {where} ({exc}): set AWS_PROFILE, or "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where boto3 finds a role"
+        )
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+        at = f" at {_host(exc)}" if _host(exc) else ""
+        return RegistryError(
+            f"cannot reach CodeArtifact {where}{at}: check codeartifact.region (and "
+            "endpoint_url, if set), the network and any proxy"
+        )
+    if isinstance(exc, BotocoreSSLError):
+        at = f" at {_host(exc)}" if _host(exc) else ""
+        return RegistryError(
+            f"TLS failed with CodeArtifact {where}{at}: check endpoint_url and the CA "
+            "certificates (AWS_CA_BUNDLE)"
+        )
+    # botocore's parameter validation lists one problem a line: one line for the user.
+    first, *rest = str(exc).splitlines() or [type(exc).__name__]
+    return RegistryError(f"CodeArtifact {where}: {' '.join([first, '; '.join(rest)]).strip()}")
 
 
 class _Malformed(Exception):

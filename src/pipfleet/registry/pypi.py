@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 
 from pipfleet import __version__
 from pipfleet.engine.confusion import PublicStatus
+from pipfleet.errors import UsageError
 
 USER_AGENT = f"pipfleet/{__version__} (dependency-confusion check; +https://github.com/pipfleet)"
 JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
@@ -34,6 +35,8 @@ class EtagCache:
 
     @classmethod
     def load(cls, path: Path) -> EtagCache:
+        if not path.is_file():  # nothing yet; or a device, which could be read for ever
+            return cls({}, path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             entries = {url: (etag, status) for url, (etag, status) in data.items()}
@@ -42,9 +45,16 @@ class EtagCache:
         return cls(entries, path)
 
     def save(self) -> None:
-        if self.path is not None:
+        if self.path is None:
+            return
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(dict(sorted(self.entries.items())), indent=1))
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write the public index's ETag cache {self.path}: "
+                f"{exc.strerror or exc}: check XDG_CACHE_HOME and the free space there"
+            ) from None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from sqlmodel import Session
 
 from pipfleet.errors import StoreError
 
+CHECK_URL = "check database.url or PIPFLEET_DATABASE_URL"
+
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files are created (with their folder) on first use.
@@ -40,7 +42,12 @@ def make_engine(url: str) -> Engine:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create {path.parent} for the database: {exc}") from exc
+            # mkdir says "File exists" when a file stands where a folder should be.
+            reason = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+            raise StoreError(
+                f"cannot create the folder {path.parent} for the database "
+                f"({reason or exc}): {CHECK_URL}"
+            ) from exc
         parsed = parsed.set(database=str(path))
     try:
         engine = create_engine(parsed)
@@ -95,7 +102,9 @@ def _connect_error(context: ExceptionContext) -> None:
     reason = str(context.original_exception).strip().splitlines()[0]
     if url is not None and url.password:
         reason = reason.replace(str(url.password), "***")
-    raise StoreError(f"cannot connect to {where}: {reason}") from context.sqlalchemy_exception
+    raise StoreError(
+        f"cannot connect to {where}: {reason}: {CHECK_URL}"
+    ) from context.sqlalchemy_exception
 
 
 def _sqlite_damaged(error: sqlite3.DatabaseError) -> bool:
