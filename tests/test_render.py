@@ -1,13 +1,19 @@
-"""What `pipfleet check` prints when a Pipfile is hostile: a real run of the installed command."""
+"""What pipfleet prints: `pipfleet check` on a hostile Pipfile (a real run of the installed
+command), and the fix job's summary."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+
+from pipfleet.jobs.fix import FixOutcome, FixSummary
+from pipfleet.render import print_fix_summary
 
 PIPFLEET = Path(sys.executable).with_name("pipfleet")
 TOKEN = "eyJ2ZXIiOjEsImlzdSI6MTcxNjAwMDAwMH0.LITERAL-TOKEN"
@@ -96,3 +102,32 @@ def test_a_package_the_fix_adds_reads_not_listed(tmp_path: Path) -> None:
     shown = check(tmp_path).stdout
     assert "private-transitive [dev-packages] orb-common" in shown
     assert '    not listed -> {version = "*", index = "codeartifact"}' in shown
+
+
+def fix_output(summary: FixSummary, dry_run: bool) -> list[str]:
+    out = io.StringIO()
+    print_fix_summary(Console(file=out, width=200), summary, dry_run)
+    return out.getvalue().splitlines()
+
+
+def test_the_fix_summary_counts_with_the_words_of_the_repository_lines() -> None:
+    outcomes = [FixOutcome(f"acme/orb-{n}", "nothing", "carries this fix") for n in range(15)]
+    outcomes += [
+        FixOutcome("acme/orb-new", "open", "2 entries", number=7, url="https://x/7"),
+        FixOutcome("acme/orb-gone", "close", "fixed on main", number=3, url="https://x/3"),
+        FixOutcome("acme/orb-no", "declined", "closed unmerged"),
+    ]
+    summary = FixSummary(run_id=4, outcomes=outcomes, writes=9)
+    lines = fix_output(summary, dry_run=False)
+    assert lines[0] == "acme/orb-0: up to date (carries this fix)"
+    assert "acme/orb-new: opened #7 https://x/7 (2 entries)" in lines
+    assert lines[-1] == (
+        "fix (scan run 4): 1 opened, 1 closed (fixed on the default branch), 15 up to date, "
+        "1 declined earlier (left alone); 9 write requests"
+    )
+    dry = fix_output(summary, dry_run=True)
+    assert "acme/orb-gone: would close #3 https://x/3 (fixed on main)" in dry
+    assert dry[-1] == (
+        "fix (scan run 4): 1 would open, 1 would close, 15 up to date, "
+        "1 declined earlier (left alone); dry run, nothing written"
+    )

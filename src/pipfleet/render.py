@@ -210,34 +210,45 @@ def print_scan_summary(console: Console, summary: ScanSummary, dry_run: bool) ->
         console.print(_plain(f"  error: {error}", style="red"))
 
 
+# In the order the summary counts them; the per-repository lines use the same words.
 _FIX_VERBS = {
     "open": "opened",
     "update": "updated",
     "close": "closed (fixed on the default branch)",
     "nothing": "up to date",
-    "declined": "declined earlier, left alone",
     "none-needed": "nothing to fix",
+    "declined": "declined earlier (left alone)",
     "opted-out": "opted out",
+    "kept": "kept open (not enough evidence to close)",
     "deferred": "deferred",
     "failed": "failed",
-    "kept": "kept open (not enough evidence to close)",
 }
+# A dry run writes nothing: what it would have written says so.
+_DRY_RUN_VERBS = {"open": "would open", "update": "would update", "close": "would close"}
+
+
+def _fix_verb(action: str, dry_run: bool) -> str:
+    if dry_run and action in _DRY_RUN_VERBS:
+        return _DRY_RUN_VERBS[action]
+    return _FIX_VERBS.get(action, action)
 
 
 def print_fix_summary(console: Console, summary: FixSummary, dry_run: bool) -> None:
     """One line per repository; in a dry run, the title and diff of each would-be PR."""
     for outcome in summary.outcomes:
+        verb = _fix_verb(outcome.action, dry_run)
         if dry_run and outcome.fix is not None and not outcome.fix.empty and outcome.text:
-            console.rule(_plain(f"{outcome.repository}: would {outcome.action}"))
+            console.rule(_plain(f"{outcome.repository}: {verb}"))
             console.print(_plain(f"title: {outcome.text.title}"))
             for change in outcome.fix.changes:
                 console.print(_lines(change.diff), highlight=False)
             continue
-        verb = _FIX_VERBS.get(outcome.action, outcome.action)
         where = f" #{outcome.number} {outcome.url}" if outcome.number else ""
         console.print(_plain(f"{outcome.repository}: {verb}{where} ({outcome.reason})"))
-    counts = ", ".join(f"{n} {action}" for action, n in sorted(summary.counts().items()))
+    counts = summary.counts()
+    order = [*_FIX_VERBS, *sorted(set(counts) - set(_FIX_VERBS))]
+    said = ", ".join(f"{counts[a]} {_fix_verb(a, dry_run)}" for a in order if counts[a])
     mode = "dry run, nothing written" if dry_run else f"{summary.writes} write requests"
-    console.print(f"fix (scan run {summary.run_id}): {counts or 'no repository to fix'}; {mode}")
+    console.print(f"fix (scan run {summary.run_id}): {said or 'no repository to fix'}; {mode}")
     if summary.stopped:
         console.print(_plain(f"stopped early: {summary.stopped}", style="yellow"))
