@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import CORPUS, SOURCE_URL, corpus_features
+from typer.testing import CliRunner
+
+from pipfleet import __version__
+from pipfleet.cli import app
 
 PIPFLEET = Path(sys.executable).with_name("pipfleet")
 BEFORE = (
@@ -168,3 +172,20 @@ def test_unreadable_file_is_reported_not_raised(project: Path) -> None:
         (project / "Pipfile").chmod(0)
     result = run("check", project / "Pipfile", "--listing", project / "listing.txt")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def invoke(*args: str) -> str:
+    """The CLI in this process: help screens need no subprocess."""
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_version_and_plain_help_screens() -> None:
+    assert invoke("--version") == f"{__version__}\n"
+    for command in ((), ("run",), ("db",), ("sandbox", "serve")):
+        text = invoke(*command, "--help")
+        assert "  --help  " in text and "<bool>" not in text
+    check = invoke("check", "--help")
+    assert "  --fix  " in check and "<bool>" not in check
+    assert "Name of the private [[source]]" in check  # Rich markup would swallow the brackets
