@@ -293,11 +293,10 @@ def _guide(settings: BodySettings) -> str:
     return f"""## The rule
 
 Every private package in a Pipfile names its index: {index}. That
-includes a private package that arrives only as a dependency of another: list it too, with
-`version = "*"`.
-The private `[[source]]` comes after PyPI, and its URL reads the token from
-`${{CODEARTIFACT_AUTH_TOKEN}}`, so no token lands in the Pipfile or the lock. To update a
-private package: {update}.
+includes a private package that arrives only as a dependency of another: list it too,
+with `version = "*"`. The private `[[source]]` comes after PyPI, and its URL reads the
+token from `${{CODEARTIFACT_AUTH_TOKEN}}`, so no token lands in the Pipfile or the lock.
+To update a private package: {update}.
 """
 
 
