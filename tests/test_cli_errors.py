@@ -385,6 +385,8 @@ def test_a_full_disk_under_the_report_is_one_line_exit_2(config: Path, tmp_path:
     error = one_error(result, USAGE)
     assert error == "pipfleet: error: cannot write /dev/full: No space left on device"
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # written to, not renamed over
+    result = run("run", "--config", config, "--report", "/dev/full", tmp_path=tmp_path)
+    assert one_error(result, USAGE) == error
 
 
 def on_a_full_disk(cache: Path) -> None:

@@ -21,12 +21,11 @@ from sqlalchemy import Engine
 from pipfleet.config import Settings
 from pipfleet.engine.listing import Listing
 from pipfleet.errors import PipfleetError
-from pipfleet.files import write_atomically
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import Progress, ScanSummary
 from pipfleet.jobs.setup import fix_fleet, open_database, scan_fleet
 from pipfleet.report import ReportFormat
-from pipfleet.report.output import make_report
+from pipfleet.report.output import make_report, write_report
 from pipfleet.signals import Stopping, stop_main_thread, stop_on_signals
 from pipfleet.store.queries import unfixable_findings
 from pipfleet.store.runlock import Lease, mark_interrupted, run_lock
@@ -163,7 +162,7 @@ def write_dashboard(settings: Settings, path: Path) -> None:
     html = make_report(
         settings.database.url, ReportFormat.HTML, opt_out_topic=settings.github.opt_out_topic
     )
-    write_atomically(path, html)
+    write_report(path, html)
 
 
 def scan_alone(
