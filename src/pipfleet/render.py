@@ -121,7 +121,7 @@ def _lock_line(lock: LockResult, mode: Mode) -> Text | None:
             "with `pipenv sync`)"
         )
     if lock.written:
-        line = _plain(f"{lock.path}: updated with the Pipfile{rehashed}", style="green")
+        line = _plain(f"{lock.path}: updated{rehashed}", style="green")
     elif mode is Mode.DIFF and lock.new_text is not None:
         line = _plain(f"{lock.path}: --fix updates it too{rehashed}")
     elif lock.problem is None:

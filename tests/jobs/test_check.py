@@ -255,7 +255,7 @@ def test_fix_says_when_the_lock_needs_pipenv_lock(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 1, done.stderr  # version-not-found stays
-    assert "Pipfile.lock: updated with the Pipfile; CodeArtifact does not have " in done.stdout
+    assert "Pipfile.lock: updated; CodeArtifact does not have " in done.stdout
     assert "run `pipenv lock`" in done.stdout
     assert json.loads(lock.read_text())["default"]["orb-http"]["index"] == "codeartifact"
 
