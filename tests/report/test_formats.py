@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -199,6 +200,21 @@ def test_csv_cell_follows_owasp() -> None:
     ]
     assert csv_cell(None) == "" and csv_cell("x\x1b[31my\u202ez\x7f") == "x[31myz"
     assert csv_cell("[a]\r\nb = 1\n") == "[a]\nb = 1\n"
+
+
+def test_table_fits_80_columns_and_cuts_no_name(sqlite_scanned: str) -> None:
+    wide = make_report(sqlite_scanned, ReportFormat.TABLE, width=120)
+    text = make_report(sqlite_scanned, ReportFormat.TABLE, width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text  # names, paths and states fold onto a second line instead
+    # The risk's repository above its file, in one column.
+    assert re.search(r"│ acme/orb-api +│ orb-events", text)
+    assert re.search(r"│ services/worker/Pipfile:2 +│ +│", text)
+    # Repositories: the read's age under the name, the pull request under the state.
+    assert "┃ Read" not in text and "┃ Pull request" not in text
+    assert re.search(r"┃ Worst +┃$", text, re.MULTILINE)  # the last column is not cropped
+    assert re.search(r"│ read \d+ \w+ ago +│ pull request #12 open +│", text)
+    assert "┃ Read" in wide and "UTC (" in wide and "┃ Pull request" in wide
 
 
 def test_table_shows_controls_as_escapes(hostile_report: str) -> None:

@@ -48,6 +48,7 @@ MARKDOWN_TOP = 10
 TABLE_TOP = 25
 # Rich lays out every row before printing: thousands would take seconds and fill scrollback.
 TABLE_REPOSITORIES = 100
+NARROW = 100  # terminal columns below which the table leaves out what it can spare
 _SPARK = "▁▂▃▄▅▆▇█"
 _SEVERITY_STYLE = {
     "critical": "bold white on red",
@@ -136,10 +137,11 @@ def risk_counts(report: Report) -> str:
     )
 
 
-def read_age(row: RepositoryRow, report: Report) -> str:
+def read_age(row: RepositoryRow, report: Report, *, with_date: bool = True) -> str:
     if row.read_at is None:
         return "never"
-    return f"{when(row.read_at)} ({age(report.generated_at - row.read_at)} ago)"
+    ago = f"{age(report.generated_at - row.read_at)} ago"
+    return f"{when(row.read_at)} ({ago})" if with_date else ago
 
 
 def pr_counts(report: Report) -> str:
@@ -330,43 +332,57 @@ def _summary_table(report: Report) -> Table:
 
 def _risk_table(risks: Sequence[FindingRow]) -> Table:
     table = Table(title=f"Dependency-confusion risks ({len(risks):,})", title_justify="left")
-    for column in ("Severity", "Repository", "Where", "Package", "Message"):
-        table.add_column(column)
+    table.add_column("Severity")
+    # The repository above its file: one column fewer, so the message keeps some width.
+    table.add_column("Where", overflow="fold")
+    table.add_column("Package", overflow="fold")
+    table.add_column("Message", ratio=1)
     for f in risks[:TABLE_TOP]:
         table.add_row(
             _severity(f.severity),
-            _plain(f.repository),
-            _plain(_where(f)),
+            Text("\n").join((_plain(f.repository), _plain(_where(f)))),
             _plain(f.package or ""),
             _plain(f.message),
         )
     return table
 
 
-def _repository_table(report: Report, rows: Sequence[RepositoryRow], total: int) -> Table:
+def _repository_table(
+    report: Report, rows: Sequence[RepositoryRow], total: int, narrow: bool
+) -> Table:
     shown = f", the {len(rows):,} needing most attention" if len(rows) < total else ""
     table = Table(title=f"Repositories ({total:,}{shown})", title_justify="left")
-    for column in ("Repository", "State", "Findings", "Worst", "Pull request", "Read"):
-        table.add_column(column, justify="right" if column == "Findings" else "left")
+    # Six columns do not fit in 80: there the read's age goes under the name and the pull
+    # request under the state.
+    columns = ["Repository", "State", "Findings", "Worst"]
+    if not narrow:
+        columns += ["Pull request", "Read"]
+    for column in columns:
+        # A name or state cut short with "…" says nothing: cells fold onto more lines.
+        table.add_column(
+            column, justify="right" if column == "Findings" else "left", overflow="fold"
+        )
     for r in rows:
         state = _plain(r.state, style=_STATE_STYLE.get(r.state, ""))
         if r.error or r.why:
             state.append(printable(f": {r.error or r.why}"))
-        table.add_row(
-            _plain(r.full_name),
-            state,
-            str(r.findings),
-            _severity(r.worst_severity),
-            _plain(pr_label(r)),
-            read_age(r, report),
-        )
+        name = _plain(r.full_name)
+        cells = [name, state, str(r.findings), _severity(r.worst_severity)]
+        if narrow:
+            name.append(f"\nread {read_age(r, report, with_date=False)}", style="dim")
+            if r.pull_request is not None:
+                state.append("\n" + printable(f"pull request {pr_label(r)}"))
+        else:
+            cells += [_plain(pr_label(r)), read_age(r, report)]
+        table.add_row(*cells)
     return table
 
 
 def _package_table(report: Report) -> Table:
     table = Table(title=f"Private packages ({len(report.packages):,})", title_justify="left")
     for column in ("Package", "On public PyPI", "Repositories", "Pinned", "Unpinned", "Versions"):
-        table.add_column(column, justify="right" if column in ("Pinned", "Unpinned") else "left")
+        right = column in ("Pinned", "Unpinned")
+        table.add_column(column, justify="right" if right else "left", overflow="fold")
     for p in report.packages:
         table.add_row(
             _plain(p.name),
@@ -400,9 +416,10 @@ def to_table(report: Report, *, width: int = 120, color: bool = False) -> str:
     if report.risks:
         parts.append(_risk_table(report.risks))
     repositories = attention_order(report.repositories)
+    narrow = width < NARROW
     parts += [
         _kind_table(report),
-        _repository_table(report, repositories[:TABLE_REPOSITORIES], len(repositories)),
+        _repository_table(report, repositories[:TABLE_REPOSITORIES], len(repositories), narrow),
         _package_table(report),
     ]
     hidden = {
