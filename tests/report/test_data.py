@@ -224,3 +224,93 @@ def test_the_example_queries_in_the_docs_run(scanned: str) -> None:
     assert [(row[0], row[4]) for row in risks] == [("acme/orb-api", "critical")]
     assert sorted(states) == [("merged", 1), ("open", 1), ("superseded", 1)]
     assert [row[2] for row in open_prs] == ["https://github.com/acme/orb-api/pull/12"]
+
+
+def test_a_failed_run_shows_the_last_good_state_under_its_banner(after_bad_nights: str) -> None:
+    report = report_of(after_bad_nights)
+    last_good = report_of(after_bad_nights, run_id=3)
+    s, good = report.summary, last_good.summary
+    assert (s.run_id, s.status) == (4, "failed") and "401" in (s.run_error or "")
+    assert s.data_run is not None and s.data_run.id == 3
+    # Every figure is run 3's: nothing drops to zero.
+    same = ("repositories", "pipfiles", "compliant_share", "findings", "pull_requests")
+    assert [getattr(s, name) for name in same] == [getattr(good, name) for name in same]
+    assert s.repositories_by_state == good.repositories_by_state
+    assert report.repositories == last_good.repositories and report.findings == last_good.findings
+    banner = report.banner()
+    assert banner.level == "error" and banner.text.startswith("Run 4 failed ")
+    assert "401" in banner.text and "from run 3, read " in banner.text
+    assert [p.run_id for p in report.trend] == [1, 2, 3]  # the failed run is left out
+    # Scan errors is the error list: the run's failure, then the repository run 3 could not read.
+    assert [e.subject for e in report.errors] == ["run 4", "acme/orb-api"]
+    assert s.scan_errors == len(report.errors) == 2 and good.scan_errors == 1
+
+
+def test_a_repository_that_could_not_be_read_keeps_its_last_read(after_bad_nights: str) -> None:
+    report, earlier = report_of(after_bad_nights, run_id=3), report_of(after_bad_nights, run_id=2)
+    api = next(r for r in report.repositories if r.full_name == "acme/orb-api")
+    before = next(r for r in earlier.repositories if r.full_name == "acme/orb-api")
+    assert api.status == "failed" and "orb-api" in (api.error or "")
+    assert (api.state, api.read_run_id, api.read_at) == ("non-compliant", 2, before.read_at)
+    assert api.last_scanned_at > before.last_scanned_at
+    assert api.pipfile_states == before.pipfile_states and len(api.pipfile_states) == 2
+    mine = [f for f in report.findings if f.repository == "acme/orb-api"]
+    assert mine == [f for f in earlier.findings if f.repository == "acme/orb-api"] != []
+    assert api.findings == before.findings
+    assert report.summary.compliant_share == 0.5  # orb-api counts, as last read
+    assert report.banner().level == "warning"
+    assert "could not read 1 repositories" in report.banner().text
+
+
+def test_declines_and_opt_outs_are_states_of_their_own(sqlite_scanned: str) -> None:
+    engine = make_engine(sqlite_scanned)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE pull_requests SET state = 'dismissed' WHERE number = 12"))
+    declined = report_of(sqlite_scanned)
+    api = next(r for r in declined.repositories if r.name == "orb-api")
+    assert api.state == "declined" and "closed pipfleet's pull request unmerged" in (api.why or "")
+    assert declined.summary.repositories_by_state["declined"] == 1
+    assert declined.summary.repositories_by_state["non-compliant"] == 0
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                'UPDATE repositories SET topics = \'["team-pay", "keep-out"]\''
+                " WHERE name = 'orb-api'"
+            )
+        )
+    engine.dispose()
+    opted = report_of(sqlite_scanned)  # the default topic is pipfleet-ignore: not this one
+    assert next(r for r in opted.repositories if r.name == "orb-api").state == "declined"
+    engine = open_read_only(sqlite_scanned)
+    try:
+        opted = load_report(engine, opt_out_topic="keep-out")
+    finally:
+        engine.dispose()
+    api = next(r for r in opted.repositories if r.name == "orb-api")
+    assert (api.state, api.opted_out, api.topics) == (
+        "opted-out",
+        "topic keep-out",
+        ("team-pay", "keep-out"),
+    )
+    assert api.why == "opted out of pull requests (topic keep-out)"
+    by_state = opted.summary.repositories_by_state
+    assert (by_state["opted-out"], by_state["declined"], by_state["compliant"]) == (1, 0, 1)
+    assert sum(by_state.values()) == opted.summary.repositories == 6
+    assert opted.summary.compliant_share == 0.5  # still non-compliant, counted apart
+
+
+def test_headline_figures_move_when_things_get_fixed(sqlite_scanned: str) -> None:
+    report = report_of(sqlite_scanned)
+    # orb-events in services/worker is not pinned: it can install the public package.
+    assert (report.summary.confusion_risks, report.summary.confusion_risks_pinned) == (1, 0)
+    assert report.summary.findings_by_kind["name-claimable"] == 2  # two entries ...
+    assert report.chart["name-claimable"] == 1  # ... of one package: one name to register
+    assert "compliant" not in report.chart and report.summary.findings_by_kind["compliant"] > 0
+    engine = make_engine(sqlite_scanned)
+    with engine.begin() as connection:  # the entry is pinned now: the name stays taken
+        connection.execute(
+            text("UPDATE findings SET severity = 'high' WHERE kind = 'confusion-risk'")
+        )
+    engine.dispose()
+    pinned = report_of(sqlite_scanned).summary
+    assert (pinned.confusion_risks, pinned.confusion_risks_pinned) == (0, 1)

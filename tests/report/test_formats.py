@@ -225,3 +225,28 @@ def test_table_shows_controls_as_escapes(hostile_report: str) -> None:
 
 def test_markdown_cells_show_controls_as_escapes() -> None:
     assert md(CLEARS_SCREEN + "\u202e") == "orb\\\\x1b\\[2J\\\\u202e"  # shows orb\x1b[2J\u202e
+
+
+def test_every_format_shows_a_failed_run_over_the_last_good_state(after_bad_nights: str) -> None:
+    document = json.loads(make_report(after_bad_nights, ReportFormat.JSON))
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert (document["run"]["id"], document["run"]["status"]) == (4, "failed")
+    assert document["data_run"]["id"] == 3 and document["banner"]["level"] == "error"
+    good = json.loads(make_report(after_bad_nights, ReportFormat.JSON, ReportQuery(run_id=3)))
+    assert document["summary"] | {"scan_errors": 0} == good["summary"] | {"scan_errors": 0}
+    assert [e["subject"] for e in document["errors"]] == ["run 4", "acme/orb-api"]
+    assert document["summary"]["scan_errors"] == 2
+    api = next(r for r in document["repositories"] if r["name"] == "orb-api")
+    assert (api["status"], api["state"], api["read_run_id"]) == ("failed", "non-compliant", 2)
+    assert [p["path"] for p in api["pipfile_states"]] == ["Pipfile", "services/worker/Pipfile"]
+
+    markdown = make_report(after_bad_nights, ReportFormat.MARKDOWN)
+    banner = markdown.splitlines()[2]
+    assert banner.startswith("> ❌ Run 4 failed ") and "from run 3, read " in banner
+    assert "| Scan errors | 2 |" in markdown and "- **run 4**: " in markdown
+    assert "| Compliant repositories | **50.0%** (1 of 2 with Pipfiles) |" in markdown
+
+    table = make_report(after_bad_nights, ReportFormat.TABLE, width=300)
+    assert table.startswith("Run 4 failed ") and "from run 3, read " in table
+    row = next(line for line in table.splitlines() if "acme/orb-api" in line and "ago)" in line)
+    assert "non-compliant: Could not resolve" in row  # the state last read, and the error

@@ -272,7 +272,7 @@ def _repository_rows(report: Report, served: bool) -> str:
         f'<td><span class="badge st-{e(r.state)}">{e(r.state)}</span></td>'
         f'<td class="num">{r.pipfiles}</td><td class="num">{r.findings}</td>'
         f"{_severity_cell(r.worst_severity)}{_pull_request_cell(r)}{_read(r, report)}"
-        f'<td class="err">{e(r.error or r.why or "")}</td></tr>'
+        f'<td class="err">{e(r.failure or r.why or "")}</td></tr>'
         for r in report.repositories
     )
 

@@ -141,10 +141,17 @@ class RepositoryRow:
             return "declined"
         return "non-compliant"
 
+    @property
+    def failure(self) -> str | None:
+        """The scan error, saying so when the state shown is that of an earlier read."""
+        if self.error is None:
+            return None
+        return f"last read failed: {self.error}" if self.read_at is not None else self.error
+
     def reason_left_alone(self) -> str | None:
         """Why pipfleet does not act on it, in words, or None (``why`` holds it)."""
         if self.status == "skipped":
-            return f"skipped: {self.skip_reason or 'not read'}"
+            return f"{self.skip_reason or 'such'} repositories are not read"
         if self.state == "opted-out":
             return f"opted out of pull requests ({self.opted_out})"
         if self.state == "declined":
