@@ -271,6 +271,13 @@ def test_an_added_entry_keeps_single_quotes_and_crlf() -> None:
     assert after.count("\n") == after.count("\r\n")
 
 
+def test_an_added_entry_is_spaced_like_the_sections_inline_tables() -> None:
+    api = 'orb-api = { version = "==1.0", index = "codeartifact" }'
+    before = PYPI + PRIVATE + f"[packages]\n{api}\n"
+    added = 'orb-common = { version = "*", index = "codeartifact" }'
+    assert add(before) == before.replace(f"{api}\n", f"{api}\n{added}\n")
+
+
 def test_an_entry_of_another_category_gets_its_dependency_in_that_category() -> None:
     tool = 'orb-tool = {version = "==1.0", index = "codeartifact"}'
     before = PYPI + PRIVATE + f"[ci]\n{tool}"  # no final newline

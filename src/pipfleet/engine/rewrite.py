@@ -306,7 +306,7 @@ def _addition_edits(pipfile: Pipfile, additions: Sequence[Finding]) -> list[_Edi
     if not additions:
         return []
     text, newline = pipfile.text, pipfile.newline
-    style = _file_style(text)
+    style = style_of(pipfile)
     items = list(scan(text))
     by_category: dict[str, list[Finding]] = {}
     for finding in additions:
