@@ -6,8 +6,10 @@ import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import select
 
@@ -38,6 +40,25 @@ def test_unreachable_database_is_a_store_error_without_the_password(
     assert PASSWORD not in message
     assert "\n" not in message
     assert message.startswith("cannot connect to postgresql+psycopg://fleet:***@127.0.0.1:")
+
+
+def test_a_full_sqlite_disk_is_a_store_error_saying_what_to_check(tmp_path: Path) -> None:
+    path = tmp_path / "full.db"
+    db.upgrade(f"sqlite:///{path}")
+    engine = db.make_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def no_room_to_grow(connection: Any, _record: Any) -> None:
+        # SQLite's own "database or disk is full", without filling a disk.
+        connection.execute("PRAGMA max_page_count = 1")
+
+    with pytest.raises(StoreError) as raised, db.session_scope(engine) as session:
+        session.add_all(ScanRun(started_at=datetime.now(UTC)) for _ in range(200))
+    engine.dispose()
+    assert str(raised.value) == (
+        f"cannot write the database at {path} (database or disk is full): check the free "
+        "space there and that the file and its folder are writable"
+    )
 
 
 def test_malformed_url_is_a_store_error_that_does_not_repeat_it() -> None:

@@ -93,6 +93,14 @@ def _connect_error(context: ExceptionContext) -> None:
             f"the database at {where} is not a valid SQLite database ({reason}): restore it "
             "from a backup or move it away to start a new one"
         ) from context.sqlalchemy_exception
+    if isinstance(original, sqlite3.OperationalError) and _sqlite_unwritable(original):
+        url = context.engine.url if context.engine is not None else None
+        where = url.database if url is not None and url.database else "the configured path"
+        reason = str(original).strip().splitlines()[0]
+        raise StoreError(
+            f"cannot write the database at {where} ({reason}): check the free space there "
+            "and that the file and its folder are writable"
+        ) from context.sqlalchemy_exception
     if context.connection is not None or not isinstance(
         context.sqlalchemy_exception, OperationalError
     ):
@@ -105,6 +113,12 @@ def _connect_error(context: ExceptionContext) -> None:
     raise StoreError(
         f"cannot connect to {where}: {reason}: {CHECK_URL}"
     ) from context.sqlalchemy_exception
+
+
+def _sqlite_unwritable(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the disk is full, the file read-only, or the write failed."""
+    primary = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    return primary in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR)
 
 
 def _sqlite_damaged(error: sqlite3.DatabaseError) -> bool:
