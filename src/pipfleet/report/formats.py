@@ -367,7 +367,7 @@ def _repository_table(
         if r.error or r.why:
             state.append(printable(f": {r.error or r.why}"))
         name = _plain(r.full_name)
-        cells = [name, state, str(r.findings), _severity(r.worst_severity)]
+        cells: list[RenderableType] = [name, state, str(r.findings), _severity(r.worst_severity)]
         if narrow:
             name.append(f"\nread {read_age(r, report, with_date=False)}", style="dim")
             if r.pull_request is not None:
