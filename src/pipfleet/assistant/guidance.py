@@ -42,7 +42,9 @@ def _texts(kind: FindingKind) -> tuple[str, str]:
             return (
                 _PIPENV_ONE_INDEX + "A private package without `index` is looked for on PyPI: "
                 "`pipenv lock` fails with 'No matching distribution found', or, worse, installs "
-                "a public package of the same name. " + _CONFUSION,
+                "a public package of the same name. " + _CONFUSION + " Where the private source "
+                "is the first source, pipenv finds the package there and the finding is only "
+                "info: it relies on the order of the sources.",
                 f"Write the entry as a table with {_PINNED} (e.g. `orb-common = "
                 f'{{version = "==2.1.0", {_PINNED}}}`), or run `pipfleet check --fix`, or merge '
                 "pipfleet's pull request. Then `pipenv lock` and commit Pipfile and Pipfile.lock "
