@@ -6,6 +6,7 @@ package; Playwright never downloads a browser here. A missing browser fails the 
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pipfleet.report import ReportFormat
+from pipfleet.report.model import ReportQuery
 from pipfleet.report.output import make_report
 
 from .conftest import Rows, assert_figures_match, expected_figures
@@ -133,4 +135,58 @@ def check_dashboard(
         assert overflow <= width, f"the page scrolls sideways at {width} px"
         page.screenshot(path=str(shots / f"dashboard-{width}.png"), full_page=True)
         assert (shots / f"dashboard-{width}.png").stat().st_size > 10_000
+    assert problems == []
+
+
+def figures_of(page: Page) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        "[data-figure]",
+        "els => Object.fromEntries(els.map(e => [e.dataset.figure, e.dataset.value]))",
+    )
+
+
+def test_failed_run_dashboard_in_chromium(after_bad_nights: str, tmp_path: Path) -> None:
+    """Run 4 failed: its dashboard shows run 3's figures under a banner saying so, and a
+    repository's section answers why it is in its state (the screenshots in the docs)."""
+    failed, last_good = tmp_path / "failed.html", tmp_path / "good.html"
+    failed.write_text(make_report(after_bad_nights, ReportFormat.HTML), encoding="utf-8")
+    good_html = make_report(after_bad_nights, ReportFormat.HTML, ReportQuery(run_id=3))
+    last_good.write_text(good_html, encoding="utf-8")
+    shots = Path(os.environ.get("PIPFLEET_SCREENSHOTS") or tmp_path)
+    problems: list[str] = []
+    with launch_chromium() as browser:
+        good = figures_of(open_page(browser, last_good, 1280, problems))
+        page = open_page(browser, failed, 1280, problems)
+        shown = figures_of(page)
+        assert (shown.pop("run-id"), good.pop("run-id")) == ("4", "3")
+        assert (shown.pop("scan-errors"), good.pop("scan-errors")) == ("2", "1")
+        assert shown == good and shown["compliant-share"] == "0.5"  # run 3's, not zeros
+        banner = page.locator("[data-banner=error]")
+        assert banner.is_visible()
+        assert banner.inner_text().startswith("Run 4 failed ")
+        assert "from run 3, read " in banner.inner_text()
+        assert page.locator("#errors li").count() == 2
+
+        page.select_option("#repositories-kinds", "confusion-risk")
+        assert column(page, "repositories", 0) == ["acme/orb-api"]
+        page.select_option("#repositories-kinds", "")
+        page.select_option("#repositories-topics", "legacy")
+        assert column(page, "repositories", 0) == ["acme/orb-archived"]
+        page.select_option("#repositories-topics", "")
+
+        page.click("#repositories a:text-is('acme/orb-api')")
+        section = page.locator("details.repository[open]")
+        assert section.count() == 1 and section.is_visible()
+        text = section.inner_text()
+        assert "Could not resolve" in text and "run 2" in text  # read by run 2, then failed
+        assert "services/worker/Pipfile:2" in text and "#12" in text and "superseded" in text
+        assert section.locator(".rfindings tbody tr").count() >= 5
+        assert section.locator(".rfindings code").count() >= 1  # a proposed change
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            overflow = page.evaluate("document.documentElement.scrollWidth")
+            assert overflow <= width, f"the page scrolls sideways at {width} px"
+            shot = shots / f"dashboard-repository-{width}.png"
+            section.screenshot(path=str(shot))
+            assert shot.stat().st_size > 10_000
     assert problems == []

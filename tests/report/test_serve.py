@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import signal
 import subprocess
@@ -156,3 +157,36 @@ def test_serve_runs_in_the_foreground_until_terminated(sqlite_scanned: str) -> N
         process.terminate()
         # uvicorn shuts down, then re-raises SIGTERM so the exit status still says why.
         assert process.wait(timeout=10) in (0, -signal.SIGTERM)
+
+
+def test_a_page_per_repository(server: DashboardServer) -> None:
+    dashboard = get(server, "/").text
+    assert 'href="/repositories/acme/orb-api"' in dashboard  # the table leads to the page
+    for path in ("/repositories/acme/orb-api", "/repositories/ORB-API"):
+        page = get(server, path)
+        assert page.status_code == 200, path
+        assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        text = page.text
+        assert "<h1>acme/orb-api</h1>" in text and 'data-banner="warning"' in text
+        assert "services/worker/Pipfile:2" in text  # each finding, where it is
+        assert "Proposed change" in text and "<code>" in text
+        assert 'href="https://github.com/acme/orb-api/pull/12"' in text
+        assert "superseded" in text  # every pull request, not just the latest
+    archived = get(server, "/repositories/orb-archived").text
+    assert "archived repositories are not read" in archived
+    missing = get(server, "/repositories/orb-nope")
+    assert missing.status_code == 404
+    assert "no repository 'orb-nope' in scan run 2" in html.unescape(missing.text)
+    assert get(server, "/repositories/orb-api", params={"run": "99"}).status_code == 404
+
+
+def test_healthz(server: DashboardServer, tmp_path: Path, database_url: str) -> None:
+    answer = get(server, "/healthz")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "latest_run": {"id": 2, "status": "partial"}}
+    broken = tmp_path / "broken.db"
+    broken.write_text("not a database, but long enough to be read as one\n" * 20)
+    with DashboardServer(f"sqlite:///{broken}", port=0) as unreadable:
+        answer = get(unreadable, "/healthz")
+        assert answer.status_code == 503 and answer.json()["status"] == "unavailable"
+        assert answer.json()["error"].startswith("cannot read the database: ")

@@ -101,6 +101,7 @@ padding:8px 14px;margin-top:8px}
 details.repository summary{cursor:pointer;overflow-wrap:anywhere}
 details.repository[open] summary{margin-bottom:8px}
 h3{font-size:1rem;margin:14px 0 6px}
+.rfindings td:nth-child(3){overflow-wrap:normal}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;margin:0}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
 dl.facts ul{margin:0;padding-left:1.2em}
@@ -116,6 +117,7 @@ header.top,main,footer{padding-left:12px;padding-right:12px}
 .card .value{font-size:1.6rem}
 .bars{grid-template-columns:minmax(7em,38%) 1fr 3.5em;gap:4px 8px}
 dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}
+.rpipfiles thead,.rfindings thead{display:none}
 table.responsive,.responsive tbody,.responsive tr,.responsive td{display:block;width:100%}
 table.responsive{border:none;background:none}
 .responsive thead tr{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:8px}
