@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
-from pipfleet.sandbox.world import World
+from pipfleet.sandbox.world import GitHubApp, World
 
 PIPFLEET = Path(sys.executable).with_name("pipfleet")
 TOKEN = "sandbox-token"
@@ -119,13 +119,20 @@ def test_an_unresolvable_api_host_is_one_line_exit_3(config: Path, tmp_path: Pat
     assert "cannot resolve github.pipfleet.invalid" in error
 
 
+def app_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def pem_of(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
 def test_an_unreachable_app_installation_lookup_is_one_line_exit_3(
     config: Path, tmp_path: Path
 ) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    pem = pem_of(app_key())
     port = unused_port()
     with_setting(config, "api_url", f"http://127.0.0.1:{port}")
     result = run(
@@ -211,6 +218,29 @@ def test_a_refused_token_exits_2(config: Path, tmp_path: Path) -> None:
         "(401 Bad credentials): check GITHUB_TOKEN or the GitHub App id, key and installation"
     )
     assert "ghp_revoked" not in result.stdout + result.stderr
+
+
+def test_an_app_not_installed_on_the_org_exits_2(
+    world: World, config: Path, tmp_path: Path
+) -> None:
+    key = app_key()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    world.github_app = GitHubApp(app_id=314, public_key_pem=public.decode())
+    config.write_text(config.read_text().replace('org = "acme"', 'org = "acme-typo"'))
+    result = run(
+        "scan",
+        "--config",
+        config,
+        tmp_path=tmp_path,
+        PIPFLEET_GITHUB_APP_ID="314",
+        PIPFLEET_GITHUB_APP_PRIVATE_KEY=pem_of(key),
+    )
+    assert one_error(result, USAGE) == (
+        "pipfleet: error: the GitHub App 314 is not installed on 'acme-typo': install it on "
+        "the org, or check github.org"
+    )
 
 
 @pytest.mark.parametrize(

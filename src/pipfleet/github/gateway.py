@@ -20,6 +20,7 @@ from pipfleet.errors import (
     ConfigError,
     GitHubError,
     IncompleteAnswer,
+    NotFound,
     Unauthorized,
     UnknownOrganization,
 )
@@ -70,11 +71,17 @@ def connect(
         installation = secrets.app_installation_id
         if installation is None:
             integration = GithubIntegration(base_url=settings.api_url, auth=app, retry=retry)
-            installation = Patience().call(
-                f"looking up the App installation on {settings.org}",
-                lambda: integration.get_org_installation(settings.org).id,
-                lambda: None,
-            )
+            try:
+                installation = Patience().call(
+                    f"looking up the App installation on {settings.org}",
+                    lambda: integration.get_org_installation(settings.org).id,
+                    lambda: None,
+                )
+            except NotFound:
+                raise UnknownOrganization(
+                    f"the GitHub App {secrets.app_id} is not installed on {settings.org!r}: "
+                    "install it on the org, or check github.org"
+                ) from None
         return Github(auth=app.get_installation_auth(installation), **common)
     if secrets.github_token is None:
         raise ConfigError(
