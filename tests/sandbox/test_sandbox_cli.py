@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -14,6 +15,20 @@ import httpx
 from pipfleet.config import parse_settings
 
 PIPFLEET = Path(sys.executable).with_name("pipfleet")
+# Generous: under pytest-xdist on a loaded 2-CPU machine a server can take long to answer.
+TIMEOUT = httpx.Timeout(60.0)
+
+
+def wait_until_served(url: str, headers: dict[str, str], deadline: float = 120.0) -> httpx.Response:
+    """The first answer from a server just started: its banner comes before it listens."""
+    give_up = time.monotonic() + deadline
+    while True:
+        try:
+            return httpx.get(url, headers=headers, timeout=TIMEOUT)
+        except httpx.TransportError:
+            if time.monotonic() > give_up:
+                raise
+            time.sleep(0.1)
 
 
 def test_make_fleet_then_serve_with_written_config(tmp_path: Path) -> None:
@@ -53,7 +68,7 @@ def test_make_fleet_then_serve_with_written_config(tmp_path: Path) -> None:
         assert "export GITHUB_TOKEN=t0k\n" in [server.stdout.readline() for _ in range(4)]
         settings = parse_settings(tomllib.loads(config.read_text()), {})
         assert "t0k" not in config.read_text()
-        repos = httpx.get(
+        repos = wait_until_served(
             settings.github.api_url + "/orgs/acme/repos", headers={"Authorization": "token t0k"}
         )
         assert repos.status_code == 200 and len(repos.json()) == 12
@@ -61,11 +76,11 @@ def test_make_fleet_then_serve_with_written_config(tmp_path: Path) -> None:
         client = boto3.client("codeartifact", region_name=ca.region, endpoint_url=ca.endpoint_url)
         token = client.get_authorization_token(domain=ca.domain, domainOwner=ca.domain_owner)
         index = ca.source_url.replace("${CODEARTIFACT_AUTH_TOKEN}", token["authorizationToken"])
-        assert httpx.get(index + "orb-common/").status_code == 200
-        assert httpx.get(settings.pypi.index_url).status_code == 200
+        assert httpx.get(index + "orb-common/", timeout=TIMEOUT).status_code == 200
+        assert httpx.get(settings.pypi.index_url, timeout=TIMEOUT).status_code == 200
     finally:
         server.send_signal(signal.SIGINT)
-        assert server.wait(timeout=15) == 130  # interrupted, as a shell reports Ctrl-C
+        assert server.wait(timeout=60) == 130  # interrupted, as a shell reports Ctrl-C
 
 
 def test_serve_refuses_a_public_address(tmp_path: Path) -> None:
