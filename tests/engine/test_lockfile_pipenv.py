@@ -11,6 +11,7 @@ CodeArtifact with ``pipenv install --deploy``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -48,18 +49,21 @@ def legacy_pipenv(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPath
     pipenv = folder / "venv" / "bin" / "pipenv"
     home = tmp_path_factory.mktemp("pipenv-install-home")
     env = isolated_env(home, None)
-    if _version(pipenv, env) != LEGACY_PIPENV:
-        # Also rebuilt when the repository moved: a virtualenv holds absolute paths.
-        shutil.rmtree(folder / "venv", ignore_errors=True)
-        steps = [
-            [sys.executable, "-m", "venv", str(folder / "venv")],
-            [str(folder / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-            + [f"pipenv=={LEGACY_PIPENV}"],
-        ]
-        for step in steps:
-            done = run(step, folder, env, timeout=300)
-            assert done.returncode == 0, output(done)
-        assert _version(pipenv, env) == LEGACY_PIPENV
+    # pytest-xdist workers share the folder: one builds the virtualenv, the others wait.
+    with (folder / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _version(pipenv, env) != LEGACY_PIPENV:
+            # Also rebuilt when the repository moved: a virtualenv holds absolute paths.
+            shutil.rmtree(folder / "venv", ignore_errors=True)
+            steps = [
+                [sys.executable, "-m", "venv", str(folder / "venv")],
+                [str(folder / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+                + [f"pipenv=={LEGACY_PIPENV}"],
+            ]
+            for step in steps:
+                done = run(step, folder, env, timeout=300)
+                assert done.returncode == 0, output(done)
+            assert _version(pipenv, env) == LEGACY_PIPENV
     return str(pipenv)
 
 
