@@ -1,4 +1,7 @@
-"""A throwaway PostgreSQL server for the session, and one fresh database per test."""
+"""A throwaway PostgreSQL server for the session, and one fresh database per test.
+
+Under pytest-xdist each worker is its own session: its own cluster, folder and port.
+"""
 
 from __future__ import annotations
 
@@ -81,18 +84,26 @@ def postgres_server() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
-    started = subprocess.run(
-        [*prefix, pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "start"],
-        capture_output=True,
-        text=True,
-    )
-    if started.returncode != 0:
+    # The port is free when picked, but under pytest-xdist another worker's server (or any
+    # loopback listener) may take it before pg_ctl binds it: pick again, a few times.
+    for attempt in range(5):
+        port = _free_port()
+        options = (
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        started = subprocess.run(
+            [*prefix, pg_ctl, "-D", str(data), "-l", str(log), "-o", options]
+            + ["-w", "-t", "180", "start"],  # a generous wait: a loaded CI machine is slow
+            capture_output=True,
+            text=True,
+        )
+        if started.returncode == 0:
+            break
         server_log = log.read_text() if log.exists() else ""
+        if attempt < 4 and "could not bind" in server_log:
+            log.unlink()
+            continue
         shutil.rmtree(root, ignore_errors=True)
         pytest.fail(f"PostgreSQL did not start:\n{started.stderr}\n{server_log}")
     try:
