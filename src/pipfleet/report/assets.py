@@ -102,6 +102,8 @@ details.repository summary{cursor:pointer;overflow-wrap:anywhere}
 details.repository[open] summary{margin-bottom:8px}
 h3{font-size:1rem;margin:14px 0 6px}
 .rfindings td:nth-child(3){overflow-wrap:normal}
+ul.info{margin:8px 0 0;padding:0;color:var(--muted);font-size:.85rem}
+ul.info li{display:inline;margin-left:.6em}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;margin:0}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
 dl.facts ul{margin:0;padding-left:1.2em}

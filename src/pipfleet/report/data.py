@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -495,7 +494,7 @@ def _repositories(
                 kinds=tuple(sorted(kinds[row.full_name])),
             )
         )
-    return tuple(replace(row, why=row.reason_left_alone()) for row in rows)
+    return tuple(rows)
 
 
 def _summary(

@@ -8,7 +8,7 @@ compare it with the database.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from urllib.parse import quote
@@ -23,6 +23,7 @@ from pipfleet.report.model import (
     SEVERITY_RANK,
     STATES,
     FindingRow,
+    PipfileRow,
     Report,
     RepositoryRow,
     age,
@@ -244,15 +245,18 @@ def _pull_request_cell(row: RepositoryRow) -> str:
 def _read(row: RepositoryRow, report: Report) -> str:
     """When the state shown was read, and how long ago: old when its last scan failed."""
     if row.read_at is None:
-        return '<td data-value="" class="nowrap">never</td>'
+        return '<td class="nowrap">never</td>'
     ago = age(report.generated_at - row.read_at)
     data_run = report.summary.data_run
     stale = row.status == "failed" or (data_run is not None and row.read_run_id != data_run.id)
     css = "age stale" if stale else "age"
-    return (
-        f'<td data-value="{e(row.read_at.isoformat())}" class="nowrap">'
-        f'{e(when(row.read_at))} <span class="{css}">{e(ago)} ago</span></td>'
-    )
+    # No data-value: the text starts with the date, which sorts as text.
+    return f'<td class="nowrap">{e(when(row.read_at))} <span class="{css}">{e(ago)} ago</span></td>'
+
+
+def _tokens(key: str, values: Sequence[str]) -> str:
+    """A row's ``data-KEY`` for the filters, left out when empty (thousands of rows)."""
+    return f' data-{key}="{e(" ".join(values))}"' if values else ""
 
 
 def detail_anchor(row: RepositoryRow) -> str:
@@ -260,15 +264,17 @@ def detail_anchor(row: RepositoryRow) -> str:
 
 
 def _repository_rows(report: Report, served: bool) -> str:
-    def target(row: RepositoryRow) -> str:
+    def name(row: RepositoryRow) -> str:
         if served:
-            return "/repositories/" + quote(row.full_name, safe="/")
-        return "#" + detail_anchor(row)
+            page = "/repositories/" + quote(row.full_name, safe="/")
+            return f'<a href="{e(page)}">{e(row.full_name)}</a>'
+        if has_detail(row):
+            return f'<a href="#{detail_anchor(row)}">{e(row.full_name)}</a>'
+        return link(row.full_name, row.html_url)
 
     return "".join(
-        f'<tr data-state="{e(r.state)}" data-kinds="{e(" ".join(r.kinds))}" '
-        f'data-topics="{e(" ".join(r.topics))}">'
-        f'<td><a href="{e(target(r))}">{e(r.full_name)}</a></td>'
+        f'<tr data-state="{e(r.state)}"{_tokens("kinds", r.kinds)}{_tokens("topics", r.topics)}>'
+        f"<td>{name(r)}</td>"
         f'<td><span class="badge st-{e(r.state)}">{e(r.state)}</span></td>'
         f'<td class="num">{r.pipfiles}</td><td class="num">{r.findings}</td>'
         f"{_severity_cell(r.worst_severity)}{_pull_request_cell(r)}{_read(r, report)}"
@@ -313,12 +319,21 @@ def _change(f: FindingRow) -> str:
     return f"{before}<code>{e(f.expected)}</code>"
 
 
-def repository_detail(row: RepositoryRow, findings: Sequence[FindingRow], report: Report) -> str:
-    """Everything the report knows of one repository: why it is in the state it is in."""
-    facts = [
-        ("State", f'<span class="badge st-{e(row.state)}">{e(row.state)}</span>'),
-        ("On GitHub", link(row.full_name, row.html_url)),
-    ]
+def repository_detail(
+    row: RepositoryRow, findings: Sequence[FindingRow], report: Report, *, compact: bool = False
+) -> str:
+    """Everything the report knows of one repository: why it is in the state it is in.
+
+    ``compact`` (the dashboard file, with up to thousands of them) counts the info
+    findings by kind rather than listing them: the JSON, the CSV and ``pipfleet serve``'s
+    page of the repository list every one.
+    """
+    facts = (
+        []
+        if compact
+        else [("State", f'<span class="badge st-{e(row.state)}">{e(row.state)}</span>')]
+    )
+    facts.append(("On GitHub", link(row.full_name, row.html_url)))
     if row.read_at is not None:
         read = f"{when(row.read_at)} ({age(report.generated_at - row.read_at)} ago)"
         facts.append(("Read", f"{e(read)}, run {row.read_run_id}"))
@@ -339,7 +354,8 @@ def repository_detail(row: RepositoryRow, findings: Sequence[FindingRow], report
         f'<span class="age">updated {e(when(pr.updated_at))}</span></li>'
         for pr in row.pull_requests
     )
-    facts.append(("Pull requests", f"<ul>{pulls}</ul>" if pulls else "none"))
+    if pulls or not compact:
+        facts.append(("Pull requests", f"<ul>{pulls}</ul>" if pulls else "none"))
     dl = "".join(f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in facts)
     files = "".join(
         f"<tr><td>{e(p.path)}</td><td>{e(p.status)}</td>"
@@ -349,28 +365,55 @@ def repository_detail(row: RepositoryRow, findings: Sequence[FindingRow], report
         for p in row.pipfile_states
     )
     files_table = (
-        '<table class="responsive rpipfiles"><thead><tr><th>Pipfile</th><th>Status</th>'
+        _files_list(row)
+        if compact
+        else '<table class="responsive rpipfiles"><thead><tr><th>Pipfile</th><th>Status</th>'
         f"<th>Lock</th><th>Compliant</th><th>Error</th></tr></thead><tbody>{files}</tbody></table>"
         if files
         else '<p class="none">No Pipfile read.</p>'
     )
+    listed = [f for f in findings if f.needs_action or not compact]
     found = "".join(
-        f"<tr>{_severity_cell(f.severity)}<td>{e(_where(f))}</td><td>{e(f.kind)}</td>"
+        f'<tr><td><span class="badge sev-{e(f.severity)}">{e(f.severity)}</span></td>'
+        f"<td>{e(_where(f))}</td><td>{e(f.kind)}</td>"
         f"<td>{e(f.package or '')}</td><td>{e(f.message)}</td><td>{_change(f)}</td></tr>"
-        for f in findings
+        for f in listed
     )
     findings_table = (
         '<table class="responsive rfindings"><thead><tr><th>Severity</th><th>Where</th>'
         "<th>Kind</th><th>Package</th><th>Message</th><th>Proposed change</th></tr></thead>"
         f"<tbody>{found}</tbody></table>"
         if found
-        else '<p class="none">No findings.</p>'
+        else ""
     )
+    info = Counter(f.kind for f in findings if compact and not f.needs_action)
+    items = "".join(f"<li><b>{e(kind)}</b> {n:,}</li>" for kind, n in sorted(info.items()))
+    info_list = f'<ul class="info">Info: {items}</ul>' if items else ""
+    none = "" if findings else '<p class="none">No findings.</p>'
     return (
         f'<dl class="facts">{dl}</dl><h3>Pipfiles ({len(row.pipfile_states)})</h3>'
         f'<div class="scroll">{files_table}</div><h3>Findings ({len(findings)})</h3>'
-        f'<div class="scroll">{findings_table}</div>'
+        f'<div class="scroll">{findings_table}</div>{info_list}{none}'
     )
+
+
+def _files_list(row: RepositoryRow) -> str:
+    def state(p: PipfileRow) -> str:
+        judged = "" if p.compliant is None else ", compliant" if p.compliant else ", not compliant"
+        error = _parse_error(p.parse_error, p.error_line, p.error_column)
+        lock = ", with Pipfile.lock" if p.has_lock else ""
+        return f"{p.status}{lock}{judged}" + (f": {error}" if error else "")
+
+    items = "".join(f"<li><b>{e(p.path)}</b> {e(state(p))}</li>" for p in row.pipfile_states)
+    return f'<ul class="files">{items}</ul>' if items else '<p class="none">No Pipfile read.</p>'
+
+
+def has_detail(row: RepositoryRow) -> bool:
+    """Whether the dashboard file gives it a section: it needs action, or pipfleet leaves
+    it alone for a reason other than skipping it. A compliant, skipped or Pipfile-less
+    repository's row says all (``pipfleet serve`` has a page for every one): thousands of
+    sections would take the file past what a browser opens quickly."""
+    return row.state not in ("compliant", "no-pipfile", "skipped") or row.error is not None
 
 
 def _parse_error(message: str | None, line: int | None, column: int | None) -> str:
@@ -389,17 +432,20 @@ def by_repository(findings: Iterable[FindingRow]) -> Mapping[str, list[FindingRo
 
 def _details(report: Report) -> str:
     findings = by_repository(report.findings)
+    shown = [r for r in report.repositories if has_detail(r)]
     sections = "".join(
         f'<details id="{detail_anchor(r)}" class="repository">'
         f'<summary><b>{e(r.full_name)}</b> <span class="badge st-{e(r.state)}">'
         f"{e(r.state)}</span> {r.findings:,} needing action</summary>"
-        f"{repository_detail(r, findings.get(r.full_name, ()), report)}</details>"
-        for r in report.repositories
+        f"{repository_detail(r, findings.get(r.full_name, ()), report, compact=True)}</details>"
+        for r in shown
     )
     return (
-        '<section id="details-section"><h2>Each repository</h2>'
-        '<p class="note">Its Pipfiles, every finding with the change proposed, its pull '
-        f"requests, and why pipfleet leaves it alone, if it does.</p>{sections}</section>"
+        f'<section id="details-section"><h2>Repositories needing action ({len(shown):,})</h2>'
+        '<p class="note">Why each is in its state: its Pipfiles, every finding with the '
+        "change proposed, its pull requests, and why pipfleet leaves it alone, if it does. "
+        "Compliant, skipped and Pipfile-less repositories are in the table above; "
+        f"pipfleet serve has a page for every repository.</p>{sections}</section>"
     )
 
 

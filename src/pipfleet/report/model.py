@@ -116,7 +116,11 @@ class RepositoryRow:
     pipfile_states: tuple[PipfileRow, ...] = ()  # its Pipfiles, as last read
     pull_requests: tuple[PullRequestRow, ...] = ()  # every one, pull_request first
     kinds: tuple[str, ...] = ()  # the kinds of its findings, compliant left out
-    why: str | None = None  # why pipfleet does not act on it (see reason_left_alone)
+    why: str | None = None  # why pipfleet does not act on it: set from the fields above
+
+    def __post_init__(self) -> None:
+        # A field rather than a property: asdict (the MCP answers) and the JSON carry it.
+        object.__setattr__(self, "why", self.reason_left_alone())
 
     @property
     def state(self) -> str:
@@ -149,7 +153,7 @@ class RepositoryRow:
         return f"last read failed: {self.error}" if self.read_at is not None else self.error
 
     def reason_left_alone(self) -> str | None:
-        """Why pipfleet does not act on it, in words, or None (``why`` holds it)."""
+        """Why pipfleet does not act on it, in words, or None."""
         if self.status == "skipped":
             return f"{self.skip_reason or 'such'} repositories are not read"
         if self.state == "opted-out":
