@@ -249,4 +249,4 @@ def test_every_format_shows_a_failed_run_over_the_last_good_state(after_bad_nigh
     table = make_report(after_bad_nights, ReportFormat.TABLE, width=300)
     assert table.startswith("Run 4 failed ") and "from run 3, read " in table
     row = next(line for line in table.splitlines() if "acme/orb-api" in line and "ago)" in line)
-    assert "non-compliant: Could not resolve" in row  # the state last read, and the error
+    assert "non-compliant: last read failed: Could not resolve" in row

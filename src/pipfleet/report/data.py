@@ -131,8 +131,7 @@ def load_report(
             files = _pipfiles(connection, reads)
             trend = _trend(connection, good[: query.trend_runs], selected, query)
     except DBAPIError as exc:  # not a pipfleet database, or one from another schema version
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise StoreError(f"cannot read the report from the database: {reason}") from exc
+        raise StoreError(f"cannot read the report from the database: {_reason(exc)}") from exc
     findings = sorted(
         (_finding(row, selected) for row in rows if query.kind in (None, row.kind)),
         key=lambda f: (-_rank(f.severity), f.repository, f.path, f.line or 0, f.kind),
@@ -152,6 +151,10 @@ def load_report(
     )
 
 
+def _reason(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+
+
 def latest_run(engine: Engine) -> RunRow | None:
     """The newest run of any status, or None before the first: a cheap sign of life."""
     runs = _table("scan_runs")
@@ -167,8 +170,7 @@ def latest_run(engine: Engine) -> RunRow | None:
                 .limit(1)
             ).first()
     except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise StoreError(f"cannot read the database: {reason}") from exc
+        raise StoreError(f"cannot read the database: {_reason(exc)}") from exc
     return None if row is None else RunRow(*row)
 
 

@@ -364,8 +364,8 @@ def _repository_table(
         )
     for r in rows:
         state = _plain(r.state, style=_STATE_STYLE.get(r.state, ""))
-        if r.error or r.why:
-            state.append(printable(f": {r.error or r.why}"))
+        if r.failure or r.why:
+            state.append(printable(f": {r.failure or r.why}"))
         name = _plain(r.full_name)
         cells: list[RenderableType] = [name, state, str(r.findings), _severity(r.worst_severity)]
         if narrow:
