@@ -8,6 +8,7 @@ import json
 from html.parser import HTMLParser
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session
 
 from pipfleet.report import ReportFormat
@@ -188,3 +189,26 @@ def test_other_formats_keep_database_strings_as_data(nasty: str) -> None:
     assert NASTY_MESSAGE in {f["message"] for f in document["risks"]}
     rows = list(csv.DictReader(io.StringIO(make_report(nasty, ReportFormat.CSV))))
     assert {"repository": f"acme/{NASTY_NAME}", "message": NASTY_MESSAGE}.items() <= rows[0].items()
+
+
+def test_declined_and_opted_out_repositories_are_counted_and_filterable(
+    sqlite_scanned: str,
+) -> None:
+    engine = make_engine(sqlite_scanned)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE pull_requests SET state = 'dismissed' WHERE number = 12"))
+        connection.execute(
+            text("UPDATE repositories SET topics = '[\"pipfleet-ignore\"]' WHERE name = 'orb-good'")
+        )
+    engine.dispose()
+    html = make_report(sqlite_scanned, ReportFormat.HTML)
+    page = Page(html)
+    assert page.figures["repositories-declined"] == "1"
+    assert page.figures["repositories-non-compliant"] == "0"
+    assert page.figures["repositories-opted-out"] == "0"  # compliant: nothing to opt out of
+    assert '<tr data-state="declined" data-kinds="' in html
+    assert '<option value="pipfleet-ignore">pipfleet-ignore</option>' in html  # topic filter
+    assert '<option value="confusion-risk">confusion-risk</option>' in html  # kind filter
+    assert "closed pipfleet&#x27;s pull request unmerged" in html  # why, in its row
+    markdown = make_report(sqlite_scanned, ReportFormat.MARKDOWN)
+    assert "| Repositories scanned | 6 (1 failed, 1 declined, 1 compliant, " in markdown
