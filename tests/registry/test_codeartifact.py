@@ -112,7 +112,10 @@ def unused_port() -> int:
 
 
 @pytest.mark.parametrize(
-    "endpoint", [f"http://127.0.0.1:{unused_port()}", "http://codeartifact.pipfleet.invalid"]
+    "endpoint",
+    [f"http://127.0.0.1:{unused_port()}", "http://codeartifact.pipfleet.invalid"],
+    # Fixed ids: every pytest-xdist worker picks its own port, and must collect the same ids.
+    ids=["unused-loopback-port", "unknown-host"],
 )
 def test_an_unreachable_endpoint_is_one_line_naming_the_host(endpoint: str) -> None:
     settings = CodeArtifactSettings(
