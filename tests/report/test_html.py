@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -143,6 +144,10 @@ def test_figures_on_the_page_equal_the_database(scanned: str, query: Rows) -> No
     page = Page(make_report(scanned, ReportFormat.HTML))
     assert_figures_match(page.figures, expected_figures(query))
     assert page.figures["compliant-share"] == "0.5"
+    # The trend's axis shows dates; a run's number shows on hover.
+    html = make_report(scanned, ReportFormat.HTML)
+    assert re.search(r'<text class="axis"[^>]*>[A-Z][a-z]{2} \d{2}<title>run 1</title>', html)
+    assert re.search(r"<title>run 2, \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC: 50\.0% compliant", html)
 
 
 def test_the_page_is_self_contained(sqlite_scanned: str) -> None:
