@@ -61,9 +61,10 @@ FOREIGN_LOCK = json.dumps(
 )
 
 
-def _scan(
+def scan_sandbox(
     sandbox: SandboxServer, world: World, url: str, token: str = "sandbox-token", **kwargs: Any
 ) -> None:
+    """One real scan of the sandbox's org ``acme`` into the database at ``url``."""
     data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
     env = {"GITHUB_TOKEN": token, "PIPFLEET_DATABASE_URL": url}
     scan_fleet(parse_settings(data, env), **kwargs)
@@ -97,7 +98,7 @@ def add_pull_request(
 
 
 def scan_twice(sandbox: SandboxServer, world: World, url: str) -> None:
-    _scan(sandbox, world, url)
+    scan_sandbox(sandbox, world, url)
     source_url = sandbox.urls.private_index_with_auth()
     api = world.repository("acme", "orb-api")
     assert api is not None
@@ -111,7 +112,7 @@ def scan_twice(sandbox: SandboxServer, world: World, url: str) -> None:
     )
     world.add_repository("acme", "orb-gone", {"Pipfile": b'[packages]\nflask = "*"\n'})
 
-    _scan(sandbox, world, url, progress=vanishing(world, "orb-gone"))
+    scan_sandbox(sandbox, world, url, progress=vanishing(world, "orb-gone"))
 
 
 def vanishing(world: World, name: str) -> Callable[[str, int], None]:
@@ -130,9 +131,9 @@ def bad_nights(sandbox: SandboxServer, world: World, url: str) -> str:
     api = world.repository("acme", "orb-api")
     assert api is not None
     world.commit_changes(api, "main", {"README.md": b"# changed\n"}, "docs\n")
-    _scan(sandbox, world, url, progress=vanishing(world, "orb-api"))
+    scan_sandbox(sandbox, world, url, progress=vanishing(world, "orb-api"))
     with pytest.raises(PipfleetError):
-        _scan(sandbox, world, url, token="revoked-token")
+        scan_sandbox(sandbox, world, url, token="revoked-token")
     return url
 
 

@@ -11,10 +11,12 @@ from sqlalchemy.exc import DBAPIError
 from pipfleet.errors import StoreError, UsageError
 from pipfleet.report.data import NO_SCAN, load_report, open_read_only
 from pipfleet.report.model import Report, ReportQuery
+from pipfleet.sandbox.server import SandboxServer
+from pipfleet.sandbox.world import World
 from pipfleet.store.db import make_engine, session_scope, upgrade
 from pipfleet.store.models import RunStatus, ScanRun
 
-from .conftest import Rows, view_kind_counts
+from .conftest import Rows, scan_sandbox, view_kind_counts
 
 
 def report_of(url: str, **query: object) -> Report:
@@ -314,3 +316,25 @@ def test_headline_figures_move_when_things_get_fixed(sqlite_scanned: str) -> Non
     engine.dispose()
     pinned = report_of(sqlite_scanned).summary
     assert (pinned.confusion_risks, pinned.confusion_risks_pinned) == (0, 1)
+
+
+def test_a_pipfleet_toml_opt_out_is_its_own_state_across_runs(
+    sandbox: SandboxServer, world: World, tmp_path: Path
+) -> None:
+    world.add_repository(
+        "acme",
+        "orb-quiet",
+        {
+            "Pipfile": b'[packages]\norb-common = "==2.1.0"\n',
+            ".pipfleet.toml": b"enabled = false\n",
+        },
+    )
+    url = f"sqlite:///{tmp_path / 'quiet.db'}"
+    for run_id in (1, 2):  # read, then carried over unchanged
+        scan_sandbox(sandbox, world, url)
+        quiet = next(r for r in report_of(url).repositories if r.name == "orb-quiet")
+        assert (quiet.state, quiet.read_run_id) == ("opted-out", run_id)
+        assert quiet.why == "opted out of pull requests (.pipfleet.toml says enabled = false)"
+        assert quiet.status == ("fetched", "carried")[run_id - 1]
+    api = next(r for r in report_of(url).repositories if r.name == "orb-api")
+    assert api.state == "non-compliant" and api.opted_out is None

@@ -50,9 +50,9 @@ def test_models_register_every_table() -> None:
 def test_upgrade_builds_every_table_and_view_on_an_empty_database(database_url: str) -> None:
     assert db.current(database_url) is None
 
-    assert db.upgrade(database_url) == head(database_url) == "0004"
+    assert db.upgrade(database_url) == head(database_url) == "0005"
 
-    assert db.current(database_url) == "0004"
+    assert db.current(database_url) == "0005"
     tables, views = schema(database_url)
     assert tables == TABLES | {"alembic_version"}
     assert views == VIEWS
@@ -76,7 +76,7 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(database_u
 
     assert db.current(database_url) is None
     assert schema(database_url) == ({"alembic_version"}, set())
-    assert db.upgrade(database_url) == "0004"
+    assert db.upgrade(database_url) == "0005"
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
 
 
@@ -98,3 +98,21 @@ def test_0004_adds_the_provenance_counts_to_the_run_summary_and_takes_them_back(
     command.downgrade(db.alembic_config(database_url), "0003")
 
     assert summary_columns(database_url) == columns[:-2]
+
+
+def scan_columns(url: str) -> list[str]:
+    engine = db.make_engine(url)
+    try:
+        return [column["name"] for column in inspect(engine).get_columns("repository_scans")]
+    finally:
+        engine.dispose()
+
+
+def test_0005_adds_the_opt_out_to_repository_scans_and_takes_it_back(database_url: str) -> None:
+    db.upgrade(database_url)
+    assert scan_columns(database_url)[-1] == "opted_out"
+
+    command.downgrade(db.alembic_config(database_url), "0004")
+
+    assert "opted_out" not in scan_columns(database_url)
+    assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)  # views kept

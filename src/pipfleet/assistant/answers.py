@@ -191,12 +191,14 @@ def repository_status(
     topics: tuple[str, ...],
     github: GitHubSettings,
 ) -> tuple[RepositoryAnswer, str]:
-    # As the fix job judges it, but for .pipfleet.toml, which the database does not keep.
+    # As the fix job judges it: .pipfleet.toml as the last scan read it (row.opted_out).
     opted_out = None
     if github.opt_out_topic in topics:
         opted_out = f"topic {github.opt_out_topic}"
     elif any(fnmatch.fnmatchcase(row.name, pattern) for pattern in github.exclude):
         opted_out = "excluded by the configuration"
+    elif row.opted_out is not None:
+        opted_out = row.opted_out
     findings = tuple(f for f in report.findings if f.repository == row.full_name)
     answer = RepositoryAnswer(report.summary.run_id, row, row.state, opted_out, pipfiles, findings)
     pr = row.pull_request

@@ -15,7 +15,6 @@ At most ``fix.max_closes_per_run`` closures happen in one run.
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from pipfleet.engine.prbody import (
 from pipfleet.errors import GitHubError, RateLimited, SafetyLimit, StoreError
 from pipfleet.github.pulls import PullRequests
 from pipfleet.github.queries import OPT_OUT_FILE, PullRead, RepoFiles, RepoSummary
-from pipfleet.jobs.scan import Gateway, one_line
+from pipfleet.jobs.scan import Gateway, file_opt_out, one_line
 from pipfleet.registry.versions import Contents, with_contents
 from pipfleet.store.models import PullRequestRecord, PullRequestState, RunStatus, utcnow
 from pipfleet.store.prs import Candidate, PullRequestStore
@@ -78,14 +77,7 @@ def opted_out(repo: RepoSummary, files: RepoFiles | None, settings: Settings) ->
         return f"topic {settings.github.opt_out_topic}"
     if any(fnmatch.fnmatchcase(repo.name, pattern) for pattern in settings.github.exclude):
         return "excluded by the configuration"
-    if files is not None and files.opt_out:
-        try:
-            enabled = tomllib.loads(files.opt_out).get("enabled", True)
-        except tomllib.TOMLDecodeError:
-            return None
-        if enabled is False:
-            return ".pipfleet.toml says enabled = false"
-    return None
+    return None if files is None else file_opt_out(files.opt_out)
 
 
 class FixJob:

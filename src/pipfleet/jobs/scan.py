@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class RepoResult:
     pipfiles: tuple[PipfileResult, ...] = ()
     skip_reason: str | None = None
     error: str | None = None
+    opted_out: str | None = None  # why its .pipfleet.toml wants no pull requests
 
     @property
     def compliant(self) -> bool | None:
@@ -252,13 +254,26 @@ def _pipfile_result(
     return PipfileResult(blob.path, blob.oid, status, report, has_lock)
 
 
+def file_opt_out(text: str | None) -> str | None:
+    """Why a repository's .pipfleet.toml (its text, if any) opts it out of pull requests."""
+    if not text:
+        return None
+    try:
+        enabled = tomllib.loads(text).get("enabled", True)
+    except tomllib.TOMLDecodeError:
+        return None
+    return ".pipfleet.toml says enabled = false" if enabled is False else None
+
+
 def audit_repository(parsed: ParsedFiles, listing: Listing, options: AuditOptions) -> RepoResult:
     """A repository's result from what GitHub returned for it, parsed. Pure."""
     files = parsed.files
     if files.error is not None:
         return RepoResult(files.repo, ScanStatus.FAILED, error=files.error)
     pipfiles = tuple(_pipfile_result(blob, parsed, listing, options) for blob in files.pipfiles)
-    return RepoResult(files.repo, ScanStatus.FETCHED, pipfiles)
+    return RepoResult(
+        files.repo, ScanStatus.FETCHED, pipfiles, opted_out=file_opt_out(files.opt_out)
+    )
 
 
 def wanted_versions(fleet: Sequence[ParsedFiles], listing: Listing) -> set[tuple[str, str]]:

@@ -224,7 +224,14 @@ def _last_reads(
         return reads
     s = _table("repository_scans")
     earlier = connection.execute(
-        select(s.c.run_id, s.c.repository_id, s.c.pipfiles, s.c.compliant, s.c.scanned_at)
+        select(
+            s.c.run_id,
+            s.c.repository_id,
+            s.c.pipfiles,
+            s.c.compliant,
+            s.c.scanned_at,
+            s.c.opted_out,
+        )
         .where(
             s.c.repository_id.in_(failed),
             s.c.run_id < data_run.id,
@@ -296,6 +303,7 @@ def _scans_of(run_id: int) -> Any:
             scans.c.pipfiles,
             scans.c.compliant,
             scans.c.scanned_at,
+            scans.c.opted_out,
         )
         .join(repos, repos.c.id == scans.c.repository_id)
         .where(scans.c.run_id == run_id)
@@ -494,13 +502,21 @@ def _repositories(
                 read_at=None if read is None else read.scanned_at,
                 read_run_id=None if read is None else read.run_id,
                 topics=topics,
-                opted_out=f"topic {opt_out_topic}" if opt_out_topic in topics else None,
+                opted_out=_opt_out(topics, opt_out_topic, read),
                 pipfile_states=tuple(files.get(row.repository_id, ())),
                 pull_requests=prs,
                 kinds=tuple(sorted(kinds[row.full_name])),
             )
         )
     return tuple(rows)
+
+
+def _opt_out(topics: Sequence[str], topic: str, read: AnyRow | None) -> str | None:
+    """The topic as GitHub has it now (it changes without a commit), else what the
+    repository's .pipfleet.toml said when it was last read."""
+    if topic in topics:
+        return f"topic {topic}"
+    return None if read is None else read.opted_out
 
 
 def _summary(

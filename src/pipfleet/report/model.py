@@ -112,7 +112,7 @@ class RepositoryRow:
     read_at: datetime | None = None
     read_run_id: int | None = None
     topics: tuple[str, ...] = ()
-    opted_out: str | None = None  # why it wants no pull requests (its opt-out topic)
+    opted_out: str | None = None  # why it wants no pull requests: topic or .pipfleet.toml
     pipfile_states: tuple[PipfileRow, ...] = ()  # its Pipfiles, as last read
     pull_requests: tuple[PullRequestRow, ...] = ()  # every one, pull_request first
     kinds: tuple[str, ...] = ()  # the kinds of its findings, compliant left out

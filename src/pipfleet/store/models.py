@@ -210,6 +210,9 @@ class RepositoryScan(SQLModel, table=True):
     pipfiles: int = _count()
     compliant: bool | None = None  # None: nothing to judge (skipped, failed, no Pipfile)
     scanned_at: datetime = _when()
+    # Why its .pipfleet.toml, as read, wants no pull requests (the topic is read live from
+    # repositories.topics: a topic changes without a commit, and a carried scan would not).
+    opted_out: str | None = None
 
 
 class PipfileRecord(SQLModel, table=True):

@@ -211,6 +211,7 @@ class DatabaseRecorder:
                 "pipfiles": len(result.pipfiles),
                 "compliant": result.compliant,
                 "scanned_at": now,
+                "opted_out": result.opted_out,
             }
             connection.execute(insert(_SCANS), _storable_values(scan))
             pipfiles: list[dict[str, Any]] = []
