@@ -133,7 +133,7 @@ def risk_counts(report: Report) -> str:
     s = report.summary
     return (
         f"{s.confusion_risks:,} can install the public package; "
-        f"{s.confusion_risks_pinned:,} more pinned, the name taken on PyPI"
+        f"{s.confusion_risks_pinned:,} pinned, the name taken on PyPI"
     )
 
 

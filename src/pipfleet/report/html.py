@@ -114,7 +114,7 @@ def _cards(report: Report) -> str:
                 s.confusion_risks_pinned,
                 f"{s.confusion_risks_pinned:,}",
             )
-            + " more pinned, the name taken on PyPI",
+            + " pinned, the name taken on PyPI",
             "card alert" if s.confusion_risks else "card",
         ),
         _card(
