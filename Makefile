@@ -5,6 +5,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest-xdist workers for `make test` (CI has 2 CPUs): three, as many tests spend their
+# time waiting on subprocesses (pipenv, pip, pipfleet runs) and servers. TEST_WORKERS=0
+# runs the suite in one process.
+# `--dist load --maxschedchunk 2` deals tests two at a time in collection order, and
+# tests/conftest.py puts the longest first, each followed by a short one: they start at
+# once on different workers instead of one of them ending the run alone.
+TEST_WORKERS ?= 3
 
 .PHONY: demo test bench browser clean
 
@@ -24,7 +31,7 @@ demo: $(STAMP)
 	$(BIN)/pipfleet demo
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 2
 
 bench: $(STAMP)
 	$(BIN)/python bench/check_corpus.py
