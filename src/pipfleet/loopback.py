@@ -7,6 +7,7 @@ that keeps small answers fast, and starting and stopping live here once.
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 import threading
 import time
@@ -82,6 +83,11 @@ class ServedApp:
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (Ctrl-C or SIGTERM)."""
+        # A shell starts background jobs with SIGINT ignored; uvicorn re-raises the signal
+        # that stopped it under the handler it found, so SIGINT would end the server with
+        # exit 0 there and 130 (interrupted) from a terminal. Stop the same way everywhere.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             self._server.run(sockets=[self._socket])
         finally:
