@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/fix.py
 	$(BIN)/python bench/chaos.py
+	$(BIN)/python bench/mcp_server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis pipfleet-demo
