@@ -22,6 +22,7 @@ from pipfleet.engine.prbody import fingerprint_in
 from pipfleet.errors import StoreError
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.setup import fix_fleet, scan_fleet
+from pipfleet.safetext import printable
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import PullRequest, Repository, World
@@ -272,7 +273,8 @@ def test_pull_request_body_is_not_a_secret_carrier(
     assert "sandbox-token" not in body
     for token in world.codeartifact_tokens:
         assert token not in body
-    assert json.dumps(body)  # plain text, nothing binary
+    # Printable text only: no control or bidi character a reviewer could be misled by.
+    assert body == printable(body, multiline=True)
 
 
 def test_lock_provenance_fixes_replace_foreign_hashes_and_add_private_dependencies(
