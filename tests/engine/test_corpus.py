@@ -11,6 +11,7 @@ from typing import Any
 
 import plette
 import pytest
+from plette.models.base import DataValidationError
 from tests.conftest import SOURCE_URL, corpus_dirs, corpus_features
 
 from pipfleet.engine.audit import AuditOptions, audit
@@ -46,11 +47,33 @@ def _pinned(data: dict[str, Any], fixed: set[tuple[str, str]]) -> dict[str, Any]
     return result
 
 
+# Valid Pipfiles pipenv tolerates but plette's stricter model rejects (a source without a
+# name, an entry option it does not know): the cross-check with plette skips these only.
+PLETTE_REJECTS = {
+    "006-python-discord__bot__Pipfile": "Unrecognized Pipfile option(s): egg",
+    "017-psf__requests__Pipfile": "Missing required field: name",
+    "042-postmanlabs__httpbin__Pipfile": "Missing required field: name",
+    "050-aicoe-aiops__ocp-ci-analysis__Pipfile": "Unrecognized Pipfile option(s): black",
+}
+
+
 def _plette(text: str) -> dict[str, Any] | None:
     try:
         return dict(plette.Pipfile.load(io.StringIO(text))._data)
-    except Exception:  # plette rejects some files pipenv itself tolerates (unnamed sources)
+    except DataValidationError:
         return None
+
+
+def test_plette_rejects_only_the_known_valid_files() -> None:
+    rejected = {}
+    for folder in VALID:
+        try:
+            plette.Pipfile.load(io.StringIO(_text(folder)))
+        except DataValidationError as exc:
+            rejected[folder.name] = str(exc)
+    assert set(rejected) == set(PLETTE_REJECTS)
+    for name, reason in PLETTE_REJECTS.items():
+        assert reason in rejected[name], rejected[name]
 
 
 def test_corpus_is_present_and_has_both_kinds() -> None:
