@@ -85,17 +85,15 @@ def _connect_error(context: ExceptionContext) -> None:
     # A statement's errors keep their own type; only "cannot connect" and a file that is
     # not (or no longer) a SQLite database become user errors.
     original = context.original_exception
+    url = context.engine.url if context.engine is not None else None
+    where = url.database if url is not None and url.database else "the configured path"
     if isinstance(original, sqlite3.DatabaseError) and _sqlite_damaged(original):
-        url = context.engine.url if context.engine is not None else None
-        where = url.database if url is not None and url.database else "the configured path"
         reason = str(original).strip().splitlines()[0]
         raise StoreError(
             f"the database at {where} is not a valid SQLite database ({reason}): restore it "
             "from a backup or move it away to start a new one"
         ) from context.sqlalchemy_exception
     if isinstance(original, sqlite3.OperationalError) and _sqlite_unwritable(original):
-        url = context.engine.url if context.engine is not None else None
-        where = url.database if url is not None and url.database else "the configured path"
         reason = str(original).strip().splitlines()[0]
         raise StoreError(
             f"cannot write the database at {where} ({reason}): check the free space there "
