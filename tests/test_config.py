@@ -6,7 +6,19 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from pipfleet.config import Secret, load_settings, parse_settings
+from pipfleet.config import (
+    CheckSettings,
+    DatabaseSettings,
+    FixSettings,
+    GitHubSettings,
+    McpSettings,
+    PolicySettings,
+    PyPISettings,
+    SafetySettings,
+    Secret,
+    load_settings,
+    parse_settings,
+)
 from pipfleet.errors import ConfigError
 
 MINIMAL = {
@@ -40,6 +52,22 @@ def test_defaults_fill_everything_but_the_required_keys() -> None:
     assert settings.policy.private == "internal"
     assert settings.database.url == "sqlite:///pipfleet.db"
     assert settings.mcp.listing is None
+
+
+def test_each_table_left_out_is_its_dataclass_defaults() -> None:
+    settings = parse_settings(MINIMAL, {})
+    assert settings.github == GitHubSettings(org="acme")
+    assert (settings.pypi, settings.policy, settings.database, settings.fix) == (
+        PyPISettings(),
+        PolicySettings(),
+        DatabaseSettings(),
+        FixSettings(),
+    )
+    assert (settings.safety, settings.mcp, settings.check) == (
+        SafetySettings(),
+        McpSettings(),
+        CheckSettings(),
+    )
 
 
 def test_the_mcp_listing_is_found_from_the_config_files_folder(tmp_path: Path) -> None:

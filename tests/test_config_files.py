@@ -17,3 +17,15 @@ def test_commented_example_is_valid_and_sets_every_key() -> None:
     for table in ("github", "pypi"):
         fields = getattr(settings, table).__dataclass_fields__
         assert {f"{table}.{name}" for name in fields} <= documented
+
+
+def test_the_values_the_example_writes_are_the_defaults() -> None:
+    """Beyond the required keys, the example only documents: leaving out every value it
+    writes changes nothing."""
+    data = tomllib.loads((ROOT / "config" / "pipfleet.toml").read_text())
+    required = ("org", "domain", "domain_owner", "region", "repository")
+    only_required = {
+        table: {key: value for key, value in values.items() if key in required}
+        for table, values in data.items()
+    }
+    assert parse_settings(data, {}) == parse_settings(only_required, {})

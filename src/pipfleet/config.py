@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from pipfleet.errors import ConfigError
@@ -159,35 +159,44 @@ class Settings:
 
 
 class _Table:
-    """Typed reads from one TOML table, each error naming the full key."""
+    """Typed reads from one TOML table into one settings dataclass, each error naming the
+    full key. The dataclass's fields are the allowed keys and their defaults the only ones:
+    a field without a default is a required key."""
 
-    def __init__(self, data: Mapping[str, Any], name: str, allowed: set[str]):
+    def __init__(self, data: Mapping[str, Any], name: str, settings: type[Any]):
         self.data = data
         self.name = name
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            where = unknown[0] if name == "config" else f"{name}.{unknown[0]}"
-            raise ConfigError(f"unknown key {where}")
+        self.defaults: dict[str, Any] = {f.name: f.default for f in fields(settings)}
+        _known(data, name, set(self.defaults))
 
     def _key(self, key: str) -> str:
         return f"{self.name}.{key}"
 
-    def get(self, key: str, kind: type[T], default: T | None = None, required: bool = False) -> T:
+    def optional(self, key: str, kind: type[T]) -> T | None:
+        """The key's value, or None when it is not set (TOML has no null)."""
         if key not in self.data:
-            if required:
-                raise ConfigError(f"missing required key {self._key(key)}")
-            return default  # type: ignore[return-value]
+            return None
         value = self.data[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ConfigError(f"{self._key(key)} must be a {kind.__name__}, not {value!r}")
+        return value
+
+    def get(self, key: str, kind: type[T]) -> T:
+        """The key's value, else its field's default."""
+        value = self.optional(key, kind)
+        required = self.defaults[key] is MISSING
+        if value is None:
+            if required:
+                raise ConfigError(f"missing required key {self._key(key)}")
+            return cast(T, self.defaults[key])
         if isinstance(value, str) and required and not value.strip():
             raise ConfigError(f"{self._key(key)} must not be empty")
         return value
 
-    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = self.data.get(key, list(default))
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key, list(self.defaults[key]))
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{self._key(key)} must be a list of strings")
         return tuple(value)
@@ -196,6 +205,13 @@ class _Table:
         if not valid(value):
             raise ConfigError(f"{self._key(key)} {expectation}, not {value!r}")
         return value
+
+
+def _known(data: Mapping[str, Any], name: str, allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        where = unknown[0] if name == "config" else f"{name}.{unknown[0]}"
+        raise ConfigError(f"unknown key {where}")
 
 
 def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -251,7 +267,7 @@ def _beside(url: str, config: Path | None) -> str:
 
 def _guide_url(fix: _Table) -> str | None:
     """``fix.guide_url``, or None when it is unset or empty."""
-    value = fix.get("guide_url", str, "")
+    value = fix.optional("guide_url", str)
     return _url(fix, "guide_url", value) if value else None
 
 
@@ -259,13 +275,13 @@ def parse_settings(
     data: Mapping[str, Any], environ: Mapping[str, str], path: Path | None = None
 ) -> Settings:
     """Settings from parsed TOML and an environment; ConfigError names the bad key."""
-    _Table(
+    _known(
         data,
         "config",
         {"github", "codeartifact", "pypi", "policy", "database", "fix", "safety", "mcp", "check"},
     )
-    gh = _Table(_table(data, "github"), "github", set(GitHubSettings.__dataclass_fields__))
-    pipfiles_raw = gh.data.get("pipfiles", "auto")
+    gh = _Table(_table(data, "github"), "github", GitHubSettings)
+    pipfiles_raw = gh.data.get("pipfiles", gh.defaults["pipfiles"])
     if pipfiles_raw == "auto":
         pipfiles: str | tuple[str, ...] = "auto"
     elif (
@@ -277,52 +293,50 @@ def parse_settings(
     else:
         raise ConfigError('github.pipfiles must be "auto" or a list of paths')
     github = GitHubSettings(
-        org=gh.get("org", str, required=True),
-        api_url=_url(gh, "api_url", gh.get("api_url", str, GitHubSettings.api_url)).rstrip("/"),
-        include=gh.strings("include", GitHubSettings.include),
-        exclude=gh.strings("exclude", ()),
-        skip_archived=gh.get("skip_archived", bool, True),
-        skip_forks=gh.get("skip_forks", bool, True),
-        skip_disabled=gh.get("skip_disabled", bool, True),
+        org=gh.get("org", str),
+        api_url=_url(gh, "api_url", gh.get("api_url", str)).rstrip("/"),
+        include=gh.strings("include"),
+        exclude=gh.strings("exclude"),
+        skip_archived=gh.get("skip_archived", bool),
+        skip_forks=gh.get("skip_forks", bool),
+        skip_disabled=gh.get("skip_disabled", bool),
         pipfiles=pipfiles,
         discovery_depth=gh.check(
             "discovery_depth",
-            gh.get("discovery_depth", int, 3),
+            gh.get("discovery_depth", int),
             lambda v: 0 <= v <= 10,
             "must be 0 to 10",
         ),
         graphql_batch=gh.check(
             "graphql_batch",
-            gh.get("graphql_batch", int, GitHubSettings.graphql_batch),
+            gh.get("graphql_batch", int),
             lambda v: 1 <= v <= 100,
             "must be 1 to 100",
         ),
         request_pause=gh.check(
-            "request_pause", gh.get("request_pause", float, 0.0), lambda v: v >= 0, "must be >= 0"
+            "request_pause", gh.get("request_pause", float), lambda v: v >= 0, "must be >= 0"
         ),
         write_pause=gh.check(
-            "write_pause", gh.get("write_pause", float, 1.0), lambda v: v >= 0, "must be >= 0"
+            "write_pause", gh.get("write_pause", float), lambda v: v >= 0, "must be >= 0"
         ),
-        opt_out_topic=gh.get("opt_out_topic", str, GitHubSettings.opt_out_topic),
+        opt_out_topic=gh.get("opt_out_topic", str),
     )
 
-    ca = _Table(
-        _table(data, "codeartifact"), "codeartifact", set(CodeArtifactSettings.__dataclass_fields__)
-    )
-    endpoint = ca.get("endpoint_url", str, None)
+    ca = _Table(_table(data, "codeartifact"), "codeartifact", CodeArtifactSettings)
+    endpoint = ca.optional("endpoint_url", str)
     codeartifact = CodeArtifactSettings(
-        domain=ca.get("domain", str, required=True),
+        domain=ca.get("domain", str),
         domain_owner=ca.check(
             "domain_owner",
-            ca.get("domain_owner", str, required=True),
+            ca.get("domain_owner", str),
             lambda v: v.isdigit() and len(v) == 12,
             "must be a 12-digit AWS account id",
         ),
-        region=ca.get("region", str, required=True),
-        repository=ca.get("repository", str, required=True),
+        region=ca.get("region", str),
+        repository=ca.get("repository", str),
         endpoint_url=_url(ca, "endpoint_url", endpoint) if endpoint else None,
-        source_name=ca.get("source_name", str, "codeartifact"),
-        source_url=ca.get("source_url", str, ""),
+        source_name=ca.get("source_name", str),
+        source_url=ca.get("source_url", str),
     )
     if codeartifact.source_url:
         _url(ca, "source_url", codeartifact.source_url)
@@ -336,88 +350,82 @@ def parse_settings(
             **{**codeartifact.__dict__, "source_url": codeartifact.default_source_url}
         )
 
-    py = _Table(_table(data, "pypi"), "pypi", set(PyPISettings.__dataclass_fields__))
+    py = _Table(_table(data, "pypi"), "pypi", PyPISettings)
     pypi = PyPISettings(
-        index_url=_url(py, "index_url", py.get("index_url", str, PyPISettings.index_url)),
+        index_url=_url(py, "index_url", py.get("index_url", str)),
         concurrency=py.check(
             "concurrency",
-            py.get("concurrency", int, 16),
+            py.get("concurrency", int),
             lambda v: 1 <= v <= 128,
             "must be 1 to 128",
         ),
-        timeout=py.check("timeout", py.get("timeout", float, 20.0), lambda v: v > 0, "must be > 0"),
+        timeout=py.check("timeout", py.get("timeout", float), lambda v: v > 0, "must be > 0"),
     )
-    po = _Table(_table(data, "policy"), "policy", {"private"})
+    po = _Table(_table(data, "policy"), "policy", PolicySettings)
     policy = PolicySettings(
         private=po.check(
             "private",
-            po.get("private", str, "internal"),
+            po.get("private", str),
             lambda v: v in ("internal", "listed"),
             'must be "internal" or "listed"',
         )
     )
-    db = _Table(_table(data, "database"), "database", set(DatabaseSettings.__dataclass_fields__))
+    db = _Table(_table(data, "database"), "database", DatabaseSettings)
     heartbeat = db.check(
-        "lock_heartbeat",
-        db.get("lock_heartbeat", float, DatabaseSettings.lock_heartbeat),
-        lambda v: v > 0,
-        "must be > 0",
+        "lock_heartbeat", db.get("lock_heartbeat", float), lambda v: v > 0, "must be > 0"
     )
     database = DatabaseSettings(
-        url=environ.get("PIPFLEET_DATABASE_URL")
-        or _beside(db.get("url", str, DatabaseSettings.url), path),
+        url=environ.get("PIPFLEET_DATABASE_URL") or _beside(db.get("url", str), path),
         lock_heartbeat=heartbeat,
         lock_stale_after=db.check(
             "lock_stale_after",
-            db.get("lock_stale_after", float, DatabaseSettings.lock_stale_after),
+            db.get("lock_stale_after", float),
             lambda v: v >= 2 * heartbeat,
             "must be at least twice database.lock_heartbeat",
         ),
     )
-    fx = _Table(_table(data, "fix"), "fix", set(FixSettings.__dataclass_fields__))
+    fx = _Table(_table(data, "fix"), "fix", FixSettings)
     fix = FixSettings(
-        title=fx.get("title", str, FixSettings.title),
+        title=fx.get("title", str),
         branch=fx.check(
             "branch",
-            fx.get("branch", str, FixSettings.branch),
+            fx.get("branch", str),
             lambda v: bool(v) and " " not in v and not v.startswith(("/", "refs/")),
             "must be a branch name",
         ),
-        labels=fx.strings("labels", FixSettings.labels),
+        labels=fx.strings("labels"),
         guide_url=_guide_url(fx),
         max_prs_per_run=fx.check(
-            "max_prs_per_run", fx.get("max_prs_per_run", int, 50), lambda v: v >= 0, "must be >= 0"
+            "max_prs_per_run", fx.get("max_prs_per_run", int), lambda v: v >= 0, "must be >= 0"
         ),
-        reopen_dismissed=fx.get("reopen_dismissed", bool, False),
-        max_wait=fx.check(
-            "max_wait", fx.get("max_wait", float, 300.0), lambda v: v >= 0, "must be >= 0"
-        ),
+        reopen_dismissed=fx.get("reopen_dismissed", bool),
+        max_wait=fx.check("max_wait", fx.get("max_wait", float), lambda v: v >= 0, "must be >= 0"),
         max_closes_per_run=fx.check(
             "max_closes_per_run",
-            fx.get("max_closes_per_run", int, FixSettings.max_closes_per_run),
+            fx.get("max_closes_per_run", int),
             lambda v: v >= 0,
             "must be >= 0",
         ),
     )
-    sf = _Table(_table(data, "safety"), "safety", set(SafetySettings.__dataclass_fields__))
+    sf = _Table(_table(data, "safety"), "safety", SafetySettings)
 
-    def share(key: str, default: float) -> float:
-        return sf.check(key, sf.get(key, float, default), lambda v: 0 <= v <= 1, "must be 0 to 1")
+    def share(key: str) -> float:
+        return sf.check(key, sf.get(key, float), lambda v: 0 <= v <= 1, "must be 0 to 1")
 
     safety = SafetySettings(
-        max_listing_shrink=share("max_listing_shrink", SafetySettings.max_listing_shrink),
-        max_repository_shrink=share("max_repository_shrink", SafetySettings.max_repository_shrink),
+        max_listing_shrink=share("max_listing_shrink"),
+        max_repository_shrink=share("max_repository_shrink"),
     )
-    mc = _Table(_table(data, "mcp"), "mcp", set(McpSettings.__dataclass_fields__))
-    listing = mc.get("listing", str, "") or None
+    mc = _Table(_table(data, "mcp"), "mcp", McpSettings)
+    listing = mc.optional("listing", str) or None
     mcp = McpSettings(
         None if listing is None else (path.parent if path else Path.cwd()) / Path(listing)
     )
-    ch = _Table(_table(data, "check"), "check", set(CheckSettings.__dataclass_fields__))
+    ch = _Table(_table(data, "check"), "check", CheckSettings)
     check = CheckSettings(
         listing_cache=ch.check(
             "listing_cache",
-            ch.get("listing_cache", float, CheckSettings.listing_cache),
+            ch.get("listing_cache", float),
             lambda v: v >= 0,
             "must be >= 0 (seconds)",
         )
