@@ -114,6 +114,17 @@ class _Lines:
         return bisect_right(self._starts, offset)
 
 
+def _match_end(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Offset just past ``pattern``'s match at ``pos``.
+
+    The spacing, comment and to-end-of-line patterns match the empty string, and the key
+    patterns are tried only where tomllib has accepted a key: a miss is a bug here.
+    """
+    match = pattern.match(text, pos)
+    assert match is not None, f"no {pattern.pattern!r} at offset {pos}"
+    return match.end()
+
+
 def _string(text: str, pos: int) -> re.Match[str] | None:
     if text.startswith('"""', pos):
         return _ML_BASIC.match(text, pos)
@@ -180,7 +191,7 @@ def _first_too_deep(text: str, limit: int) -> int | None:
             pos = string.end()
             continue
         if char == "#":
-            pos = _TO_EOL.match(text, pos).end()  # type: ignore[union-attr]
+            pos = _match_end(_TO_EOL, text, pos)
             continue
         pos += 1
         if char == ".":
@@ -209,7 +220,7 @@ def _bracketed_end(text: str, pos: int) -> int:
         if char in "\"'":
             pos = _string_end(text, pos)
         elif char == "#":
-            pos = _TO_EOL.match(text, pos).end()  # type: ignore[union-attr]
+            pos = _match_end(_TO_EOL, text, pos)
         elif char in "[{":
             depth += 1
             pos += 1
@@ -237,24 +248,24 @@ def _key(text: str, pos: int) -> tuple[tuple[str, ...], int]:
     while True:
         char = text[pos]
         if char == '"':
-            end = _BASIC.match(text, pos).end()  # type: ignore[union-attr]
+            end = _match_end(_BASIC, text, pos)
             parts.append(_decode_basic(text[pos:end]))
         elif char == "'":
-            end = _LITERAL.match(text, pos).end()  # type: ignore[union-attr]
+            end = _match_end(_LITERAL, text, pos)
             parts.append(text[pos + 1 : end - 1])
         else:
-            end = _BARE_KEY.match(text, pos).end()  # type: ignore[union-attr]
+            end = _match_end(_BARE_KEY, text, pos)
             parts.append(text[pos:end])
-        after = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+        after = _match_end(_SPACE, text, end)
         if after < len(text) and text[after] == ".":
-            pos = _SPACE.match(text, after + 1).end()  # type: ignore[union-attr]
+            pos = _match_end(_SPACE, text, after + 1)
             continue
         return tuple(parts), end
 
 
 def _line_end(text: str, pos: int) -> int:
     """Offset of the terminator of the line holding ``pos`` (the '\\r' of CRLF) or len(text)."""
-    return _TO_EOL.match(text, pos).end()  # type: ignore[union-attr]
+    return _match_end(_TO_EOL, text, pos)
 
 
 def scan(text: str) -> Iterator[Header | Statement]:
@@ -265,7 +276,7 @@ def scan(text: str) -> Iterator[Header | Statement]:
     array_counts: dict[tuple[str, ...], int] = {}
     pos, size = 0, len(text)
     while pos < size:
-        pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        pos = _match_end(_SPACE, text, pos)
         if pos >= size:
             break
         char = text[pos]
@@ -273,12 +284,12 @@ def scan(text: str) -> Iterator[Header | Statement]:
             pos += 1
             continue
         if char == "#":
-            pos = _TO_EOL.match(text, pos).end()  # type: ignore[union-attr]
+            pos = _match_end(_TO_EOL, text, pos)
             continue
         line_start = text.rfind("\n", 0, pos) + 1
         if char == "[":
             is_array = text.startswith("[[", pos)
-            key_pos = _SPACE.match(text, pos + (2 if is_array else 1)).end()  # type: ignore[union-attr]
+            key_pos = _match_end(_SPACE, text, pos + (2 if is_array else 1))
             path, key_stop = _key(text, key_pos)
             close = text.index("]", key_stop) + (2 if is_array else 1)
             end = _line_end(text, close)
@@ -292,8 +303,8 @@ def scan(text: str) -> Iterator[Header | Statement]:
             pos = end
             continue
         key, key_stop = _key(text, pos)
-        eq = _SPACE.match(text, key_stop).end()  # type: ignore[union-attr]
-        start = _SPACE.match(text, eq + 1).end()  # type: ignore[union-attr]
+        eq = _match_end(_SPACE, text, key_stop)
+        start = _match_end(_SPACE, text, eq + 1)
         stop = value_end(text, start)
         end = _line_end(text, stop)
         yield Statement(
@@ -313,14 +324,14 @@ def inline_table(text: str, start: int) -> InlineTable:
     """The key/value pairs of the inline table whose ``{`` is at ``start``."""
     assert text[start] == "{", f"no inline table at offset {start}"
     pairs: list[InlinePair] = []
-    pos = _SPACE_NL_COMMENT.match(text, start + 1).end()  # type: ignore[union-attr]
+    pos = _match_end(_SPACE_NL_COMMENT, text, start + 1)
     while text[pos] != "}":
         key, key_stop = _key(text, pos)
-        eq = _SPACE.match(text, key_stop).end()  # type: ignore[union-attr]
-        value_start = _SPACE.match(text, eq + 1).end()  # type: ignore[union-attr]
+        eq = _match_end(_SPACE, text, key_stop)
+        value_start = _match_end(_SPACE, text, eq + 1)
         stop = value_end(text, value_start)
         pairs.append(InlinePair(key, Span(pos, key_stop), Span(value_start, stop)))
-        pos = _SPACE_NL_COMMENT.match(text, stop).end()  # type: ignore[union-attr]
+        pos = _match_end(_SPACE_NL_COMMENT, text, stop)
         if text[pos] == ",":
-            pos = _SPACE_NL_COMMENT.match(text, pos + 1).end()  # type: ignore[union-attr]
+            pos = _match_end(_SPACE_NL_COMMENT, text, pos + 1)
     return InlineTable(tuple(pairs), start, pos)
