@@ -8,25 +8,23 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from pipfleet import __version__
-from pipfleet.config import config_path, load_settings
-from pipfleet.engine.audit import DEFAULT_INDEX_NAME, AuditOptions
-from pipfleet.engine.listing import Listing, parse_listing
 from pipfleet.errors import ListingError, PipfleetError, UsageError
 from pipfleet.files import prepare_folder, prepare_output
-from pipfleet.jobs.check import Mode, check_paths
-from pipfleet.render import check_json, print_check
 from pipfleet.report import ReportFormat
 from pipfleet.safetext import mask_credentials, printable
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pipfleet.config import Settings
+    from pipfleet.engine.listing import Listing
 
 # Plain help: Rich's panels show a stray "<bool>" type after every flag (--help included)
 # and its markup swallows bracketed text such as [[source]].
@@ -65,7 +63,22 @@ class OutputFormat(StrEnum):
     JSON = "json"
 
 
+def _console() -> Console:
+    """Rich is imported by the commands that print through it, not by every start."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _settings(config: Path | None) -> Settings:
+    from pipfleet.config import load_settings
+
+    return load_settings(config)
+
+
 def _load_listing(path: Path) -> Listing:
+    from pipfleet.engine.listing import parse_listing
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -133,6 +146,10 @@ def check(
     ] = False,
 ) -> None:
     """Audit Pipfiles: exit 0 when compliant, 1 when findings need action, 2 on bad input."""
+    from pipfleet.engine.audit import DEFAULT_INDEX_NAME, AuditOptions
+    from pipfleet.jobs.check import Mode, check_paths
+    from pipfleet.render import check_json, print_check
+
     if fix and diff:
         raise UsageError("--fix and --diff cannot be used together")
     mode = Mode.FIX if fix else Mode.DIFF if diff else Mode.AUDIT
@@ -154,7 +171,7 @@ def check(
     if output_format is OutputFormat.JSON:
         sys.stdout.write(check_json(result, private, options.index_name))
     else:
-        print_check(Console(highlight=False, soft_wrap=True), result, verbose=verbose)
+        print_check(_console(), result, verbose=verbose)
     raise typer.Exit(result.exit_code)
 
 
@@ -196,7 +213,7 @@ def scan(
     from pipfleet.progress import log_line, scan_progress
     from pipfleet.render import print_scan_summary, scan_summary_json
 
-    settings = load_settings(config)
+    settings = _settings(config)
     override = _load_listing(listing) if listing else None
     with scan_progress(log_format.value) as progress:
         summary = scan_alone(
@@ -209,7 +226,7 @@ def scan(
     if log_format is LogFormat.JSON:
         log_line(sys.stdout, "json", "scan.summary", **scan_summary_json(summary, dry_run))
     else:
-        print_scan_summary(Console(highlight=False, soft_wrap=True), summary, dry_run)
+        print_scan_summary(_console(), summary, dry_run)
     raise typer.Exit(3 if summary.failed else 0)
 
 
@@ -230,9 +247,9 @@ def fix(
     from pipfleet.jobs.nightly import fix_alone
     from pipfleet.render import print_fix_summary
 
-    settings = load_settings(config)
+    settings = _settings(config)
     summary = fix_alone(settings, dry_run=dry_run, only=repo or (), max_prs=max_prs)
-    print_fix_summary(Console(highlight=False, soft_wrap=True), summary, dry_run)
+    print_fix_summary(_console(), summary, dry_run)
     raise typer.Exit(3 if summary.stopped or summary.counts().get("failed") else 0)
 
 
@@ -252,7 +269,7 @@ def run(
     from pipfleet.jobs.nightly import run_nightly
     from pipfleet.progress import scan_progress
 
-    settings = load_settings(config)
+    settings = _settings(config)
     if report is not None:
         prepare_output(report, "the report")  # now, not after the whole run
     with scan_progress(log_format.value) as progress:
@@ -293,7 +310,7 @@ def report(
     if output is not None:
         prepare_output(output, "the report")
     query = ReportQuery(run_id=run_id, repo=repo, kind=kind)
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     color = output is None and console.is_terminal and not console.no_color
     text = make_report(
         _database_url(config),
@@ -379,7 +396,7 @@ def mcp_server(
 
     if not http and (host is not None or port is not None or public):
         raise UsageError("--host, --port and --public need --http")
-    settings = load_settings(config)
+    settings = _settings(config)
     listing = listing or settings.mcp.listing
     fallback = KnownListing(_load_listing(listing), str(listing)) if listing else None
     server = build_server(ServerOptions(settings, FleetData(settings, fallback), docs_dir()))
@@ -425,7 +442,7 @@ def listing_export(
 
     if output is not None:
         prepare_output(output, "the listing")
-    listing, header = export_listing(load_settings(config), from_database=from_database)
+    listing, header = export_listing(_settings(config), from_database=from_database)
     text = listing_text(listing, header)
     if output is None:
         sys.stdout.write(text)
@@ -441,17 +458,18 @@ app.add_typer(db_app, name="db")
 
 
 def _database_url(config: Path | None) -> str:
-    return os.environ.get("PIPFLEET_DATABASE_URL") or load_settings(config).database.url
+    return os.environ.get("PIPFLEET_DATABASE_URL") or _settings(config).database.url
 
 
 def _opt_out_topic(config: Path | None) -> str:
     """The topic by which repositories opt out, for the reports: from the configuration,
     which PIPFLEET_DATABASE_URL makes optional (then the default topic)."""
+    from pipfleet.config import config_path
     from pipfleet.report.data import OPT_OUT_TOPIC
 
     if os.environ.get("PIPFLEET_DATABASE_URL") and not config_path(config, os.environ).is_file():
         return OPT_OUT_TOPIC
-    return load_settings(config).github.opt_out_topic
+    return _settings(config).github.opt_out_topic
 
 
 @db_app.command("upgrade")
@@ -493,11 +511,13 @@ def demo(
     """Run a few nights of the nightly job against a generated fleet in the embedded sandbox."""
     import shlex
 
+    from rich.text import Text
+
     from pipfleet.jobs.demo import DEMO_NIGHTS, run_demo
     from pipfleet.progress import scan_progress
 
     prepare_folder(out, "the demo folder")
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     console.rule(f"pipfleet demo: {DEMO_NIGHTS} nights of a generated org in the sandbox")
     with scan_progress("text") as progress:
         result = run_demo(out, progress)
@@ -582,6 +602,8 @@ def sandbox_make_fleet(
     org: Annotated[str, typer.Option(help="The organisation's login.")] = "acme",
 ) -> None:
     """Write a synthetic fleet folder that `pipfleet sandbox serve --fleet` can serve."""
+    from dataclasses import asdict
+
     from pipfleet.sandbox.makefleet import make_fleet
 
     if not out.exists():  # an existing one is make_fleet's to judge
