@@ -14,13 +14,21 @@ STAMP  := $(VENV)/.installed
 # once on different workers instead of one of them ending the run alone.
 TEST_WORKERS ?= 3
 
-.PHONY: demo test bench browser clean
+.PHONY: demo test lint bench browser clean constraints
 
-$(STAMP): pyproject.toml
+# Every install takes its versions from constraints.txt, so a new release cannot change
+# what the demo and the tests run on until `make constraints` picks it up.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# Re-resolves every extra from PyPI (newest versions allowed by pyproject.toml) for all
+# platforms and Pythons from 3.11; review the diff, then run `make test`.
+constraints: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
+	  --upgrade --custom-compile-command 'make constraints' --quiet -o constraints.txt
 
 # Debian's own chromium: tests drive it headless; no browser is ever downloaded.
 browser:
@@ -31,7 +39,12 @@ browser:
 demo: $(STAMP)
 	$(BIN)/pipfleet demo
 
-test: $(STAMP) browser
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint browser
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 2
 
 bench: $(STAMP)
