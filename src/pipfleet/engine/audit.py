@@ -239,5 +239,5 @@ def _entry_finding(
         expected=expected,
         line=entry.line,
         source=source,
-        severity=severity,  # type: ignore[arg-type]  # None: the kind's own
+        severity=kind.severity if severity is None else severity,
     )

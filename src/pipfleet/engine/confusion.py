@@ -52,7 +52,7 @@ def confusion_findings(
             category=category,
             package=package,
             line=line,
-            severity=severity,  # type: ignore[arg-type]  # None: the kind's own
+            severity=kind.severity if severity is None else severity,
         )
 
     findings = []

@@ -167,7 +167,8 @@ def current_value(text: str, entry: Entry) -> str:
 def pinned_value(text: str, entry: Entry, index: str) -> str:
     """The entry's value once pinned to ``index``, in the same style as written."""
     if entry.form is EntryForm.TABLE:
-        return _inline({**entry.value, "index": index})  # type: ignore[dict-item]
+        assert not isinstance(entry.value, str), "a table-form entry holds a table"
+        return _inline({**entry.value, "index": index})
     assert entry.span is not None
     start = entry.span.start
     edits = _entry_edits(text, entry, index)
