@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,6 +93,12 @@ def _isolated_from_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
 def _cache_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Nothing a test runs writes to the real home folder's caches."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+def cache_home() -> dict[str, str]:
+    """XDG_CACHE_HOME as ``_cache_in_tmp`` set it, for settings parsed from an environment
+    of the test's own making (settings take the cache folder from the environment given)."""
+    return {"XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", "")}
 
 
 TOKEN = "sandbox-token"

@@ -16,7 +16,9 @@ from pipfleet.config import (
     PyPISettings,
     SafetySettings,
     Secret,
+    database_url,
     load_settings,
+    opt_out_topic,
     parse_settings,
 )
 from pipfleet.errors import ConfigError
@@ -275,3 +277,36 @@ def test_file_lookup_order_and_errors(tmp_path: Path, monkeypatch: pytest.Monkey
         load_settings(config, {})
     with pytest.raises(ConfigError, match=f"cannot read {tmp_path}: Is a directory"):
         load_settings(tmp_path, {})
+
+
+def test_the_cache_folder_comes_from_xdg_cache_home() -> None:
+    assert parse_settings(MINIMAL, {"XDG_CACHE_HOME": "/var/cache"}).cache == Path(
+        "/var/cache/pipfleet"
+    )
+    home_cache = Path.home() / ".cache" / "pipfleet"
+    assert parse_settings(MINIMAL, {}).cache == home_cache
+    assert parse_settings(MINIMAL, {"XDG_CACHE_HOME": ""}).cache == home_cache
+
+
+def test_the_database_url_environment_variable_wins_and_makes_the_config_optional(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "pipfleet.toml"
+    config.write_text(
+        '[github]\norg = "acme"\nopt_out_topic = "not-me"\n'
+        '[codeartifact]\ndomain = "d"\ndomain_owner = "111122223333"\nregion = "r"\n'
+        'repository = "p"\n[database]\nurl = "sqlite:///fleet.db"\n'
+    )
+    missing = tmp_path / "missing.toml"
+    variable = {"PIPFLEET_DATABASE_URL": "sqlite:////srv/other.db"}
+    from_file = f"sqlite:///{tmp_path}/fleet.db"
+    assert database_url(config, variable) == "sqlite:////srv/other.db"
+    assert database_url(missing, variable) == "sqlite:////srv/other.db"
+    assert database_url(config, {}) == from_file
+    assert database_url(config, {"PIPFLEET_DATABASE_URL": ""}) == from_file  # CI's unset
+    assert database_url(None, {"PIPFLEET_CONFIG": str(config)}) == from_file
+    assert opt_out_topic(config, variable) == opt_out_topic(config, {}) == "not-me"
+    assert opt_out_topic(missing, variable) == "pipfleet-ignore"
+    for needs_the_file in (database_url, opt_out_topic):
+        with pytest.raises(ConfigError, match="no configuration at .*missing.toml"):
+            needs_the_file(missing, {})

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from tests.conftest import cache_home
 
 from pipfleet.config import Settings, parse_settings
 from pipfleet.engine.limits import MAX_DIGITS, TOO_DEEP, TOO_LONG
@@ -70,7 +71,11 @@ def settings_for(sandbox: SandboxServer, world: World) -> SettingsFactory:
         data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
         data["github"]["write_pause"] = 0.0
         data["fix"] = {"max_wait": 5.0}
-        env = {"GITHUB_TOKEN": "sandbox-token", "PIPFLEET_DATABASE_URL": database_url}
+        env = {
+            **cache_home(),
+            "GITHUB_TOKEN": "sandbox-token",
+            "PIPFLEET_DATABASE_URL": database_url,
+        }
         return parse_settings(data, env)
 
     return make

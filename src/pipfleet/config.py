@@ -1,7 +1,14 @@
-"""Load and validate pipfleet's TOML configuration and its secrets from the environment.
+"""Load and validate pipfleet's TOML configuration and what it takes from the environment.
 
 The file holds no secret. Tokens and keys come only from the environment and are
 wrapped in ``Secret`` so that no repr, log line or exception can show them.
+
+This module alone decides what an environment variable changes: $PIPFLEET_CONFIG,
+$PIPFLEET_DATABASE_URL, $XDG_CACHE_HOME and the credentials. The rest of pipfleet reads
+them from ``Settings`` (or ``database_url`` and ``opt_out_topic``), never from
+``os.environ``, so a caller can give a whole environment as a mapping. The variables that
+stand in for a command-line option (PIPFLEET_LISTING, PIPFLEET_SOURCE_URL) are declared
+with their options in cli.py: the option, when given, wins.
 """
 
 from __future__ import annotations
@@ -147,6 +154,7 @@ class Secrets:
 class Settings:
     github: GitHubSettings
     codeartifact: CodeArtifactSettings
+    cache: Path  # pipfleet's cache folder: the public index's ETags, CodeArtifact's answers
     pypi: PyPISettings = field(default_factory=PyPISettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -375,7 +383,7 @@ def parse_settings(
         "lock_heartbeat", db.get("lock_heartbeat", float), lambda v: v > 0, "must be > 0"
     )
     database = DatabaseSettings(
-        url=environ.get("PIPFLEET_DATABASE_URL") or _beside(db.get("url", str), path),
+        url=_database_url_override(environ) or _beside(db.get("url", str), path),
         lock_heartbeat=heartbeat,
         lock_stale_after=db.check(
             "lock_stale_after",
@@ -431,18 +439,30 @@ def parse_settings(
         )
     )
     return Settings(
-        github,
-        codeartifact,
-        pypi,
-        policy,
-        database,
-        fix,
-        _secrets(environ),
-        path,
-        safety,
-        mcp,
-        check,
+        github=github,
+        codeartifact=codeartifact,
+        cache=_cache_folder(environ),
+        pypi=pypi,
+        policy=policy,
+        database=database,
+        fix=fix,
+        secrets=_secrets(environ),
+        path=path,
+        safety=safety,
+        mcp=mcp,
+        check=check,
     )
+
+
+def _cache_folder(environ: Mapping[str, str]) -> Path:
+    """$XDG_CACHE_HOME/pipfleet, else ~/.cache/pipfleet."""
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pipfleet"
+
+
+def _database_url_override(environ: Mapping[str, str]) -> str | None:
+    """$PIPFLEET_DATABASE_URL, which replaces database.url as it stands; empty counts as
+    unset, as CI expands an unset secret to ""."""
+    return environ.get("PIPFLEET_DATABASE_URL") or None
 
 
 def _secrets(environ: Mapping[str, str]) -> Secrets:
@@ -536,3 +556,19 @@ def load_settings(
         return parse_settings(data, environ, path)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def database_url(explicit: Path | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The database URL alone, for the commands that need nothing else (report, serve, db):
+    $PIPFLEET_DATABASE_URL, and then no config is read at all, else the config's."""
+    environ = os.environ if environ is None else environ
+    return _database_url_override(environ) or load_settings(explicit, environ).database.url
+
+
+def opt_out_topic(explicit: Path | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The topic by which repositories opt out, for the reports: the config's, or the
+    default when $PIPFLEET_DATABASE_URL stands in for a config that does not exist."""
+    environ = os.environ if environ is None else environ
+    if _database_url_override(environ) and not config_path(explicit, environ).is_file():
+        return GitHubSettings.opt_out_topic
+    return load_settings(explicit, environ).github.opt_out_topic

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import cache_home
 from tests.gfm import code_spans
 from tests.jobs.provenance import (
     PROVENANCE_PIPFILE,
@@ -40,6 +41,7 @@ def settings(sandbox: SandboxServer, world: World, tmp_path: Path) -> Settings:
     data["github"]["write_pause"] = 0.0
     data["fix"] = {"labels": ["dependencies", "security"], "max_wait": 5.0}
     env = {
+        **cache_home(),
         "GITHUB_TOKEN": "sandbox-token",
         "PIPFLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
     }

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from rich.console import Console
 from sqlalchemy import text
+from tests.conftest import cache_home
 from tests.gfm import code_spans, prose
 
 from pipfleet.config import Settings, parse_settings
@@ -31,6 +32,7 @@ def settings(sandbox: SandboxServer, world: World, tmp_path: Path) -> Settings:
     data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
     data["github"]["write_pause"] = 0.0
     env = {
+        **cache_home(),
         "GITHUB_TOKEN": "sandbox-token",
         "PIPFLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
     }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import cache_home
 from tests.jobs.provenance import (
     PROVENANCE_PIPFILE,
     asset_hashes,
@@ -65,7 +66,7 @@ def config(sandbox: SandboxServer, world: World, tmp_path: Path) -> Path:
 
 
 def settings_of(config: Path, **environ: str) -> Settings:
-    return parse_settings(tomllib.loads(config.read_text()), environ, config)
+    return parse_settings(tomllib.loads(config.read_text()), {**cache_home(), **environ}, config)
 
 
 def codeartifact_requests(sandbox: SandboxServer) -> int:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from tests.conftest import cache_home
 from tests.distributions import lock_hash, wheel
 from tests.pipenv_tools import PIPENV, PYTHON_VERSION, folded, isolated_env, output, run
 from tests.test_pipenv_e2e import Server, pypiserver
@@ -65,6 +66,7 @@ def settings(sandbox: SandboxServer, world: World, tmp_path: Path) -> Settings:
     data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
     data["github"]["write_pause"] = 0.0
     env = {
+        **cache_home(),
         "GITHUB_TOKEN": "sandbox-token",
         "PIPFLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
     }

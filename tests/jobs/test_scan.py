@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import text
+from tests.conftest import cache_home
 from tests.jobs.provenance import plant_provenance, version_requests
 
 from pipfleet.config import Settings, parse_settings
@@ -30,7 +31,7 @@ SettingsFactory = Callable[..., Settings]
 def settings_for(sandbox: SandboxServer, world: World, tmp_path: Path) -> SettingsFactory:
     def make(database_url: str | None = None, **environ: str) -> Settings:
         data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
-        env = {"GITHUB_TOKEN": "sandbox-token", **environ}
+        env = {**cache_home(), "GITHUB_TOKEN": "sandbox-token", **environ}
         env["PIPFLEET_DATABASE_URL"] = database_url or f"sqlite:///{tmp_path / 'pipfleet.db'}"
         return parse_settings(data, env)
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import select
+from tests.conftest import cache_home
 
 from pipfleet.config import parse_settings
 from pipfleet.errors import PipfleetError
@@ -66,7 +67,7 @@ def scan_sandbox(
 ) -> None:
     """One real scan of the sandbox's org ``acme`` into the database at ``url``."""
     data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
-    env = {"GITHUB_TOKEN": token, "PIPFLEET_DATABASE_URL": url}
+    env = {**cache_home(), "GITHUB_TOKEN": token, "PIPFLEET_DATABASE_URL": url}
     scan_fleet(parse_settings(data, env), **kwargs)
 
 

@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import httpx
+from tests.conftest import cache_home
 
 from pipfleet.config import parse_settings
 from pipfleet.jobs.nightly import run_nightly
@@ -107,6 +108,7 @@ def test_the_links_a_run_records_open_while_the_sandbox_runs(
     data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
     data["github"]["write_pause"] = 0.0
     environ = {
+        **cache_home(),
         "GITHUB_TOKEN": "sandbox-token",
         "PIPFLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'pipfleet.db'}",
     }

@@ -27,7 +27,6 @@ from pipfleet.engine.pipfile import Pipfile, parse
 from pipfleet.engine.provenance import LOCK_NAME, LockedPackage, locked_packages
 from pipfleet.errors import ListingError, PipfileError, RegistryError
 from pipfleet.files import find_pipfiles, read_text, write_atomically
-from pipfleet.jobs.setup import etag_cache_path
 from pipfleet.registry.codeartifact import fetch_repository
 from pipfleet.registry.versions import Contents, VersionIntel, codeartifact_key
 
@@ -59,9 +58,7 @@ class DiskCache:
         # The endpoint too: a sandbox and AWS can name the same domain and repository.
         where = f"{codeartifact_key(ca)} {ca.region} {ca.endpoint_url or ''}"
         digest = hashlib.sha256(where.encode()).hexdigest()[:16]
-        return cls(
-            etag_cache_path().parent / f"codeartifact-{digest}.json", settings.policy.private
-        )
+        return cls(settings.cache / f"codeartifact-{digest}.json", settings.policy.private)
 
     def _read(self) -> dict[str, Any]:
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,10 +26,9 @@ from pipfleet.store.recorder import DatabaseRecorder
 from pipfleet.store.versions import VersionCacheStore
 
 
-def etag_cache_path() -> Path:
-    """Where the public index's ETags are kept between runs ($XDG_CACHE_HOME/pipfleet)."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "pipfleet" / "pypi-etags.json"
+def etag_cache_path(settings: Settings) -> Path:
+    """Where the public index's ETags are kept between runs."""
+    return settings.cache / "pypi-etags.json"
 
 
 def open_database(settings: Settings) -> Engine:
@@ -59,7 +57,7 @@ def scan_fleet(
     if not dry_run:
         engine = open_database(settings)
         recorder = DatabaseRecorder(engine, settings.github.org, holder)
-    cache = EtagCache.load(etag_cache_path())
+    cache = EtagCache.load(etag_cache_path(settings))
     listing, intel = gather(settings, listing_override, cache)
     if not dry_run:
         cache.save()
