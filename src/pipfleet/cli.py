@@ -146,9 +146,9 @@ def check(
     ] = False,
 ) -> None:
     """Audit Pipfiles: exit 0 when compliant, 1 when findings need action, 2 on bad input."""
+    from pipfleet.checkoutput import check_json, print_check, use_color
     from pipfleet.engine.audit import DEFAULT_INDEX_NAME, AuditOptions
     from pipfleet.jobs.check import Mode, check_paths
-    from pipfleet.render import check_json, print_check
 
     if fix and diff:
         raise UsageError("--fix and --diff cannot be used together")
@@ -171,7 +171,7 @@ def check(
     if output_format is OutputFormat.JSON:
         sys.stdout.write(check_json(result, private, options.index_name))
     else:
-        print_check(_console(), result, verbose=verbose)
+        print_check(result, verbose=verbose, color=use_color(os.environ))
     raise typer.Exit(result.exit_code)
 
 
@@ -458,18 +458,15 @@ app.add_typer(db_app, name="db")
 
 
 def _database_url(config: Path | None) -> str:
-    return os.environ.get("PIPFLEET_DATABASE_URL") or _settings(config).database.url
+    from pipfleet.config import database_url
+
+    return database_url(config)
 
 
 def _opt_out_topic(config: Path | None) -> str:
-    """The topic by which repositories opt out, for the reports: from the configuration,
-    which PIPFLEET_DATABASE_URL makes optional (then the default topic)."""
-    from pipfleet.config import config_path
-    from pipfleet.report.data import OPT_OUT_TOPIC
+    from pipfleet.config import opt_out_topic
 
-    if os.environ.get("PIPFLEET_DATABASE_URL") and not config_path(config, os.environ).is_file():
-        return OPT_OUT_TOPIC
-    return _settings(config).github.opt_out_topic
+    return opt_out_topic(config)
 
 
 @db_app.command("upgrade")
@@ -618,9 +615,22 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _check_alone() -> typer.Typer:
+    """An app holding only ``check``: a pre-commit hook runs it on every commit, and Typer
+    inspects every registered command's signature before running any of them."""
+    alone = typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=PLAIN_HELP
+    )
+    alone.command()(check)
+    return alone
+
+
 def main() -> None:
     try:
-        app()
+        if sys.argv[1:2] == ["check"]:
+            _check_alone()(args=sys.argv[2:], prog_name="pipfleet check")
+        else:
+            app()
     except PipfleetError as exc:
         # Errors can quote a repository's text (a path, a package name): one safe line.
         typer.echo(f"pipfleet: error: {printable(str(exc))}", err=True)

@@ -6,6 +6,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from pipfleet.checkoutput import check_json
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing, parse_listing
@@ -18,7 +19,6 @@ from pipfleet.jobs.check import (
     check_paths,
     check_text,
 )
-from pipfleet.render import check_json
 
 LISTING = Listing.of(["orb-common"])
 URL = "https://aws:${CODEARTIFACT_AUTH_TOKEN}@a-1.d.codeartifact.us-east-1.amazonaws.com/pypi/r/simple/"

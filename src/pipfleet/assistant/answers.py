@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 
 from pipfleet.assistant.fleetdata import KnownListing, PipfileState
 from pipfleet.assistant.guidance import guidance
+from pipfleet.checkoutput import finding_json
 from pipfleet.config import GitHubSettings
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FindingKind
@@ -27,7 +28,6 @@ from pipfleet.engine.pipfile import parse
 from pipfleet.errors import PipfileError, UsageError
 from pipfleet.github.queries import MAX_BLOB_BYTES
 from pipfleet.jobs.check import FileResult, Mode, check_text
-from pipfleet.render import finding_json
 from pipfleet.report.model import (
     FindingRow,
     FleetSummary,
