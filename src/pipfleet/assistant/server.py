@@ -9,7 +9,6 @@ error passes through ``mask_credentials`` once, here, on its way out.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -35,6 +34,7 @@ from pipfleet.config import Settings
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FindingKind
 from pipfleet.errors import PipfleetError
+from pipfleet.packagedata import GUIDES, package_folder
 from pipfleet.safetext import mask_credentials
 from pipfleet.store.models import utcnow
 
@@ -53,11 +53,8 @@ _INSTRUCTIONS = (
 
 
 def docs_dir() -> Path:
-    """``docs/`` of a checkout, else the copy an installation keeps under its prefix."""
-    checkout = Path(__file__).resolve().parents[3] / "docs"
-    if checkout.is_dir():
-        return checkout
-    return Path(sys.prefix) / "share" / "pipfleet" / "docs"
+    """The guides served as resources, shipped as the package ``pipfleet.guides``."""
+    return package_folder(GUIDES)
 
 
 def _wire(value: Any) -> Any:

@@ -7,7 +7,6 @@ pass it (or a session from ``session_scope``) to whatever needs the database.
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
 from pipfleet.errors import StoreError
+from pipfleet.packagedata import MIGRATIONS, package_folder
 
 CHECK_URL = "check database.url or PIPFLEET_DATABASE_URL"
 
@@ -138,14 +138,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def migrations_dir() -> Path:
-    """The Alembic script folder: ``migrations/`` of a checkout, else the installed copy."""
-    checkout = Path(__file__).resolve().parents[3] / "migrations"
-    if (checkout / "env.py").is_file():
-        return checkout
-    installed = Path(sys.prefix) / "share" / "pipfleet" / "migrations"
-    if (installed / "env.py").is_file():
-        return installed
-    raise StoreError(f"pipfleet's migrations are missing (looked in {checkout} and {installed})")
+    """The Alembic script folder, shipped as the package ``pipfleet.migrations``."""
+    return package_folder(MIGRATIONS)
 
 
 def alembic_config(url: str) -> Config:

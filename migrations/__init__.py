@@ -1,0 +1,1 @@
+"""Alembic's script folder, shipped inside pipfleet as the package pipfleet.migrations."""
