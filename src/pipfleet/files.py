@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -81,6 +80,8 @@ def prepare_folder(path: Path, what: str) -> None:
 
 
 def _probe(folder: Path, path: Path, what: str) -> None:
+    import tempfile  # here and below, not on top: a check that only reads never loads it
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, probe = tempfile.mkstemp(dir=folder, prefix=".pipfleet-probe.", suffix=".tmp")
@@ -96,6 +97,8 @@ def write_atomically(path: Path, text: str) -> None:
     A device or a named pipe (``-o /dev/stdout``) is written to instead: a rename would
     replace the device node itself.
     """
+    import tempfile
+
     if path.exists() and not path.is_file() and not path.is_dir():
         path.write_bytes(text.encode("utf-8"))
         return

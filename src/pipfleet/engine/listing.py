@@ -32,7 +32,6 @@ Repeated lines for one version add to its hashes and dependencies.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -158,6 +157,8 @@ class Listing:
 
         A listing without dependencies or hashes keeps the digest it always had.
         """
+        import hashlib  # here: a text-mode check never digests, and hashlib loads OpenSSL
+
         lines = [
             " ".join([name, *sorted(versions or ())])
             for name, versions in sorted(self.packages.items())

@@ -15,17 +15,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipfleet.engine.audit import AuditOptions, audit_text
 from pipfleet.engine.findings import FileReport, Finding, FindingKind
-from pipfleet.engine.fixset import RepoFix, build_fix
-from pipfleet.engine.fixset import lock_path as lock_path_of
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.provenance import LOCK_NAME
 from pipfleet.engine.rewrite import rewrite, unified_diff
 from pipfleet.errors import FixError, PipfileError, RewriteError
 from pipfleet.files import find_pipfiles, read_text, write_atomically
 from pipfleet.safetext import mask_credentials
+
+if TYPE_CHECKING:
+    from pipfleet.engine.fixset import RepoFix
 
 
 class Mode(StrEnum):
@@ -131,6 +133,10 @@ def check_text(
     lock = None
     foreign = any(f.kind is FindingKind.FOREIGN_HASHES for f in report.findings)
     if lock_text is not None and (report.fixable or foreign):
+        # Imported here: the audit a pre-commit hook runs never rewrites a lock.
+        from pipfleet.engine.fixset import build_fix
+        from pipfleet.engine.fixset import lock_path as lock_path_of
+
         # Keyed as build_fix looks for it; shown as the caller named it.
         key = lock_path_of(path)
         fix = build_fix({path: text}, {key: lock_text}, listing, options)
