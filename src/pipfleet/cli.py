@@ -6,6 +6,7 @@ line on stderr and its exit code; anything else is a bug and keeps its traceback
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -145,9 +146,9 @@ def check(
     ] = False,
 ) -> None:
     """Audit Pipfiles: exit 0 when compliant, 1 when findings need action, 2 on bad input."""
+    from pipfleet.checkoutput import check_json, print_check, use_color
     from pipfleet.engine.audit import DEFAULT_INDEX_NAME, AuditOptions
     from pipfleet.jobs.check import Mode, check_paths
-    from pipfleet.render import check_json, print_check
 
     if fix and diff:
         raise UsageError("--fix and --diff cannot be used together")
@@ -170,7 +171,7 @@ def check(
     if output_format is OutputFormat.JSON:
         sys.stdout.write(check_json(result, private, options.index_name))
     else:
-        print_check(_console(), result, verbose=verbose)
+        print_check(result, verbose=verbose, color=use_color(os.environ))
     raise typer.Exit(result.exit_code)
 
 
@@ -614,9 +615,22 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _check_alone() -> typer.Typer:
+    """An app holding only ``check``: a pre-commit hook runs it on every commit, and Typer
+    inspects every registered command's signature before running any of them."""
+    alone = typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=PLAIN_HELP
+    )
+    alone.command()(check)
+    return alone
+
+
 def main() -> None:
     try:
-        app()
+        if sys.argv[1:2] == ["check"]:
+            _check_alone()(args=sys.argv[2:], prog_name="pipfleet check")
+        else:
+            app()
     except PipfleetError as exc:
         # Errors can quote a repository's text (a path, a package name): one safe line.
         typer.echo(f"pipfleet: error: {printable(str(exc))}", err=True)
