@@ -20,8 +20,8 @@ from pipfleet.engine.findings import Finding, FindingKind, Severity
 from pipfleet.engine.listing import Listing
 from pipfleet.jobs.check import CheckResult, FileResult, FileStatus, LockResult, Mode
 from pipfleet.jobs.fix import FixSummary
-from pipfleet.jobs.scan import ScanSummary
 from pipfleet.safetext import mask_credentials, printable
+from pipfleet.scanresults import ScanSummary
 
 CHECK_SCHEMA = "pipfleet.check/1"
 

@@ -12,7 +12,6 @@ from tests.conftest import ROOT
 from pipfleet.errors import IncompleteAnswer
 from pipfleet.github.queries import (
     LIST_REPOSITORIES,
-    RepoSummary,
     blob_read,
     blobs_batch,
     discovery_batch,
@@ -21,6 +20,7 @@ from pipfleet.github.queries import (
     pipfile_layout,
     pulls_batch,
 )
+from pipfleet.repositories import RepoSummary
 
 SCHEMA = ROOT.parent / "shared" / "reference" / "github-schema.graphql"
 REPO = RepoSummary(

@@ -30,7 +30,6 @@ from pipfleet.github.queries import (
     Batch,
     PullRead,
     RepoFiles,
-    RepoSummary,
     blob_read,
     blobs_batch,
     discovery_batch,
@@ -40,6 +39,7 @@ from pipfleet.github.queries import (
     pull_read,
     pulls_batch,
 )
+from pipfleet.repositories import RepoSummary
 
 USER_AGENT = f"pipfleet/{__version__}"
 PAGE_SIZE = 100

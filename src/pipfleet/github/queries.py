@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipfleet.errors import IncompleteAnswer
+from pipfleet.repositories import RepoSummary
 
 MAX_BLOB_BYTES = 1024 * 1024
 LOCK_NAME = "Pipfile.lock"
@@ -44,25 +45,6 @@ query ListRepositories($org: String!, $first: Int!, $after: String) {
 """
 
 _BLOB = "fragment PipfileBlob on Blob { oid byteSize isBinary isTruncated text }"
-
-
-@dataclass(frozen=True)
-class RepoSummary:
-    owner: str
-    name: str
-    archived: bool
-    fork: bool
-    disabled: bool
-    empty: bool
-    visibility: str
-    url: str
-    topics: tuple[str, ...]
-    default_branch: str | None
-    head_oid: str | None
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner}/{self.name}"
 
 
 @dataclass(frozen=True)

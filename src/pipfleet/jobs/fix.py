@@ -36,10 +36,12 @@ from pipfleet.engine.prbody import (
 )
 from pipfleet.errors import GitHubError, RateLimited, SafetyLimit, StoreError
 from pipfleet.github.pulls import PullRequests
-from pipfleet.github.queries import OPT_OUT_FILE, PullRead, RepoFiles, RepoSummary
+from pipfleet.github.queries import OPT_OUT_FILE, PullRead, RepoFiles
 from pipfleet.jobs.scan import Gateway, file_opt_out, one_line
 from pipfleet.registry.versions import Contents, with_contents
-from pipfleet.store.models import PullRequestRecord, PullRequestState, RunStatus, utcnow
+from pipfleet.repositories import RepoSummary
+from pipfleet.states import PullRequestState, RunStatus
+from pipfleet.store.models import PullRequestRecord, utcnow
 from pipfleet.store.prs import Candidate, PullRequestStore
 
 OPTED_OUT = "opted-out"

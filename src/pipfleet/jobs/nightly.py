@@ -22,10 +22,11 @@ from pipfleet.config import Settings
 from pipfleet.engine.listing import Listing
 from pipfleet.errors import PipfleetError
 from pipfleet.jobs.fix import FixSummary
-from pipfleet.jobs.scan import Progress, ScanSummary
+from pipfleet.jobs.scan import Progress
 from pipfleet.jobs.setup import fix_fleet, open_database, scan_fleet
 from pipfleet.report import ReportFormat
 from pipfleet.report.output import make_report, write_report
+from pipfleet.scanresults import ScanSummary
 from pipfleet.signals import Stopping, stop_main_thread, stop_on_signals
 from pipfleet.store.queries import unfixable_findings
 from pipfleet.store.runlock import Lease, mark_interrupted, run_lock

@@ -16,10 +16,11 @@ from pipfleet.github.gateway import GitHubGateway, connect
 from pipfleet.github.limits import Patience
 from pipfleet.github.pulls import PullRequests
 from pipfleet.jobs.fix import FixJob, FixSummary
-from pipfleet.jobs.scan import Progress, ScanSummary, run_scan
+from pipfleet.jobs.scan import Progress, run_scan
 from pipfleet.registry.intel import gather
 from pipfleet.registry.pypi import EtagCache
 from pipfleet.registry.versions import VersionIntel, codeartifact_key
+from pipfleet.scanresults import ScanSummary
 from pipfleet.store.db import make_engine, upgrade
 from pipfleet.store.prs import PullRequestStore
 from pipfleet.store.recorder import DatabaseRecorder

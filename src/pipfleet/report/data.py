@@ -53,8 +53,9 @@ from pipfleet.report.model import (
     TrendPoint,
     run_failed,
 )
+from pipfleet.states import RunStatus, ScanStatus
 from pipfleet.store.db import make_engine, parse_url
-from pipfleet.store.models import RunStatus, ScanStatus, utcnow
+from pipfleet.store.models import utcnow
 
 if TYPE_CHECKING:
     AnyRow = Row[*tuple[Any, ...]]

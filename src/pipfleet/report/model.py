@@ -11,7 +11,7 @@ from packaging.utils import canonicalize_name
 
 from pipfleet.engine.findings import FindingKind, Severity
 from pipfleet.errors import UsageError
-from pipfleet.store.models import PullRequestState, RunStatus
+from pipfleet.states import PullRequestState, RunStatus
 
 TREND_RUNS = 12
 KINDS = tuple(kind.value for kind in FindingKind)

@@ -16,6 +16,14 @@ from sqlmodel import Field, SQLModel
 
 from pipfleet.engine.confusion import Origin as PackageOrigin
 from pipfleet.engine.confusion import PublicStatus
+from pipfleet.states import (
+    PipfileStatus,
+    PullRequestState,
+    RunStatus,
+    ScanStatus,
+    SkipReason,
+    UpstreamPolicy,
+)
 
 # Deterministic constraint names: SQLite batch migrations can only drop or alter a
 # constraint by name, and both dialects must end up with the same names.
@@ -79,54 +87,6 @@ class StrEnumType(types.TypeDecorator[E]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
         return None if value is None else self.enum(value)
-
-
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    COMPLETED = "completed"
-    PARTIAL = "partial"  # finished, but some repositories failed
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"  # its process died (killed, or stopped by a signal)
-
-
-class ScanStatus(StrEnum):
-    FETCHED = "fetched"
-    CARRIED = "carried"  # unchanged since the last successful scan: its state was copied
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-class SkipReason(StrEnum):
-    ARCHIVED = "archived"
-    FORK = "fork"
-    DISABLED = "disabled"
-    EMPTY = "empty"
-    EXCLUDED = "excluded"
-    OPTED_OUT = "opted-out"
-
-
-class PipfileStatus(StrEnum):
-    OK = "ok"
-    PARSE_ERROR = "parse-error"
-    TOO_LARGE = "too-large"
-    BINARY = "binary"
-    TRUNCATED = "truncated"
-    MISSING = "missing"
-
-
-class UpstreamPolicy(StrEnum):
-    ALLOWED = "allowed"
-    BLOCKED = "blocked"
-
-
-class PullRequestState(StrEnum):
-    OPEN = "open"
-    MERGED = "merged"
-    DISMISSED = "dismissed"
-    CLOSED = "closed"
-    SUPERSEDED = "superseded"
-    PENDING = "pending"
-    CLOSING = "closing"  # being closed as fixed elsewhere: comment, close, delete the branch
 
 
 def _when(*, nullable: bool = False, index: bool = False) -> Any:

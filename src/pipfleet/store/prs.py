@@ -10,15 +10,14 @@ from sqlmodel import Session, col, select
 
 from pipfleet.engine.listing import Listing
 from pipfleet.errors import StoreError
+from pipfleet.states import PullRequestState, RunStatus
 from pipfleet.store.db import session_scope
 from pipfleet.store.models import (
     FindingRecord,
     PrivatePackage,
     PullRequestRecord,
-    PullRequestState,
     Repository,
     RepositoryScan,
-    RunStatus,
     ScanRun,
     utcnow,
 )

@@ -26,17 +26,14 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from pipfleet.engine.confusion import PackageIntel
-from pipfleet.github.queries import RepoSummary
-from pipfleet.jobs.scan import Baseline, CarriedState, PreviousState, RepoResult, ScanSummary
+from pipfleet.repositories import RepoSummary
+from pipfleet.scanresults import Baseline, CarriedState, PreviousState, RepoResult, ScanSummary
+from pipfleet.states import RunStatus, ScanStatus, SkipReason, UpstreamPolicy
 from pipfleet.store.db import session_scope
 from pipfleet.store.models import (
     PrivatePackage,
     Repository,
-    RunStatus,
     ScanRun,
-    ScanStatus,
-    SkipReason,
-    UpstreamPolicy,
     UTCDateTime,
     utcnow,
 )

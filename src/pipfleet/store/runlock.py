@@ -29,7 +29,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from pipfleet.errors import LockHeld
-from pipfleet.store.models import RunStatus, utcnow
+from pipfleet.states import RunStatus
+from pipfleet.store.models import utcnow
 
 _LOCK: Table = SQLModel.metadata.tables["run_lock"]
 _RUNS: Table = SQLModel.metadata.tables["scan_runs"]
