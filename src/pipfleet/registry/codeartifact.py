@@ -8,7 +8,7 @@ packages, whose versions are EXTERNAL only. ``listed`` counts everything listed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -164,23 +164,45 @@ def _field(page: Any, key: str, what: str) -> list[Any]:
     return list(page[key])
 
 
-def _paged(
-    call: Callable[..., dict[str, Any]], key: str, what: str, **params: Any
-) -> tuple[list[Any], int]:
+def _collect(pages: Iterable[Any], key: str, what: str) -> tuple[list[Any], int]:
+    """The ``key`` items of every page and how many requests they took, each page checked.
+
+    The next page is asked for only once this one has been believed: a cut answer or a
+    repeated ``nextToken`` (a loop botocore's paginator catches only between two pages in
+    a row) stops the listing with an error instead of another request.
+    """
     items: list[Any] = []
     requests = 0
-    token: str | None = None
     seen: set[str] = set()
-    while True:
-        page = call(**params, **({"nextToken": token} if token else {}))
+    for page in pages:
         requests += 1
         items.extend(_field(page, key, what))
         token = page.get("nextToken")
         if not token:
-            return items, requests
+            break
         if not isinstance(token, str) or token in seen:
             raise _Malformed(f"{what} repeated or garbled its nextToken")
         seen.add(token)
+    return items, requests
+
+
+def _paginated(
+    client: Any, operation: str, key: str, what: str, **params: Any
+) -> tuple[list[Any], int]:
+    """``_collect`` of an operation botocore's model can paginate (boto3's paginator)."""
+    return _collect(client.get_paginator(operation).paginate(**params), key, what)
+
+
+def _pages_by_hand(call: Callable[..., dict[str, Any]], **params: Any) -> Iterator[Any]:
+    """The pages of an operation that takes a ``nextToken`` but that botocore's model
+    gives no paginator (ListPackageVersionDependencies)."""
+    token: str | None = None
+    while True:
+        page = call(**params, **({"nextToken": token} if token else {}))
+        yield page
+        token = page.get("nextToken") if isinstance(page, dict) else None
+        if not token:
+            return
 
 
 def _repository_params(settings: CodeArtifactSettings) -> dict[str, str]:
@@ -221,12 +243,15 @@ def fetch_repository(settings: CodeArtifactSettings, client: Any = None) -> Repo
     client = client or _client(settings)
     where = _repository_params(settings)
     try:
-        summaries, requests = _paged(client.list_packages, "packages", "ListPackages", **where)
+        summaries, requests = _paginated(
+            client, "list_packages", "packages", "ListPackages", **where
+        )
         packages = []
         for summary in summaries:
             name = _package_name(summary)
-            versions, calls = _paged(
-                client.list_package_versions,
+            versions, calls = _paginated(
+                client,
+                "list_package_versions",
                 "versions",
                 f"ListPackageVersions of {name}",
                 package=name,
@@ -306,17 +331,17 @@ def fetch_version(
     params = {**_repository_params(settings), "package": package, "packageVersion": version}
     where = f"{package} {version}"
     try:
-        assets, requests = _paged(
-            client.list_package_version_assets,
+        assets, requests = _paginated(
+            client,
+            "list_package_version_assets",
             "assets",
             f"ListPackageVersionAssets of {where}",
             **params,
         )
-        dependencies, calls = _paged(
-            client.list_package_version_dependencies,
+        dependencies, calls = _collect(
+            _pages_by_hand(client.list_package_version_dependencies, **params),
             "dependencies",
             f"ListPackageVersionDependencies of {where}",
-            **params,
         )
         hashes = tuple(sorted({_asset_hash(where, asset) for asset in assets}))
         requirements = tuple(
