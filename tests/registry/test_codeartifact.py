@@ -31,12 +31,17 @@ def settings_for(server: SandboxServer, **overrides: str) -> CodeArtifactSetting
     return CodeArtifactSettings(**values)
 
 
-def test_listing_classifies_origins_and_policies(sandbox: SandboxServer, world: World) -> None:
-    for index in range(150):  # more than one page of ListPackages
-        name = f"orb-gen-{index:03d}"
+def add_generated_packages(world: World, count: int) -> list[str]:
+    names = [f"orb-gen-{index:03d}" for index in range(count)]
+    for name in names:
         world.codeartifact.packages[name] = CodeArtifactPackage(
             name, {"1.0": "INTERNAL"}, PackageOrigin("ALLOW", "BLOCK")
         )
+    return names
+
+
+def test_listing_classifies_origins_and_policies(sandbox: SandboxServer, world: World) -> None:
+    add_generated_packages(world, 150)  # more than one page of ListPackages
     repository = fetch_repository(settings_for(sandbox))
     by_name = {p.name: p for p in repository.packages}
     assert by_name["orb-common"].origin is Origin.INTERNAL
@@ -49,6 +54,37 @@ def test_listing_classifies_origins_and_policies(sandbox: SandboxServer, world: 
     assert internal.versions("orb-common") == frozenset({"2.0.0", "2.1.0"})
     assert "requests" in repository.listing("listed")
     assert repository.requests >= 2 + len(by_name)  # two ListPackages pages, versions each
+
+
+def test_a_listing_of_several_pages_comes_back_complete(
+    sandbox: SandboxServer, world: World
+) -> None:
+    # The sandbox answers 100 a page, as CodeArtifact does without maxResults: 250 packages
+    # take three ListPackages pages, and 230 versions three ListPackageVersions pages.
+    generated = add_generated_packages(world, 250)
+    versions = {f"1.{minor}": "INTERNAL" for minor in range(230)}
+    world.codeartifact.packages["orb-big"] = CodeArtifactPackage(
+        "orb-big", versions, PackageOrigin("ALLOW", "BLOCK")
+    )
+    repository = fetch_repository(settings_for(sandbox))
+    by_name = {p.name: p for p in repository.packages}
+    assert set(generated) | {"orb-big", "orb-common", "orb-events", "requests"} == set(by_name)
+    assert set(by_name["orb-big"].internal_versions) == set(versions)
+    calls = {route: n for (_, route), n in world.counters.items()}
+    assert calls == {"/codeartifact/v1/packages": 3, "/codeartifact/v1/package/versions": 256}
+    assert repository.requests == 3 + 256
+
+
+def test_dependencies_of_several_pages_come_back_complete(
+    sandbox: SandboxServer, world: World
+) -> None:
+    # ListPackageVersionDependencies has no paginator in botocore's model: paged by hand.
+    required = [f"orb-dep-{index:03d}" for index in range(130)]
+    world.codeartifact.packages["orb-events"].dependencies["1.0.0"] = required
+    contents = fetch_version(settings_for(sandbox), "orb-events", "1.0.0")
+    assert contents.dependencies == tuple(required)
+    assert world.counters[("POST", "/codeartifact/v1/package/version/dependencies")] == 2
+    assert contents.requests == 1 + 2
 
 
 def test_token_comes_from_get_authorization_token(sandbox: SandboxServer) -> None:
@@ -164,6 +200,38 @@ def test_an_empty_or_cut_answer_is_an_error_never_an_empty_listing(
 
     with pytest.raises(RegistryError, match="CodeArtifact .*(answered without|without a)"):
         fetch_repository(settings_for(sandbox))
+
+
+@pytest.mark.parametrize("body", ["", "{", '{"nextToken": null}'])
+def test_a_cut_later_page_is_an_error_never_a_shorter_listing(
+    sandbox: SandboxServer, world: World, body: str
+) -> None:
+    add_generated_packages(world, 150)
+    fault = {"route": "/v1/packages$", "status": 200, "body": body, "skip": 1}
+    assert httpx.post(sandbox.urls.control + "/faults", json=fault).status_code == 201
+
+    with pytest.raises(RegistryError, match="ListPackages answered without its 'packages' list"):
+        fetch_repository(settings_for(sandbox))
+
+
+def test_a_next_token_that_loops_back_is_an_error(sandbox: SandboxServer, world: World) -> None:
+    # Page 3 sends the client back to page 2: a loop botocore's paginator does not catch, as
+    # the token is not the one of the page just before.
+    add_generated_packages(world, 250)
+    settings = settings_for(sandbox)
+    first = once(settings).list_packages(
+        domain=settings.domain,
+        domainOwner=settings.domain_owner,
+        repository=settings.repository,
+        format="pypi",
+    )
+    body = json.dumps({"packages": [], "nextToken": first["nextToken"]})
+    fault = {"route": "/v1/packages$", "status": 200, "body": body, "skip": 2}
+    assert httpx.post(sandbox.urls.control + "/faults", json=fault).status_code == 201
+
+    with pytest.raises(RegistryError, match="ListPackages repeated or garbled its nextToken"):
+        fetch_repository(settings)
+    assert world.counters[("POST", "/codeartifact/v1/packages")] == 1 + 3
 
 
 def test_an_empty_token_answer_is_an_error(sandbox: SandboxServer) -> None:
