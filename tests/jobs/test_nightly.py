@@ -218,15 +218,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     earlier.mkdir()
     (earlier / DEMO_MARKER).write_text("made by pipfleet demo\n")
     (earlier / "leftover.txt").write_text("from the last demo\n")
+    # Settings of the user's own, which the demo's runs must not take up.
+    elsewhere = where / "elsewhere"
+    users = {
+        "GITHUB_TOKEN": "the-users-own-token",
+        "PIPFLEET_DATABASE_URL": f"sqlite:///{elsewhere / 'pipfleet.db'}",
+        "XDG_CACHE_HOME": str(elsewhere / "cache"),
+    }
+    elsewhere.mkdir()
     result = subprocess.run(
         [str(PIPFLEET), "demo"],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=where,
-        env=user_environment(),
+        env={**user_environment(), **users},
     )
     assert result.returncode == 0, result.stderr
+    assert not any(elsewhere.iterdir())
+    assert (earlier / "cache" / "pipfleet" / "pypi-etags.json").is_file()
     return where, result
 
 

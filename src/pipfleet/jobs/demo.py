@@ -15,12 +15,12 @@ import os
 import shutil
 import tomllib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipfleet.config import Settings, parse_settings
+from pipfleet.config import parse_settings
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.listing import Listing, listing_text
 from pipfleet.errors import UsageError
@@ -44,11 +44,7 @@ ORG = "acme"
 # Only a folder holding this file is the demo's to delete: `--out .` must not wipe a checkout.
 DEMO_MARKER = ".pipfleet-demo"
 LISTING = "private-packages.txt"
-DATABASE_TABLE = """
-[database]
-# Relative to this file's folder, so `pipfleet report --config <this file>` finds it from anywhere.
-url = "sqlite:///pipfleet.db"
-"""
+DATABASE = "pipfleet.db"  # beside the config, which names it relative to its own folder
 
 
 @dataclass(frozen=True)
@@ -113,10 +109,12 @@ class DemoResult:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set variables for the demo's own clients, and put back what was there."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+def _aws_credentials(environ: Mapping[str, str]) -> Iterator[None]:
+    """The sandbox's AWS keys for boto3, which finds credentials only in the process
+    environment or files, put back as they were afterwards."""
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: environ[name] for name in names})
     try:
         yield
     finally:
@@ -212,24 +210,21 @@ def run_demo(folder: Path, progress: Progress | None = None) -> DemoResult:
     world = load_fleet(folder / "fleet")
     listing = _write_listing(world, folder / LISTING)
     config = folder / "pipfleet.toml"
-    database_url = f"sqlite:///{folder / 'pipfleet.db'}"
+    database_url = f"sqlite:///{folder / DATABASE}"
     nights: list[NightlyResult] = []
     days: list[Day] = []
     pulls: dict[str, OpenPull] = {}
     with SandboxServer(world) as server, Maintainers(server.urls.control) as people:
-        text = config_text(server.urls, world, ORG)
         # The sandbox has no secondary rate limit to respect: no pause between writes.
-        config.write_text(
-            text.replace("[github]\n", "[github]\nwrite_pause = 0.0\n", 1) + DATABASE_TABLE
+        text = config_text(
+            server.urls, world, ORG, write_pause=0.0, database_url=f"sqlite:///{DATABASE}"
         )
-        environ = environment(server.urls, world)
-        # A PIPFLEET_DATABASE_URL of the user's own must not receive the demo's runs.
-        environ["PIPFLEET_DATABASE_URL"] = database_url
-        environ["XDG_CACHE_HOME"] = str(folder / "cache")
-        with _environment(environ):
-            settings: Settings = parse_settings(
-                tomllib.loads(config.read_text()), dict(os.environ), config
-            )
+        config.write_text(text)
+        # Only the sandbox's credentials and the demo's own cache: nothing of the user's
+        # (a token, a PIPFLEET_DATABASE_URL, an App key) reaches the demo's runs.
+        environ = {**environment(server.urls, world), "XDG_CACHE_HOME": str(folder / "cache")}
+        settings = parse_settings(tomllib.loads(text), environ, config)
+        with _aws_credentials(environ):
             for night in range(1, DEMO_NIGHTS + 1):
                 if nights:
                     days.append(_play(people, pulls, plan_day(list(pulls.values()), night - 1)))
