@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -232,6 +233,43 @@ def test_a_next_token_that_loops_back_is_an_error(sandbox: SandboxServer, world:
     with pytest.raises(RegistryError, match="ListPackages repeated or garbled its nextToken"):
         fetch_repository(settings)
     assert world.counters[("POST", "/codeartifact/v1/packages")] == 1 + 3
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "call", "what"),
+    [
+        ("/v1/packages$", '{"packages": 5}', fetch_repository, "ListPackages"),
+        ("/v1/packages$", '{"packages": [5]}', fetch_repository, "ListPackages"),
+        ("/v1/packages$", "[1]", fetch_repository, "ListPackages"),
+        (
+            "/v1/package/versions$",
+            '{"versions": "1.0"}',
+            fetch_repository,
+            "ListPackageVersions of orb-common",
+        ),
+        (
+            "/v1/authorization-token$",
+            '{"expiration": "soon"}',
+            authorization_token,
+            "GetAuthorizationToken",
+        ),
+    ],
+)
+def test_json_of_the_wrong_shape_is_one_line_not_a_traceback(
+    sandbox: SandboxServer,
+    route: str,
+    body: str,
+    call: Callable[[CodeArtifactSettings], object],
+    what: str,
+) -> None:
+    fault = {"route": route, "status": 200, "body": body}
+    assert httpx.post(sandbox.urls.control + "/faults", json=fault).status_code == 201
+
+    with pytest.raises(RegistryError) as raised:
+        call(settings_for(sandbox))
+    assert str(raised.value) == (
+        f"CodeArtifact acme/private (us-east-1): {what} answered with JSON of the wrong shape"
+    )
 
 
 def test_an_empty_token_answer_is_an_error(sandbox: SandboxServer) -> None:

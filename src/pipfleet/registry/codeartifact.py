@@ -164,6 +164,20 @@ def _field(page: Any, key: str, what: str) -> list[Any]:
     return list(page[key])
 
 
+# What botocore's parser raises, instead of an error of its own, for JSON of another shape
+# than the model's: a number where it has a list, a list where it has a structure, a string
+# that is no timestamp.
+_MISSHAPEN = (AttributeError, TypeError, ValueError)
+
+
+def _next_page(pages: Iterator[Any], what: str) -> Any:
+    """The next page of ``pages``, or None after the last one."""
+    try:
+        return next(pages, None)
+    except _MISSHAPEN:
+        raise _Malformed(f"{what} answered with JSON of the wrong shape") from None
+
+
 def _collect(pages: Iterable[Any], key: str, what: str) -> tuple[list[Any], int]:
     """The ``key`` items of every page and how many requests they took, each page checked.
 
@@ -174,7 +188,8 @@ def _collect(pages: Iterable[Any], key: str, what: str) -> tuple[list[Any], int]
     items: list[Any] = []
     requests = 0
     seen: set[str] = set()
-    for page in pages:
+    pending = iter(pages)
+    while (page := _next_page(pending, what)) is not None:
         requests += 1
         items.extend(_field(page, key, what))
         token = page.get("nextToken")
@@ -361,6 +376,10 @@ def authorization_token(settings: CodeArtifactSettings, client: Any = None) -> s
         )
     except (ClientError, BotoCoreError) as exc:
         raise _explain(exc, settings) from None
+    except _MISSHAPEN:
+        raise _explain(
+            _Malformed("GetAuthorizationToken answered with JSON of the wrong shape"), settings
+        ) from None
     token = answer.get("authorizationToken") if isinstance(answer, dict) else None
     if not isinstance(token, str) or not token:
         raise _explain(_Malformed("GetAuthorizationToken answered without a token"), settings)
