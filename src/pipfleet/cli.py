@@ -16,6 +16,7 @@ import typer
 
 from pipfleet import __version__
 from pipfleet.errors import ListingError, PipfleetError, UsageError
+from pipfleet.extras import EXTRA_OF_MODULE
 from pipfleet.files import prepare_folder, prepare_output
 from pipfleet.report import ReportFormat
 from pipfleet.safetext import mask_credentials, printable
@@ -635,3 +636,14 @@ def main() -> None:
         # Errors can quote a repository's text (a path, a package name): one safe line.
         typer.echo(f"pipfleet: error: {printable(str(exc))}", err=True)
         sys.exit(exc.exit_code)
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_OF_MODULE.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise  # not an optional dependency: a broken install or a bug, traceback kept
+        command = " ".join(["pipfleet", *sys.argv[1:2]])
+        typer.echo(
+            f"pipfleet: error: {command} needs {exc.name}, which is not installed: "
+            f"pip install 'pipfleet[{extra}]'",
+            err=True,
+        )
+        sys.exit(2)
