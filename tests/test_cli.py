@@ -186,3 +186,53 @@ def test_version_and_plain_help_screens() -> None:
     check = invoke("check", "--help")
     assert "  --fix  " in check and "<bool>" not in check
     assert "Name of the private [[source]]" in check  # Rich markup would swallow the brackets
+
+
+# Runs pipfleet with one third-party package made unimportable, as in an install
+# without the extra that provides it (a meta path finder: fault injection only).
+WITHOUT_MODULE = """
+import sys
+
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == MISSING:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+MISSING = sys.argv.pop(1)
+sys.meta_path.insert(0, Missing())
+sys.argv[0] = "pipfleet"
+from pipfleet.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("missing", "args", "extra"),
+    [
+        ("sqlalchemy", ["db", "current"], "bot"),
+        ("github", ["scan"], "bot"),
+        ("boto3", ["listing", "export"], "aws"),
+        ("graphql", ["sandbox", "serve", "--help"], None),  # help needs no module
+    ],
+)
+def test_a_command_without_its_extra_says_which_to_install(
+    tmp_path: Path, missing: str, args: list[str], extra: str | None
+) -> None:
+    (tmp_path / "pipfleet.toml").write_text(
+        (Path(__file__).parents[1] / "config" / "pipfleet.toml").read_text()
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_MODULE, missing, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    if extra is None:
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"pipfleet: error: pipfleet {args[0]} needs {missing}")
+    assert f"pip install 'pipfleet[{extra}]'" in result.stderr
