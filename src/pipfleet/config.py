@@ -3,12 +3,14 @@
 The file holds no secret. Tokens and keys come only from the environment and are
 wrapped in ``Secret`` so that no repr, log line or exception can show them.
 
-This module alone decides what an environment variable changes: $PIPFLEET_CONFIG,
-$PIPFLEET_DATABASE_URL, $XDG_CACHE_HOME and the credentials. The rest of pipfleet reads
-them from ``Settings`` (or ``database_url`` and ``opt_out_topic``), never from
-``os.environ``, so a caller can give a whole environment as a mapping. The variables that
-stand in for a command-line option (PIPFLEET_LISTING, PIPFLEET_SOURCE_URL) are declared
-with their options in cli.py: the option, when given, wins.
+This module alone decides what the settings take from the environment: $PIPFLEET_CONFIG,
+$PIPFLEET_DATABASE_URL, $XDG_CACHE_HOME, GITHUB_TOKEN, the PIPFLEET_GITHUB_APP_* variables
+and CODEARTIFACT_AUTH_TOKEN. The rest of pipfleet reads them from ``Settings`` (or
+``database_url`` and ``opt_out_topic``), never from ``os.environ``, so a caller can give
+a whole environment as a mapping. Not decided here: the AWS credentials (boto3 finds
+them), the variables standing in for a command-line option (PIPFLEET_LISTING,
+PIPFLEET_SOURCE_URL: declared with their options in cli.py, the option wins) and the
+terminal's (NO_COLOR, FORCE_COLOR).
 """
 
 from __future__ import annotations
