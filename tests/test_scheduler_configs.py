@@ -328,7 +328,13 @@ def test_the_set_up_notes_install_the_pipfleet_that_runs(path: Path) -> None:
     for venv in venvs:
         assert re.search(rf"python3? -m venv {re.escape(venv)}\b", text), venv
         assert re.search(rf"{re.escape(venv)}/bin/pip install \S", text), venv
-    assert re.search(r"^\s+run: python -m pip install \.$", WORKFLOW.read_text(), re.M)
+    # The bot's commands need the bot extra; the constraints are the versions tested.
+    assert re.search(r"-c /\S+/constraints\.txt \"/\S+\[bot(,postgres)?\]\"", text)
+    assert re.search(
+        r'^\s+run: python -m pip install -c constraints\.txt "\.\[bot,postgres\]"$',
+        WORKFLOW.read_text(),
+        re.M,
+    )
 
 
 def test_every_schedule_is_nightly_at_02_30() -> None:
