@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from pipfleet.engine.plan import PullAction
 from pipfleet.jobs.fix import FixOutcome, FixSummary
 from pipfleet.render import print_fix_summary
 
@@ -111,11 +112,13 @@ def fix_output(summary: FixSummary, dry_run: bool) -> list[str]:
 
 
 def test_the_fix_summary_counts_with_the_words_of_the_repository_lines() -> None:
-    outcomes = [FixOutcome(f"acme/orb-{n}", "nothing", "carries this fix") for n in range(15)]
+    outcomes = [
+        FixOutcome(f"acme/orb-{n}", PullAction.NOTHING, "carries this fix") for n in range(15)
+    ]
     outcomes += [
-        FixOutcome("acme/orb-new", "open", "2 entries", number=7, url="https://x/7"),
-        FixOutcome("acme/orb-gone", "close", "fixed on main", number=3, url="https://x/3"),
-        FixOutcome("acme/orb-no", "declined", "closed unmerged"),
+        FixOutcome("acme/orb-new", PullAction.OPEN, "2 entries", number=7, url="https://x/7"),
+        FixOutcome("acme/orb-gone", PullAction.CLOSE, "fixed on main", number=3, url="https://x/3"),
+        FixOutcome("acme/orb-no", PullAction.DECLINED, "closed unmerged"),
     ]
     summary = FixSummary(run_id=4, outcomes=outcomes, writes=9)
     lines = fix_output(summary, dry_run=False)
@@ -131,3 +134,11 @@ def test_the_fix_summary_counts_with_the_words_of_the_repository_lines() -> None
         "fix (scan run 4): 1 would open, 1 would close, 15 up to date, "
         "1 declined earlier (left alone); dry run, nothing written"
     )
+
+
+def test_every_fix_outcome_is_counted_in_its_own_words() -> None:
+    outcomes = [FixOutcome(f"acme/{action}", action, "why") for action in PullAction]
+    text = " ".join(fix_output(FixSummary(run_id=1, outcomes=outcomes), dry_run=False))
+    counted = text.partition("fix (scan run 1): ")[2].split(";")[0].split(", ")
+    assert len(counted) == len(PullAction)
+    assert all(part.startswith("1 ") for part in counted)

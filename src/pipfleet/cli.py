@@ -251,7 +251,7 @@ def fix(
     settings = _settings(config)
     summary = fix_alone(settings, dry_run=dry_run, only=repo or (), max_prs=max_prs)
     print_fix_summary(_console(), summary, dry_run)
-    raise typer.Exit(3 if summary.stopped or summary.counts().get("failed") else 0)
+    raise typer.Exit(3 if summary.stopped or summary.failed else 0)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from pipfleet.engine.findings import Finding, FindingKind, Severity
 from pipfleet.engine.listing import Listing
+from pipfleet.engine.plan import PullAction
 from pipfleet.jobs.check import CheckResult, FileResult, FileStatus, LockResult, Mode
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.safetext import mask_credentials, printable
@@ -212,25 +213,29 @@ def print_scan_summary(console: Console, summary: ScanSummary, dry_run: bool) ->
 
 # In the order the summary counts them; the per-repository lines use the same words.
 _FIX_VERBS = {
-    "open": "opened",
-    "update": "updated",
-    "close": "closed (fixed on the default branch)",
-    "nothing": "up to date",
-    "none-needed": "nothing to fix",
-    "declined": "declined earlier (left alone)",
-    "opted-out": "opted out",
-    "kept": "kept open (not enough evidence to close)",
-    "deferred": "deferred",
-    "failed": "failed",
+    PullAction.OPEN: "opened",
+    PullAction.UPDATE: "updated",
+    PullAction.CLOSE: "closed (fixed on the default branch)",
+    PullAction.NOTHING: "up to date",
+    PullAction.NONE_NEEDED: "nothing to fix",
+    PullAction.DECLINED: "declined earlier (left alone)",
+    PullAction.OPTED_OUT: "opted out",
+    PullAction.KEPT: "kept open (not enough evidence to close)",
+    PullAction.DEFERRED: "deferred",
+    PullAction.FAILED: "failed",
 }
 # A dry run writes nothing: what it would have written says so.
-_DRY_RUN_VERBS = {"open": "would open", "update": "would update", "close": "would close"}
+_DRY_RUN_VERBS = {
+    PullAction.OPEN: "would open",
+    PullAction.UPDATE: "would update",
+    PullAction.CLOSE: "would close",
+}
 
 
-def _fix_verb(action: str, dry_run: bool) -> str:
+def _fix_verb(action: PullAction, dry_run: bool) -> str:
     if dry_run and action in _DRY_RUN_VERBS:
         return _DRY_RUN_VERBS[action]
-    return _FIX_VERBS.get(action, action)
+    return _FIX_VERBS[action]
 
 
 def print_fix_summary(console: Console, summary: FixSummary, dry_run: bool) -> None:
@@ -246,8 +251,7 @@ def print_fix_summary(console: Console, summary: FixSummary, dry_run: bool) -> N
         where = f" #{outcome.number} {outcome.url}" if outcome.number else ""
         console.print(_plain(f"{outcome.repository}: {verb}{where} ({outcome.reason})"))
     counts = summary.counts()
-    order = [*_FIX_VERBS, *sorted(set(counts) - set(_FIX_VERBS))]
-    said = ", ".join(f"{counts[a]} {_fix_verb(a, dry_run)}" for a in order if counts[a])
+    said = ", ".join(f"{counts[a]} {_fix_verb(a, dry_run)}" for a in _FIX_VERBS if counts[a])
     mode = "dry run, nothing written" if dry_run else f"{summary.writes} write requests"
     console.print(f"fix (scan run {summary.run_id}): {said or 'no repository to fix'}; {mode}")
     if summary.stopped:

@@ -15,7 +15,7 @@ from typing import Protocol
 from pipfleet.engine.confusion import PackageIntel
 from pipfleet.engine.findings import FileReport
 from pipfleet.repositories import RepoSummary
-from pipfleet.states import PipfileStatus, ScanStatus
+from pipfleet.states import PipfileStatus, RunStatus, ScanStatus
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class ScanSummary:
     findings: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     github_requests: int = 0
-    status: str = "completed"
+    status: RunStatus = RunStatus.COMPLETED
 
     @property
     def compliant_share(self) -> float | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from pipfleet.engine.plan import LastPull, PullAction, decide
+from pipfleet.states import PullRequestState
 
 A, B = "a" * 64, "b" * 64
 
@@ -11,17 +12,17 @@ A, B = "a" * 64, "b" * 64
     ("fingerprint", "last", "reopen", "action"),
     [
         (A, None, False, PullAction.OPEN),
-        (A, LastPull("open", A), False, PullAction.NOTHING),
-        (B, LastPull("open", A), False, PullAction.UPDATE),
-        (None, LastPull("open", A), False, PullAction.CLOSE),
+        (A, LastPull(PullRequestState.OPEN, A), False, PullAction.NOTHING),
+        (B, LastPull(PullRequestState.OPEN, A), False, PullAction.UPDATE),
+        (None, LastPull(PullRequestState.OPEN, A), False, PullAction.CLOSE),
         (None, None, False, PullAction.NONE_NEEDED),
-        (None, LastPull("merged", A), False, PullAction.NONE_NEEDED),
-        (A, LastPull("dismissed", A), True, PullAction.DECLINED),
-        (B, LastPull("dismissed", A), False, PullAction.DECLINED),
-        (B, LastPull("dismissed", A), True, PullAction.OPEN),
-        (B, LastPull("merged", A), False, PullAction.OPEN),
-        (A, LastPull("pending", A), False, PullAction.OPEN),
-        (A, LastPull("closed", A), False, PullAction.OPEN),
+        (None, LastPull(PullRequestState.MERGED, A), False, PullAction.NONE_NEEDED),
+        (A, LastPull(PullRequestState.DISMISSED, A), True, PullAction.DECLINED),
+        (B, LastPull(PullRequestState.DISMISSED, A), False, PullAction.DECLINED),
+        (B, LastPull(PullRequestState.DISMISSED, A), True, PullAction.OPEN),
+        (B, LastPull(PullRequestState.MERGED, A), False, PullAction.OPEN),
+        (A, LastPull(PullRequestState.PENDING, A), False, PullAction.OPEN),
+        (A, LastPull(PullRequestState.CLOSED, A), False, PullAction.OPEN),
     ],
 )
 def test_decisions(

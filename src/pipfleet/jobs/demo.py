@@ -23,6 +23,7 @@ from pathlib import Path
 from pipfleet.config import parse_settings
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.listing import Listing, listing_text
+from pipfleet.engine.plan import PullAction
 from pipfleet.errors import UsageError
 from pipfleet.jobs.check import Mode, check_paths
 from pipfleet.jobs.fix import FixOutcome
@@ -92,8 +93,8 @@ class DemoResult:
             "n/a" if (share := night.scan.compliant_share) is None else f"{share:.0%}"
             for night in self.nights
         )
-        opened = sum(night.fix.counts().get("open", 0) for night in self.nights)
-        closed = sum(night.fix.counts().get("close", 0) for night in self.nights)
+        opened = sum(night.fix.counts()[PullAction.OPEN] for night in self.nights)
+        closed = sum(night.fix.counts()[PullAction.CLOSE] for night in self.nights)
         merged = sum(len(day.merged) for day in self.days)
         declined = sum(len(day.declined) for day in self.days)
         by_hand = sum(len(day.fixed_by_hand) for day in self.days)
@@ -232,7 +233,11 @@ def run_demo(folder: Path, progress: Progress | None = None) -> DemoResult:
                 report = folder / "dashboard.html" if last else None
                 nights.append(run_nightly(settings, report=report, progress=progress))
                 for outcome in nights[-1].fix.outcomes:
-                    if outcome.action == "open" and outcome.fix and outcome.number is not None:
+                    if (
+                        outcome.action is PullAction.OPEN
+                        and outcome.fix
+                        and outcome.number is not None
+                    ):
                         pulls[outcome.repository] = OpenPull(
                             outcome.repository, outcome.number, outcome
                         )
@@ -242,7 +247,7 @@ def run_demo(folder: Path, progress: Progress | None = None) -> DemoResult:
         needs_human = unfixable_by_kind(engine, run_id) if run_id else Counter[str]()
     finally:
         engine.dispose()
-    opened = tuple(o for o in nights[0].fix.outcomes if o.action == "open" and o.fix)[:3]
+    opened = tuple(o for o in nights[0].fix.outcomes if o.action is PullAction.OPEN and o.fix)[:3]
     still_open = tuple(sorted(pulls))
     return DemoResult(
         tuple(nights),

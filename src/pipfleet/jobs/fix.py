@@ -44,16 +44,11 @@ from pipfleet.states import PullRequestState, RunStatus
 from pipfleet.store.models import PullRequestRecord, utcnow
 from pipfleet.store.prs import Candidate, PullRequestStore
 
-OPTED_OUT = "opted-out"
-DEFERRED = "deferred"
-FAILED = "failed"
-KEPT = "kept"  # the fix looks gone, but without the evidence a closure needs
-
 
 @dataclass(frozen=True)
 class FixOutcome:
     repository: str
-    action: str  # a PullAction value, or opted-out / deferred / failed
+    action: PullAction
     reason: str
     fix: RepoFix | None = None
     text: PullRequestText | None = None
@@ -69,8 +64,12 @@ class FixSummary:
     stopped: str | None = None  # why the run stopped early (a rate limit, a limit), if it did
     branches_deleted: int = 0  # branches of earlier closures whose delete had failed
 
-    def counts(self) -> Counter[str]:
+    def counts(self) -> Counter[PullAction]:
         return Counter(outcome.action for outcome in self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return self.counts()[PullAction.FAILED]
 
 
 def opted_out(repo: RepoSummary, files: RepoFiles | None, settings: Settings) -> str | None:
@@ -150,7 +149,9 @@ class FixJob:
         )
         for candidate in candidates:
             if summary.stopped:
-                summary.outcomes.append(FixOutcome(candidate.full_name, DEFERRED, summary.stopped))
+                summary.outcomes.append(
+                    FixOutcome(candidate.full_name, PullAction.DEFERRED, summary.stopped)
+                )
                 continue
             repo = live.get(candidate.full_name)
             read = files.get(candidate.full_name)
@@ -165,7 +166,7 @@ class FixJob:
                     why = read.error
                 elif missing_locks:
                     why = f"GitHub did not return {', '.join(missing_locks)}"
-                summary.outcomes.append(FixOutcome(candidate.full_name, FAILED, why))
+                summary.outcomes.append(FixOutcome(candidate.full_name, PullAction.FAILED, why))
                 continue
             try:
                 remote = None
@@ -176,12 +177,12 @@ class FixJob:
                 )
             except (RateLimited, SafetyLimit) as exc:
                 summary.stopped = str(exc)
-                outcome = FixOutcome(candidate.full_name, DEFERRED, str(exc))
+                outcome = FixOutcome(candidate.full_name, PullAction.DEFERRED, str(exc))
             except GitHubError as exc:
-                outcome = FixOutcome(candidate.full_name, FAILED, str(exc))
+                outcome = FixOutcome(candidate.full_name, PullAction.FAILED, str(exc))
                 self._note_error(candidate, str(exc))
             except Exception as exc:  # one repository's content never stops the fleet
-                outcome = FixOutcome(candidate.full_name, FAILED, one_line(exc))
+                outcome = FixOutcome(candidate.full_name, PullAction.FAILED, one_line(exc))
                 self._note_error(candidate, one_line(exc))
             if outcome.action == PullAction.OPEN:
                 budget -= 1
@@ -207,47 +208,54 @@ class FixJob:
         if record is not None and record.state is PullRequestState.CLOSING:
             # A run died while closing it: finish the close it had the evidence for.
             if remote is None:
-                return FixOutcome(name, KEPT, "GitHub did not say the pull request's state")
+                return FixOutcome(
+                    name, PullAction.KEPT, "GitHub did not say the pull request's state"
+                )
             closures.take(name)
             if self.pulls is not None:
                 self._close(repo, record, remote)
             why = "finishing an interrupted close"
-            return FixOutcome(name, "close", why, number=record.number, url=record.html_url)
+            return FixOutcome(
+                name, PullAction.CLOSE, why, number=record.number, url=record.html_url
+            )
         if reason := opted_out(repo, read, self.settings):
-            return FixOutcome(name, OPTED_OUT, reason)
+            return FixOutcome(name, PullAction.OPTED_OUT, reason)
         pipfiles = {b.path: b.text for b in read.pipfiles if b.text is not None and b.oid}
         fix = build_fix(pipfiles, locks.get(name, {}), listing, self.options)
-        last = LastPull(record.state.value, record.fingerprint) if record else None
+        last = LastPull(record.state, record.fingerprint) if record else None
         fingerprint = None if fix.empty else fix.fingerprint
         decision = decide(fingerprint, last, self.settings.fix.reopen_dismissed)
         text = None if fix.empty else self._text(fix)
         if decision.action in (PullAction.CLOSE, PullAction.UPDATE) and remote is None:
             return FixOutcome(
-                name, KEPT, "GitHub did not say whether the pull request is still open", fix
+                name,
+                PullAction.KEPT,
+                "GitHub did not say whether the pull request is still open",
+                fix,
             )
         if decision.action is PullAction.CLOSE:
             if doubt := self._doubt(read, pipfiles, fix, listing, closures):
-                return FixOutcome(name, KEPT, doubt, fix)
+                return FixOutcome(name, PullAction.KEPT, doubt, fix)
             closures.take(name)
         if self.pulls is None or decision.action in (
             PullAction.NOTHING,
             PullAction.DECLINED,
             PullAction.NONE_NEEDED,
         ):
-            return FixOutcome(name, decision.action.value, decision.reason, fix, text)
+            return FixOutcome(name, decision.action, decision.reason, fix, text)
         if decision.action is PullAction.OPEN and budget <= 0:
-            return FixOutcome(name, DEFERRED, "max_prs_per_run reached", fix, text)
+            return FixOutcome(name, PullAction.DEFERRED, "max_prs_per_run reached", fix, text)
         assert repo.head_oid and repo.default_branch
         if decision.action is PullAction.CLOSE:
             assert record is not None and record.number is not None
             self._close(repo, record, remote)
             return FixOutcome(
-                name, "close", decision.reason, number=record.number, url=record.html_url
+                name, PullAction.CLOSE, decision.reason, number=record.number, url=record.html_url
             )
         assert text is not None
         record = self._push(repo, fix, text, record, decision.action)
         return FixOutcome(
-            name, decision.action.value, decision.reason, fix, text, record.number, record.html_url
+            name, decision.action, decision.reason, fix, text, record.number, record.html_url
         )
 
     def _doubt(

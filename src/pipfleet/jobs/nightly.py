@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from pipfleet.config import Settings
 from pipfleet.engine.listing import Listing
+from pipfleet.engine.plan import PullAction
 from pipfleet.errors import PipfleetError
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import Progress
@@ -42,7 +43,7 @@ class NightlyResult:
     report: Path | None
 
     def exit_code(self, strict: bool) -> int:
-        if self.scan.failed or self.fix.stopped or self.fix.counts().get("failed"):
+        if self.scan.failed or self.fix.stopped or self.fix.failed:
             return PARTIAL
         return UNFIXABLE if strict and self.unfixable else DONE
 
@@ -55,11 +56,12 @@ class NightlyResult:
             f"{self.scan.failed} failed) with {self.scan.pipfiles} Pipfiles: "
             f"{'n/a' if share is None else f'{share:.0%}'} of the repositories with a "
             "Pipfile are compliant.",
-            f"Pull requests: {counts.get('open', 0)} opened, {counts.get('update', 0)} updated, "
-            f"{counts.get('close', 0)} closed as fixed elsewhere, {counts.get('nothing', 0)} "
-            f"already up to date, {counts.get('declined', 0)} declined by maintainers, "
-            f"{counts.get('kept', 0)} kept open for want of evidence to close, "
-            f"{counts.get('deferred', 0)} deferred, {counts.get('failed', 0)} failed "
+            f"Pull requests: {counts[PullAction.OPEN]} opened, {counts[PullAction.UPDATE]} "
+            f"updated, {counts[PullAction.CLOSE]} closed as fixed elsewhere, "
+            f"{counts[PullAction.NOTHING]} already up to date, {counts[PullAction.DECLINED]} "
+            f"declined by maintainers, {counts[PullAction.KEPT]} kept open for want of "
+            f"evidence to close, {counts[PullAction.DEFERRED]} deferred, "
+            f"{counts[PullAction.FAILED]} failed "
             f"({self.fix.writes} write requests).",
             f"{self.unfixable} finding(s) need a human: no pull request can fix them.",
         ]

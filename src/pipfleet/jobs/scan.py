@@ -32,7 +32,7 @@ from pipfleet.scanresults import (
     RepoResult,
     ScanSummary,
 )
-from pipfleet.states import PipfileStatus, ScanStatus
+from pipfleet.states import PipfileStatus, RunStatus, ScanStatus
 
 
 class Gateway(Protocol):
@@ -324,13 +324,13 @@ def run_scan(
                 progress("repository", 1)
     except BaseException as exc:
         stopped = isinstance(exc, KeyboardInterrupt | SystemExit | Interrupted)
-        summary.status = "interrupted" if stopped else "failed"
+        summary.status = RunStatus.INTERRUPTED if stopped else RunStatus.FAILED
         summary.errors.append(str(exc) if isinstance(exc, PipfleetError) else one_line(exc))
         raise
     finally:
         summary.github_requests = gateway.requests
-        if summary.status not in ("failed", "interrupted"):
-            summary.status = "partial" if summary.failed else "completed"
+        if summary.status not in (RunStatus.FAILED, RunStatus.INTERRUPTED):
+            summary.status = RunStatus.PARTIAL if summary.failed else RunStatus.COMPLETED
         if recorder and run_id is not None:
             recorder.finish(run_id, summary)
     return summary

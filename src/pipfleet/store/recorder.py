@@ -337,7 +337,7 @@ class DatabaseRecorder:
             run = session.get(ScanRun, run_id)
             assert run is not None
             run.finished_at = utcnow()
-            run.status = RunStatus(summary.status)
+            run.status = summary.status
             run.repositories = summary.repositories
             run.repositories_fetched = summary.fetched
             run.repositories_carried = summary.carried
