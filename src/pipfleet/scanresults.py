@@ -76,17 +76,45 @@ class CarriedState:
 
 
 class Recorder(Protocol):
-    """Where a scan writes (the database), each repository in its own transaction."""
+    """Where a scan writes (the database), each repository in its own transaction.
+
+    ``start`` opens the run the other writes belong to and returns its id.
+    """
 
     def previous(self) -> Mapping[str, PreviousState]: ...
     def baseline(self) -> Baseline | None: ...
-    def start(self, audit_digest: str) -> int: ...
-    def record(self, run_id: int, result: RepoResult, audit_digest: str) -> None: ...
-    def carry(
-        self, run_id: int, carried: Sequence[tuple[RepoSummary, PreviousState]]
-    ) -> CarriedState: ...
-    def record_packages(self, run_id: int, intel: Mapping[str, PackageIntel]) -> None: ...
-    def finish(self, run_id: int, summary: ScanSummary) -> None: ...
+    def start(self, audit_digest: str) -> int | None: ...
+    def record(self, result: RepoResult, audit_digest: str) -> None: ...
+    def carry(self, carried: Sequence[tuple[RepoSummary, PreviousState]]) -> CarriedState: ...
+    def record_packages(self, intel: Mapping[str, PackageIntel]) -> None: ...
+    def finish(self, summary: ScanSummary) -> None: ...
+
+
+class DryRun:
+    """The Recorder of a dry run: it knows no earlier scan, so every repository is read
+    afresh, and it writes nothing, so the run has no id."""
+
+    def previous(self) -> Mapping[str, PreviousState]:
+        return {}
+
+    def baseline(self) -> Baseline | None:
+        return None
+
+    def start(self, audit_digest: str) -> int | None:
+        return None
+
+    def record(self, result: RepoResult, audit_digest: str) -> None:
+        return None
+
+    def carry(self, carried: Sequence[tuple[RepoSummary, PreviousState]]) -> CarriedState:
+        # Nothing is carried when nothing earlier is known; an empty carry adds nothing.
+        return CarriedState(0, 0, 0, 0, Counter())
+
+    def record_packages(self, intel: Mapping[str, PackageIntel]) -> None:
+        return None
+
+    def finish(self, summary: ScanSummary) -> None:
+        return None
 
 
 @dataclass

@@ -27,6 +27,7 @@ from pipfleet.github.queries import BlobRead, PullRead, RepoFiles
 from pipfleet.repositories import RepoSummary
 from pipfleet.scanresults import (
     Baseline,
+    DryRun,
     PipfileResult,
     Recorder,
     RepoResult,
@@ -179,6 +180,10 @@ VersionReader = Callable[[Listing, set[tuple[str, str]]], Listing]
 Progress = Callable[[str, int], None]  # (phase, how many more done)
 
 
+def no_progress(phase: str, count: int) -> None:
+    """The Progress of a scan nobody watches."""
+
+
 def one_line(exc: BaseException) -> str:
     """An unexpected exception as a short one-line reason fit for a record."""
     text = " ".join(str(exc).split()) or "no message"
@@ -229,17 +234,17 @@ def _audited(
         return RepoResult(parsed.repo, ScanStatus.FAILED, error=one_line(exc))
 
 
-def _record(recorder: Recorder, run_id: int, result: RepoResult, digest: str) -> RepoResult:
+def _record(recorder: Recorder, result: RepoResult, digest: str) -> RepoResult:
     """Record a result; one the database refuses is recorded as that repository's failure.
 
     A second refusal is the database's own failure, not the repository's: it stops the scan.
     """
     try:
-        recorder.record(run_id, result, digest)
+        recorder.record(result, digest)
         return result
     except Exception as exc:
         failed = RepoResult(result.repo, ScanStatus.FAILED, error=one_line(exc))
-        recorder.record(run_id, failed, digest)
+        recorder.record(failed, digest)
         return failed
 
 
@@ -258,7 +263,8 @@ def run_scan(
 ) -> ScanSummary:
     """Scan the org: repositories unchanged since the last successful scan carry over.
 
-    A dry run (no recorder) writes nothing and so reads every repository afresh. A
+    A dry run (no recorder) records through ``DryRun``: it writes nothing and so reads
+    every repository afresh. A
     listing or repository list that shrank implausibly since the last good run stops the
     scan (recorded as failed) unless ``accept_shrink``. Any exception marks the run
     failed (or interrupted) before it propagates: only completed scans drive closures.
@@ -267,61 +273,46 @@ def run_scan(
     versions the read files use (hashes, dependencies) before they are audited; the
     audit digest they are recorded with covers what it added.
     """
+    recorder = DryRun() if recorder is None else recorder
+    progress = progress or no_progress
     summary = ScanSummary()
     digest = audit_digest(listing, intel, options)
-    previous = recorder.previous() if recorder else {}
-    baseline = None if accept_shrink or recorder is None else recorder.baseline()
+    previous = recorder.previous()
+    baseline = None if accept_shrink else recorder.baseline()
     guard = safety or SafetySettings()
-    run_id = recorder.start(digest) if recorder else None
-    summary.run_id = run_id
+    summary.run_id = recorder.start(digest)
     try:
         check_listing(listing, baseline, guard)
         repos = [repo for repo in gateway.list_repositories() if matches(repo, settings)]
         check_repositories(len(repos), baseline, guard)
         summary.repositories = len(repos)
-        if progress:
-            progress("listed", len(repos))
-        if recorder and run_id is not None:
-            recorder.record_packages(run_id, intel)
+        progress("listed", len(repos))
+        recorder.record_packages(intel)
         to_read, to_carry = [], []
         for repo in repos:
             reason = skip_reason(repo, settings)
             earlier = previous.get(repo.full_name)
             if reason is not None:
                 result = RepoResult(repo, ScanStatus.SKIPPED, skip_reason=reason)
-            elif (
-                recorder
-                and run_id is not None
-                and earlier
-                and earlier.head_oid == repo.head_oid
-                and earlier.audit_digest == digest
-            ):
+            elif earlier and earlier.head_oid == repo.head_oid and earlier.audit_digest == digest:
                 to_carry.append((repo, earlier))
                 continue
             else:
                 to_read.append(repo)
                 continue
-            if recorder and run_id is not None:
-                result = _record(recorder, run_id, result, digest)
-            summary.add(result)
-            if progress:
-                progress("repository", 1)
-        if recorder and run_id is not None and to_carry:
-            summary.add_carried(recorder.carry(run_id, to_carry))
-            if progress:
-                progress("repository", len(to_carry))
+            summary.add(_record(recorder, result, digest))
+            progress("repository", 1)
+        if to_carry:
+            summary.add_carried(recorder.carry(to_carry))
+            progress("repository", len(to_carry))
         fleet = [_parsed(files) for files in gateway.read_files(to_read)]
         if versions is not None and fleet:
             parsed = [item for item in fleet if isinstance(item, ParsedFiles)]
             listing = versions(listing, wanted_versions(parsed, listing))
             digest = audit_digest(listing, intel, options)
         for item in fleet:
-            result = _audited(item, listing, options)
-            if recorder and run_id is not None:
-                result = _record(recorder, run_id, result, digest)
-            summary.add(result)
-            if progress:
-                progress("repository", 1)
+            summary.add(_record(recorder, _audited(item, listing, options), digest))
+            progress("repository", 1)
     except BaseException as exc:
         stopped = isinstance(exc, KeyboardInterrupt | SystemExit | Interrupted)
         summary.status = RunStatus.INTERRUPTED if stopped else RunStatus.FAILED
@@ -331,6 +322,5 @@ def run_scan(
         summary.github_requests = gateway.requests
         if summary.status not in (RunStatus.FAILED, RunStatus.INTERRUPTED):
             summary.status = RunStatus.PARTIAL if summary.failed else RunStatus.COMPLETED
-        if recorder and run_id is not None:
-            recorder.finish(run_id, summary)
+        recorder.finish(summary)
     return summary

@@ -131,6 +131,12 @@ class DatabaseRecorder:
         self._engine = engine
         self._org = org
         self._holder = holder  # the run lock's holder: who to ask whether the run is alive
+        self._run_id: int | None = None  # the run ``start`` opened
+
+    @property
+    def _run(self) -> int:
+        assert self._run_id is not None, "start() opens the run the writes belong to"
+        return self._run_id
 
     def baseline(self) -> Baseline | None:
         """The last good scan (completed or partial), or None before the first one."""
@@ -169,6 +175,7 @@ class DatabaseRecorder:
             session.add(_storable(run))
             session.flush()
             assert run.id is not None
+            self._run_id = run.id
             return run.id
 
     def _repository_id(
@@ -186,11 +193,11 @@ class DatabaseRecorder:
         assert key is not None
         return int(key[0])
 
-    def record(self, run_id: int, result: RepoResult, audit_digest: str) -> None:
+    def record(self, result: RepoResult, audit_digest: str) -> None:
         # Core statements on a connection, not ORM objects in a session: building and
         # flushing thousands of SQLModel rows cost more than the audit. The same rows, in
         # the same order, in one transaction.
-        now = utcnow()
+        now, run_id = utcnow(), self._run
         last: dict[str, Any] = {"last_scanned_at": now, "last_run_id": run_id}
         if result.status is ScanStatus.FAILED:
             last["last_error"] = result.error
@@ -251,9 +258,7 @@ class DatabaseRecorder:
                 if rows:
                     connection.execute(insert(table), [_storable_values(row) for row in rows])
 
-    def carry(
-        self, run_id: int, carried: Sequence[tuple[RepoSummary, PreviousState]]
-    ) -> CarriedState:
+    def carry(self, carried: Sequence[tuple[RepoSummary, PreviousState]]) -> CarriedState:
         """Copy unchanged repositories' rows from their last scan into this run, set-wise.
 
         Thousands of unchanged repositories cost a handful of statements, not thousands
@@ -261,7 +266,7 @@ class DatabaseRecorder:
         """
         names = [repo.full_name for repo, _ in carried]
         by_name = {repo.full_name: repo for repo, _ in carried}
-        now = utcnow()
+        now, run_id = utcnow(), self._run
         with session_scope(self._engine) as session:
             ids: dict[str, int] = {}
             for start in range(0, len(names), _CHUNK):
@@ -313,12 +318,12 @@ class DatabaseRecorder:
             Counter({str(kind): int(count) for kind, count in kinds}),
         )
 
-    def record_packages(self, run_id: int, intel: Mapping[str, PackageIntel]) -> None:
+    def record_packages(self, intel: Mapping[str, PackageIntel]) -> None:
         with session_scope(self._engine) as session:
             session.add_all(
                 _storable(
                     PrivatePackage(
-                        run_id=run_id,
+                        run_id=self._run,
                         name=item.name,
                         versions=json.dumps(list(item.versions)),
                         origin=item.origin,
@@ -332,9 +337,9 @@ class DatabaseRecorder:
                 for item in intel.values()
             )
 
-    def finish(self, run_id: int, summary: ScanSummary) -> None:
+    def finish(self, summary: ScanSummary) -> None:
         with session_scope(self._engine) as session:
-            run = session.get(ScanRun, run_id)
+            run = session.get(ScanRun, self._run)
             assert run is not None
             run.finished_at = utcnow()
             run.status = summary.status
