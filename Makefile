@@ -48,6 +48,7 @@ test: lint browser
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 2
 
 bench: $(STAMP)
+	$(BIN)/python bench/check_startup.py
 	$(BIN)/python bench/check_corpus.py
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/report.py
