@@ -142,3 +142,13 @@ def test_every_fix_outcome_is_counted_in_its_own_words() -> None:
     counted = text.partition("fix (scan run 1): ")[2].split(";")[0].split(", ")
     assert len(counted) == len(PullAction)
     assert all(part.startswith("1 ") for part in counted)
+
+
+def test_importing_render_loads_no_job_store_or_github_code() -> None:
+    # `pipfleet check` should start fast; the summaries are only types to this module.
+    code = "import sys, pipfleet.render; print(*sorted(sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    heavy = ("pipfleet.jobs", "pipfleet.store", "pipfleet.github", "sqlalchemy", "boto3")
+    assert [name for name in loaded if name.startswith(heavy)] == []

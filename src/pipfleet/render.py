@@ -1,7 +1,7 @@
-"""Render ``pipfleet check`` results: readable text (Rich) or the stable JSON schema.
+"""Render the scan and fix jobs' summaries: readable text (Rich) or JSON.
 
-The JSON schema is documented in docs/check-json.md; bump ``CHECK_SCHEMA`` on
-any change that is not a pure addition.
+``pipfleet check`` has its own output module (checkoutput). Importing this one loads
+no job, store or GitHub code: the summaries are only types here.
 
 Names, paths, messages and diffs come from repositories: every one reaches the
 terminal through ``_plain`` or ``_lines``, controls and bidi characters escaped
@@ -10,35 +10,17 @@ terminal through ``_plain`` or ``_lines``, controls and bidi characters escaped
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
-from pipfleet.engine.findings import Finding, FindingKind, Severity
-from pipfleet.engine.listing import Listing
 from pipfleet.engine.plan import PullAction
-from pipfleet.jobs.check import CheckResult, FileResult, FileStatus, LockResult, Mode
-from pipfleet.jobs.fix import FixSummary
 from pipfleet.safetext import mask_credentials, printable
-from pipfleet.scanresults import ScanSummary
 
-CHECK_SCHEMA = "pipfleet.check/1"
-
-_SEVERITY_STYLE = {
-    Severity.INFO: "dim",
-    Severity.LOW: "cyan",
-    Severity.MEDIUM: "yellow",
-    Severity.HIGH: "bold red",
-    Severity.CRITICAL: "bold white on red",
-}
-_STATUS_STYLE = {
-    FileStatus.COMPLIANT: "green",
-    FileStatus.FIXED: "green",
-    FileStatus.NEEDS_ACTION: "red",
-    FileStatus.INVALID: "bold red",
-}
+if TYPE_CHECKING:
+    from pipfleet.jobs.fix import FixSummary
+    from pipfleet.scanresults import ScanSummary
 
 
 def _plain(text: str, style: str = "") -> Text:
@@ -49,131 +31,6 @@ def _plain(text: str, style: str = "") -> Text:
 def _lines(diff: str) -> Text:
     """A diff for the terminal: its lines kept, its controls escaped, its secrets masked."""
     return Text(printable(mask_credentials(diff.rstrip("\n")), multiline=True))
-
-
-def finding_json(finding: Finding) -> dict[str, Any]:
-    return {
-        "kind": finding.kind.value,
-        "severity": finding.severity.label,
-        "fixable": finding.fixable,
-        "category": finding.category,
-        "package": finding.package,
-        "current": finding.current,
-        "expected": finding.expected,
-        "line": finding.line,
-        "column": finding.column,
-        "source": finding.source,
-        "message": finding.message,
-    }
-
-
-def check_json(result: CheckResult, listing: Listing, index_name: str) -> str:
-    files = []
-    for item in result.files:
-        files.append(
-            {
-                "path": item.path,
-                "status": item.status.value,
-                "private_source": item.report.private_source,
-                "private_source_match": item.report.private_source_match,
-                "changed": item.new_text is not None,
-                "written": item.written,
-                "fix_error": item.fix_error,
-                "findings": [finding_json(f) for f in item.report.findings],
-                "remaining": [finding_json(f) for f in item.remaining],
-                "diff": item.diff if result.mode is not Mode.AUDIT else None,
-                "lock": None if item.lock is None else _lock_json(item.lock),
-            }
-        )
-    statuses = [item.status for item in result.files]
-    document = {
-        "schema": CHECK_SCHEMA,
-        "mode": result.mode.value,
-        "index_name": index_name,
-        "listing": {"packages": len(listing), "digest": listing.digest()},
-        "files": files,
-        "summary": {
-            "files": len(files),
-            **{status.value: statuses.count(status) for status in FileStatus},
-            "findings": dict(sorted(result.counts().items())),
-        },
-        "exit_code": result.exit_code,
-    }
-    return json.dumps(document, indent=2) + "\n"
-
-
-def _lock_json(lock: LockResult) -> dict[str, Any]:
-    return {
-        "path": lock.path,
-        "changed": lock.new_text is not None,
-        "written": lock.written,
-        "rehashed": lock.rehashed,
-        "problem": lock.problem,
-    }
-
-
-def _lock_line(lock: LockResult, mode: Mode) -> Text | None:
-    """What the fix does to the lock; None when there is nothing to say."""
-    rehashed = ""
-    if lock.rehashed:
-        rehashed = (
-            f" ({lock.rehashed} {'entry' if lock.rehashed == 1 else 'entries'} given "
-            "CodeArtifact's files: the ones locked before came from another index; reinstall "
-            "with `pipenv sync`)"
-        )
-    if lock.written:
-        line = _plain(f"{lock.path}: updated{rehashed}", style="green")
-    elif mode is Mode.DIFF and lock.new_text is not None:
-        line = _plain(f"{lock.path}: --fix updates it too{rehashed}")
-    elif lock.problem is None:
-        return None
-    else:
-        return _plain(f"{lock.path}: not updated: {lock.problem}", style="yellow")
-    if lock.problem is not None:
-        line.append(printable(f"; {lock.problem}"), style="yellow")
-    return line
-
-
-def _finding_line(item: FileResult, finding: Finding) -> Text:
-    where = f"{item.path}:{finding.line}" if finding.line else item.path
-    if finding.column:
-        where += f":{finding.column}"
-    line = Text.assemble(
-        (printable(where), "bold"),
-        ": ",
-        (finding.kind.value, _SEVERITY_STYLE[finding.severity]),
-        " ",
-    )
-    if finding.category and finding.package:
-        line.append(printable(f"[{finding.category}] {finding.package}: "))
-    line.append(printable(finding.message))
-    if finding.fixable and finding.kind is not FindingKind.MISSING_SOURCE:
-        before = "not listed" if finding.current is None else finding.current
-        change = printable(f"{before} -> {finding.expected}")
-        line.append(f"\n    {change}", style="dim")
-    return line
-
-
-def print_check(console: Console, result: CheckResult, *, verbose: bool = False) -> None:
-    """Lint-style lines per finding, diffs in diff mode, then a one-line summary."""
-    for item in result.files:
-        for finding in item.report.findings:
-            if verbose or finding.needs_action:
-                console.print(_finding_line(item, finding), soft_wrap=True)
-        if item.fix_error:
-            console.print(_plain(f"{item.path}: not fixed: {item.fix_error}", style="yellow"))
-        if result.mode is Mode.DIFF and item.diff:
-            console.print(_lines(item.diff), soft_wrap=True, highlight=False)
-        if result.mode is Mode.FIX and item.written:
-            console.print(_plain(f"{item.path}: fixed", style="green"))
-        if item.lock is not None and (line := _lock_line(item.lock, result.mode)) is not None:
-            console.print(line, soft_wrap=True)
-    statuses = [item.status for item in result.files]
-    parts = [f"{len(statuses)} Pipfile(s)"]
-    for status in FileStatus:
-        if count := statuses.count(status):
-            parts.append(Text(f"{count} {status.value}", style=_STATUS_STYLE[status]).markup)
-    console.print(", ".join(parts))
 
 
 def scan_summary_json(summary: ScanSummary, dry_run: bool) -> dict[str, object]:
