@@ -23,7 +23,7 @@ from pipfleet.loopback import ServedApp, bind_guarded, served_hosts
 from pipfleet.report.assets import CONTENT_SECURITY_POLICY
 from pipfleet.report.data import OPT_OUT_TOPIC, latest_run, load_report, open_read_only
 from pipfleet.report.document import PARTS, to_json
-from pipfleet.report.html import e, repository_page, to_html
+from pipfleet.report.html import error_page, repository_page, to_html
 from pipfleet.report.model import Report, ReportQuery
 
 _HEADERS = {
@@ -53,11 +53,7 @@ def _status(exc: PipfleetError) -> int:
 
 
 def _error_page(message: str, status: int) -> Response:
-    page = (
-        '<!DOCTYPE html><html lang="en"><meta charset="utf-8"><title>pipfleet</title>'
-        f"<p>pipfleet: {e(message)}</p></html>\n"
-    )
-    return HTMLResponse(page, status, headers=_HEADERS)
+    return HTMLResponse(error_page(message), status, headers=_HEADERS)
 
 
 def _repository_named(report: Report, name: str) -> Response:
