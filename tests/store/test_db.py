@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import select
@@ -40,6 +41,32 @@ def test_unreachable_database_is_a_store_error_without_the_password(
     assert PASSWORD not in message
     assert "\n" not in message
     assert message.startswith("cannot connect to postgresql+psycopg://fleet:***@127.0.0.1:")
+
+
+def test_open_database_brings_the_schema_to_head_and_disposes_the_engine(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'behind.db'}"
+    script = ScriptDirectory.from_config(db.alembic_config(url))
+    head = script.get_current_head()
+    assert head is not None
+    earlier = script.get_revision(head).down_revision
+    assert isinstance(earlier, str)
+    db.upgrade(url, earlier)
+
+    with db.open_database(url) as engine:
+        assert db.current(url) == head
+        with db.session_scope(engine) as session:
+            session.add(ScanRun())
+        assert engine.pool.checkedin() == 1
+    assert engine.pool.checkedin() == 0  # disposed: no connection is left open
+
+
+def test_open_database_creates_a_new_database_at_head(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    with db.open_database(url):
+        pass
+    assert db.current(url) == ScriptDirectory.from_config(db.alembic_config(url)).get_current_head()
 
 
 def test_a_full_sqlite_disk_is_a_store_error_saying_what_to_check(tmp_path: Path) -> None:

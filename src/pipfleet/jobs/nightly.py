@@ -24,11 +24,12 @@ from pipfleet.engine.plan import PullAction
 from pipfleet.errors import PipfleetError
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import Progress
-from pipfleet.jobs.setup import fix_fleet, open_database, scan_fleet
+from pipfleet.jobs.setup import fix_fleet, scan_fleet
 from pipfleet.report import ReportFormat
 from pipfleet.report.output import make_report, write_report
 from pipfleet.scanresults import ScanSummary
 from pipfleet.signals import Stopping, stop_main_thread, stop_on_signals
+from pipfleet.store.db import open_database
 from pipfleet.store.queries import unfixable_findings
 from pipfleet.store.runlock import Lease, mark_interrupted, run_lock
 
@@ -136,8 +137,7 @@ def run_nightly(
     A scan that fails (an implausible picture included) raises before the fix starts;
     the dashboard is written all the same, its banner saying what failed.
     """
-    engine = open_database(settings)
-    try:
+    with open_database(settings.database.url) as engine:
         with exclusive(settings, engine) as lease:
             try:
                 scanned = _scan(
@@ -154,8 +154,6 @@ def run_nightly(
             if report is not None:
                 write_dashboard(settings, report)
         unfixable = unfixable_findings(engine, scanned.run_id) if scanned.run_id else 0
-    finally:
-        engine.dispose()
     return NightlyResult(scanned, fixed, unfixable, report)
 
 
@@ -182,12 +180,8 @@ def scan_alone(
             return scan_fleet(
                 settings, listing_override=listing_override, dry_run=True, progress=progress
             )
-    engine = open_database(settings)
-    try:
-        with exclusive(settings, engine) as lease:
-            return _scan(settings, engine, lease, listing_override, progress, accept_shrink)
-    finally:
-        engine.dispose()
+    with open_database(settings.database.url) as engine, exclusive(settings, engine) as lease:
+        return _scan(settings, engine, lease, listing_override, progress, accept_shrink)
 
 
 def fix_alone(
@@ -201,9 +195,5 @@ def fix_alone(
     if dry_run:
         with stop_on_signals():
             return fix_fleet(settings, dry_run=True, only=only, max_prs=max_prs)
-    engine = open_database(settings)
-    try:
-        with exclusive(settings, engine):
-            return fix_fleet(settings, only=only, max_prs=max_prs)
-    finally:
-        engine.dispose()
+    with open_database(settings.database.url) as engine, exclusive(settings, engine):
+        return fix_fleet(settings, only=only, max_prs=max_prs)

@@ -21,7 +21,7 @@ from pipfleet.registry.intel import gather
 from pipfleet.registry.pypi import EtagCache
 from pipfleet.registry.versions import VersionIntel, codeartifact_key
 from pipfleet.scanresults import ScanSummary
-from pipfleet.store.db import make_engine, upgrade
+from pipfleet.store.db import open_database
 from pipfleet.store.prs import PullRequestStore
 from pipfleet.store.recorder import DatabaseRecorder
 from pipfleet.store.versions import VersionCacheStore
@@ -30,12 +30,6 @@ from pipfleet.store.versions import VersionCacheStore
 def etag_cache_path(settings: Settings) -> Path:
     """Where the public index's ETags are kept between runs."""
     return settings.cache / "pypi-etags.json"
-
-
-def open_database(settings: Settings) -> Engine:
-    """The configured database, migrated to the current schema first."""
-    upgrade(settings.database.url)
-    return make_engine(settings.database.url)
 
 
 def scan_fleet(
@@ -52,12 +46,24 @@ def scan_fleet(
     ``holder`` is the run lock holder the scan runs under, recorded with the run.
     ``accept_shrink`` lets a listing or repository list that shrank sharply through.
     """
+    if dry_run:
+        return _scan(settings, None, listing_override, progress, holder, accept_shrink)
+    with open_database(settings.database.url) as engine:
+        return _scan(settings, engine, listing_override, progress, holder, accept_shrink)
+
+
+def _scan(
+    settings: Settings,
+    engine: Engine | None,
+    listing_override: Listing | None,
+    progress: Progress | None,
+    holder: str | None,
+    accept_shrink: bool,
+) -> ScanSummary:
+    """The scan with the database ``engine`` (None: a dry run)."""
+    dry_run = engine is None
     gateway = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
-    recorder = None
-    engine = None
-    if not dry_run:
-        engine = open_database(settings)
-        recorder = DatabaseRecorder(engine, settings.github.org, holder)
+    recorder = None if engine is None else DatabaseRecorder(engine, settings.github.org, holder)
     cache = EtagCache.load(etag_cache_path(settings))
     listing, intel = gather(settings, listing_override, cache)
     if not dry_run:
@@ -101,16 +107,17 @@ def fix_fleet(
     """The fix job from settings. A dry run sends no write request and records nothing."""
     if max_prs is not None and max_prs < 0:
         raise UsageError(f"--max-prs must be 0 or more, not {max_prs}")
-    engine = open_database(settings)
-    store = PullRequestStore(engine)
-    versions = VersionCacheStore(engine, codeartifact_key(settings.codeartifact)).load()
-    _check_only(store, settings.github.org, only)
-    reader = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
-    pulls = None
-    if not dry_run:
-        writer = connect(settings.github, settings.secrets, writes=True)
-        pulls = PullRequests(writer, settings.github.org, patience=Patience(settings.fix.max_wait))
-    return FixJob(settings, reader, store, pulls, versions).run(only, max_prs)
+    with open_database(settings.database.url) as engine:
+        store = PullRequestStore(engine)
+        versions = VersionCacheStore(engine, codeartifact_key(settings.codeartifact)).load()
+        _check_only(store, settings.github.org, only)
+        reader = GitHubGateway(connect(settings.github, settings.secrets), settings.github)
+        pulls = None
+        if not dry_run:
+            writer = connect(settings.github, settings.secrets, writes=True)
+            patience = Patience(settings.fix.max_wait)
+            pulls = PullRequests(writer, settings.github.org, patience=patience)
+        return FixJob(settings, reader, store, pulls, versions).run(only, max_prs)
 
 
 def _check_only(store: PullRequestStore, org: str, only: Sequence[str]) -> None:

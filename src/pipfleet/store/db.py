@@ -6,6 +6,7 @@ pass it (or a session from ``session_scope``) to whatever needs the database.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -158,6 +160,31 @@ def upgrade(url: str, revision: str = "head") -> str:
     if now is None:
         raise StoreError(f"{_shown(parse_url(url))} has no schema revision after the upgrade")
     return now
+
+
+@contextmanager
+def open_database(url: str) -> Iterator[Engine]:
+    """An engine for the database at ``url``, at the current schema, disposed when the
+    block ends.
+
+    The migrations run only when the database is behind: a nightly run opens it three
+    times, and an Alembic upgrade with nothing to do still loads every migration script.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+        if revision != _head():
+            upgrade(url)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@functools.cache
+def _head() -> str | None:
+    """The newest revision of pipfleet's migrations (they cannot change while it runs)."""
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
 def current(url: str) -> str | None:
