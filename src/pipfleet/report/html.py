@@ -33,7 +33,7 @@ from pipfleet.report.model import (
     age,
     when,
 )
-from pipfleet.report.svg import bar, trend_chart
+from pipfleet.report.svg import bar_length, trend_chart
 
 # Beyond this many risks the page lists the most severe and says how many more there are.
 RISK_ROWS = 1000
@@ -109,11 +109,7 @@ def by_repository(findings: Iterable[FindingRow]) -> Mapping[str, list[FindingRo
     return grouped
 
 
-# The charts are SVG built in Python from numbers and dates, never from database strings.
-def _bar(value: int, largest: int, css_class: str) -> Markup:
-    return Markup(bar(value, largest, css_class))
-
-
+# The chart is SVG built in Python from numbers and dates, never from database strings.
 def _trend_chart(points: Sequence[TrendPoint]) -> Markup:
     return Markup(trend_chart(points))
 
@@ -131,6 +127,7 @@ def _environment() -> Environment:
     )
     env.filters.update(
         age=age,
+        bar_length=bar_length,
         detail_anchor=detail_anchor,
         has_detail=has_detail,
         info_counts=_info_counts,
@@ -148,7 +145,6 @@ def _environment() -> Environment:
         where=_where,
     )
     env.globals.update(
-        bar=_bar,
         trend_chart=_trend_chart,
         # Our own files, inlined as they are: the CSP allows them by their hash.
         css=Markup(CSS),

@@ -1,4 +1,4 @@
-"""Inline SVG charts for the dashboard: no library, no script, no external reference.
+"""The dashboard's inline SVG trend chart, and its bars' lengths: no library, no script.
 
 Colours come from CSS classes (the dashboard's stylesheet), never ``style``
 attributes: the page's Content-Security-Policy allows only its own hashed stylesheet.
@@ -7,7 +7,6 @@ attributes: the page's Content-Security-Policy allows only its own hashed styles
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
 from pipfleet.report.model import TrendPoint
 
@@ -76,11 +75,6 @@ def trend_chart(points: Sequence[TrendPoint]) -> str:
     return "".join(parts)
 
 
-def bar(value: int, largest: int, css_class: str) -> str:
-    """One horizontal bar, stretched to its container's width by CSS."""
-    length = 0.0 if largest <= 0 else max(100 * value / largest, 0.5 if value else 0.0)
-    return (
-        f'<svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">'
-        f'<rect class="track" width="100" height="10"/>'
-        f'<rect class="{escape(css_class)}" width="{length:.2f}" height="10"/></svg>'
-    )
+def bar_length(value: int, largest: int) -> float:
+    """A bar's length in its 100-unit viewBox: a value above 0 always shows a sliver."""
+    return 0.0 if largest <= 0 else max(100 * value / largest, 0.5 if value else 0.0)
