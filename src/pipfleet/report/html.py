@@ -160,9 +160,9 @@ def _render(template: str, **context: object) -> str:
     return _environment().get_template(template).render(context)
 
 
-def to_html(report: Report, *, served: bool = False) -> str:
+def to_html(report: Report, *, served: bool = False, base_path: str = "") -> str:
     """The dashboard as one HTML document; ``served``: repositories link to their own
-    page (``pipfleet serve``) rather than to their section below."""
+    page (``pipfleet serve``, under ``base_path``) rather than to their section below."""
     prs = report.summary.pull_requests
     chart = list(report.chart.items())
     return _render(
@@ -170,6 +170,7 @@ def to_html(report: Report, *, served: bool = False) -> str:
         title=headline(report),
         report=report,
         served=served,
+        base_path=base_path,
         script=True,
         errors=report.errors,
         other_pull_requests=[
@@ -190,12 +191,13 @@ def to_html(report: Report, *, served: bool = False) -> str:
     )
 
 
-def repository_page(report: Report, row: RepositoryRow) -> str:
-    """One repository's page (``pipfleet serve``'s /repositories/NAME)."""
+def repository_page(report: Report, row: RepositoryRow, *, base_path: str = "") -> str:
+    """One repository's page (``pipfleet serve``'s BASE_PATH/repositories/NAME)."""
     return _render(
         "repository.html.j2",
         report=report,
         row=row,
+        base_path=base_path,
         findings=by_repository(report.findings).get(row.full_name, []),
         script=False,
     )
