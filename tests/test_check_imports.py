@@ -33,6 +33,7 @@ NOT_FOR_AN_AUDIT = (
     "pipfleet.jobs.fix",
     "pipfleet.engine.fixset",  # only when a fix is asked for
     "pipfleet.engine.lockfile",
+    "importlib.metadata",  # pipfleet.__version__ reads it, only when asked
 )
 
 RUN_AND_LIST_MODULES = """

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipfleet import __version__
+import pipfleet
 from pipfleet.errors import ListingError, PipfleetError, UsageError
 from pipfleet.extras import EXTRA_OF_MODULE
 from pipfleet.files import prepare_folder, prepare_output
@@ -43,7 +43,7 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(__version__)
+        typer.echo(pipfleet.__version__)
         raise typer.Exit()
 
 
@@ -613,7 +613,7 @@ def sandbox_make_fleet(
 @app.command()
 def version() -> None:
     """Print pipfleet's version."""
-    typer.echo(__version__)
+    typer.echo(pipfleet.__version__)
 
 
 def _check_alone() -> typer.Typer:
