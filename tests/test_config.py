@@ -17,11 +17,12 @@ from pipfleet.config import (
     SafetySettings,
     Secret,
     database_url,
+    for_org,
     load_settings,
     opt_out_topic,
     parse_settings,
 )
-from pipfleet.errors import ConfigError
+from pipfleet.errors import ConfigError, UsageError
 
 MINIMAL = {
     "github": {"org": "acme"},
@@ -110,7 +111,7 @@ def test_a_relative_sqlite_path_is_found_from_the_config_files_folder(tmp_path: 
     ("data", "message"),
     [
         ({"github": {"org": "acme"}}, "missing required key codeartifact.domain"),
-        (with_(github={"orgs": "x"}), "unknown key github.orgs"),
+        (with_(github={"organisation": "x"}), "unknown key github.organisation"),
         ({**MINIMAL, "extra": {}}, "unknown key extra"),
         (with_(github={"skip_forks": "yes"}), "github.skip_forks must be a bool"),
         (with_(github={"pipfiles": "some"}), 'github.pipfiles must be "auto" or a list of paths'),
@@ -310,3 +311,54 @@ def test_the_database_url_environment_variable_wins_and_makes_the_config_optiona
     for needs_the_file in (database_url, opt_out_topic):
         with pytest.raises(ConfigError, match="no configuration at .*missing.toml"):
             needs_the_file(missing, {})
+
+
+def several_orgs(**github: object) -> dict[str, object]:
+    data = with_(github={"orgs": ["acme", "acme-labs"], **github})
+    del data["github"]["org"]  # type: ignore[attr-defined]
+    return data
+
+
+def test_one_org_is_every_org() -> None:
+    github = parse_settings(MINIMAL, {}).github
+    assert (github.org, github.orgs, github.every_org) == ("acme", (), ("acme",))
+
+
+def test_several_orgs_each_with_its_own_installation_where_given() -> None:
+    settings = parse_settings(several_orgs(installations={"acme-labs": 42}), {"GITHUB_TOKEN": "t"})
+    assert settings.github.every_org == ("acme", "acme-labs")
+    labs = for_org(settings, "acme-labs")
+    assert labs.github.org == "acme-labs" and labs.secrets.app_installation_id == 42
+    acme = for_org(settings, "acme")
+    assert acme.github.org == "acme" and acme.secrets.app_installation_id is None
+    assert acme.github.include == settings.github.include
+    with pytest.raises(UsageError, match="'other' is not one of the configured orgs"):
+        for_org(settings, "other")
+
+
+def test_the_environment_installation_applies_to_one_org_only() -> None:
+    one = parse_settings(MINIMAL, {"PIPFLEET_GITHUB_APP_INSTALLATION_ID": "7"})
+    assert for_org(one, "acme").secrets.app_installation_id == 7
+    with pytest.raises(ConfigError, match=r"give each its id in \[github.installations\]"):
+        parse_settings(several_orgs(), {"PIPFLEET_GITHUB_APP_INSTALLATION_ID": "7"})
+
+
+@pytest.mark.parametrize(
+    ("github", "error"),
+    [
+        ({"org": "acme", "orgs": ["acme"]}, "github.org and github.orgs: give one of them"),
+        ({"orgs": []}, "github.orgs must list at least one org"),
+        ({"orgs": ["acme", " "]}, "github.orgs must list at least one org, none of them empty"),
+        ({"orgs": "acme"}, "github.orgs must be a list of strings"),
+        ({"orgs": ["acme", "Acme"]}, "github.orgs names 'acme' more than once"),
+        ({"orgs": ["a"], "installations": {"b": 1}}, "github.installations.b is not one of"),
+        ({"orgs": ["a"], "installations": {"a": "1"}}, "github.installations.a must be an"),
+        ({"orgs": ["a"], "installations": {"a": 0}}, "github.installations.a must be an"),
+        ({"orgs": ["a"], "installations": 3}, "github.installations must be a table"),
+    ],
+)
+def test_bad_orgs_are_one_line_errors(github: dict[str, object], error: str) -> None:
+    data = with_()
+    data["github"] = github
+    with pytest.raises(ConfigError, match=error):
+        parse_settings(data, {})

@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from pipfleet.errors import ConfigError
+from pipfleet.errors import ConfigError, UsageError
 
 DEFAULT_CONFIG = Path("pipfleet.toml")
 TOKEN_PLACEHOLDER = "${CODEARTIFACT_AUTH_TOKEN}"
@@ -55,7 +55,11 @@ class Secret:
 
 @dataclass(frozen=True)
 class GitHubSettings:
-    org: str
+    org: str  # the org a job works on: with several orgs, each in turn (``for_org``)
+    # Every org a run covers, ``org`` among them; empty when only ``org`` is configured.
+    orgs: tuple[str, ...] = ()
+    # (org, GitHub App installation id) for the orgs whose installation is not looked up.
+    installations: tuple[tuple[str, int], ...] = ()
     api_url: str = "https://api.github.com"
     include: tuple[str, ...] = ("orb-*",)
     exclude: tuple[str, ...] = ()
@@ -70,6 +74,21 @@ class GitHubSettings:
     write_pause: float = 1.0
     opt_out_topic: str = "pipfleet-ignore"
 
+    @property
+    def every_org(self) -> tuple[str, ...]:
+        return self.orgs or (self.org,)
+
+    def installation(self, org: str) -> int | None:
+        return dict(self.installations).get(org)
+
+
+@dataclass(frozen=True)
+class AwsKeys:
+    """Access keys handed to boto3 explicitly, as the demo does with its sandbox's."""
+
+    access_key_id: str
+    secret_access_key: Secret
+
 
 @dataclass(frozen=True)
 class CodeArtifactSettings:
@@ -80,6 +99,9 @@ class CodeArtifactSettings:
     endpoint_url: str | None = None
     source_name: str = "codeartifact"
     source_url: str = ""
+    # Never from the config file: None leaves boto3 to its own chain (environment,
+    # profile, instance role), which is what a real deployment uses.
+    keys: AwsKeys | None = None
 
     @property
     def default_source_url(self) -> str:
@@ -275,6 +297,35 @@ def _beside(url: str, config: Path | None) -> str:
     return f"{scheme}:///{config.parent.absolute() / database}{question}{query}"
 
 
+def _orgs(gh: _Table) -> tuple[str, ...]:
+    """``github.org``, or the orgs of ``github.orgs``: exactly one of the two."""
+    if "org" in gh.data and "orgs" in gh.data:
+        raise ConfigError("github.org and github.orgs: give one of them, not both")
+    if "orgs" not in gh.data:
+        return (gh.get("org", str),)
+    orgs = gh.strings("orgs")
+    if not orgs or not all(org.strip() for org in orgs):
+        raise ConfigError("github.orgs must list at least one org, none of them empty")
+    # GitHub logins ignore case: "Acme" and "acme" would be scanned twice.
+    folded = [org.casefold() for org in orgs]
+    if twice := next((org for org in orgs if folded.count(org.casefold()) > 1), None):
+        raise ConfigError(f"github.orgs names {twice!r} more than once")
+    return orgs
+
+
+def _installations(gh: _Table, orgs: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """``[github.installations]``: a GitHub App installation id per org."""
+    table = gh.data.get("installations", {})
+    if not isinstance(table, dict):
+        raise ConfigError("github.installations must be a table: org = installation id")
+    for org, installation in table.items():
+        if org not in orgs:
+            raise ConfigError(f"github.installations.{org} is not one of the configured orgs")
+        if not isinstance(installation, int) or isinstance(installation, bool) or installation < 1:
+            raise ConfigError(f"github.installations.{org} must be an installation id (a number)")
+    return tuple(table.items())
+
+
 def _guide_url(fix: _Table) -> str | None:
     """``fix.guide_url``, or None when it is unset or empty."""
     value = fix.optional("guide_url", str)
@@ -302,8 +353,11 @@ def parse_settings(
         pipfiles = tuple(p.strip("/") for p in pipfiles_raw)
     else:
         raise ConfigError('github.pipfiles must be "auto" or a list of paths')
+    orgs = _orgs(gh)
     github = GitHubSettings(
-        org=gh.get("org", str),
+        org=orgs[0],
+        orgs=orgs if "orgs" in gh.data else (),
+        installations=_installations(gh, orgs),
         api_url=_url(gh, "api_url", gh.get("api_url", str)).rstrip("/"),
         include=gh.strings("include"),
         exclude=gh.strings("exclude"),
@@ -440,6 +494,13 @@ def parse_settings(
             "must be >= 0 (seconds)",
         )
     )
+    secrets = _secrets(environ)
+    if secrets.app_installation_id is not None and len(github.every_org) > 1:
+        # One installation id belongs to one org: which one would be a guess.
+        raise ConfigError(
+            "PIPFLEET_GITHUB_APP_INSTALLATION_ID names one installation, but github.orgs "
+            "lists several orgs: give each its id in [github.installations] instead"
+        )
     return Settings(
         github=github,
         codeartifact=codeartifact,
@@ -448,11 +509,26 @@ def parse_settings(
         policy=policy,
         database=database,
         fix=fix,
-        secrets=_secrets(environ),
+        secrets=secrets,
         path=path,
         safety=safety,
         mcp=mcp,
         check=check,
+    )
+
+
+def for_org(settings: Settings, org: str) -> Settings:
+    """``settings`` for a job on ``org`` alone, with that org's App installation if given."""
+    if org not in settings.github.every_org:
+        raise UsageError(
+            f"{org!r} is not one of the configured orgs (github.org or github.orgs: "
+            f"{', '.join(settings.github.every_org)})"
+        )
+    installation = settings.github.installation(org) or settings.secrets.app_installation_id
+    return replace(
+        settings,
+        github=replace(settings.github, org=org),
+        secrets=replace(settings.secrets, app_installation_id=installation),
     )
 
 
