@@ -4,6 +4,7 @@ import hashlib
 import json
 import socket
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from pipfleet.config import CodeArtifactSettings
+from pipfleet.config import AwsKeys, CodeArtifactSettings, Secret
 from pipfleet.engine.confusion import Origin
 from pipfleet.errors import RegistryAccessError, RegistryError
 from pipfleet.registry.codeartifact import authorization_token, fetch_repository, fetch_version
@@ -320,3 +321,16 @@ def test_a_cut_version_answer_is_an_error_never_no_files(
 
     with pytest.raises(RegistryError, match="CodeArtifact .*without"):
         fetch_version(settings_for(sandbox), "orb-common", "2.1.0")
+
+
+def test_keys_in_the_settings_are_used_without_any_in_the_environment(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo hands boto3 its sandbox's keys through the settings, not os.environ."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(RegistryAccessError, match="Unable to locate credentials"):
+        fetch_repository(settings_for(sandbox))
+    keys = AwsKeys("sandbox", Secret("sandbox"))
+    repository = fetch_repository(replace(settings_for(sandbox), keys=keys))
+    assert "orb-common" in repository.listing("internal")

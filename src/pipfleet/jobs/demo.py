@@ -11,16 +11,14 @@ config whose relative database path finds the database from any folder.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tomllib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipfleet.config import parse_settings
+from pipfleet.config import AwsKeys, Secret, parse_settings
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.listing import Listing, listing_text
 from pipfleet.engine.plan import PullAction
@@ -107,23 +105,6 @@ class DemoResult:
             f"{len(self.still_open)} still open.",
             f"Need a human, no pull request fixes them: {human or 'none'}.",
         ]
-
-
-@contextmanager
-def _aws_credentials(environ: Mapping[str, str]) -> Iterator[None]:
-    """The sandbox's AWS keys for boto3, which finds credentials only in the process
-    environment or files, put back as they were afterwards."""
-    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: environ[name] for name in names})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def plan_day(open_pulls: Sequence[OpenPull], day: int) -> Day:
@@ -225,22 +206,21 @@ def run_demo(folder: Path, progress: Progress | None = None) -> DemoResult:
         # (a token, a PIPFLEET_DATABASE_URL, an App key) reaches the demo's runs.
         environ = {**environment(server.urls, world), "XDG_CACHE_HOME": str(folder / "cache")}
         settings = parse_settings(tomllib.loads(text), environ, config)
-        with _aws_credentials(environ):
-            for night in range(1, DEMO_NIGHTS + 1):
-                if nights:
-                    days.append(_play(people, pulls, plan_day(list(pulls.values()), night - 1)))
-                last = night == DEMO_NIGHTS
-                report = folder / "dashboard.html" if last else None
-                nights.append(run_nightly(settings, report=report, progress=progress))
-                for outcome in nights[-1].fix.outcomes:
-                    if (
-                        outcome.action is PullAction.OPEN
-                        and outcome.fix
-                        and outcome.number is not None
-                    ):
-                        pulls[outcome.repository] = OpenPull(
-                            outcome.repository, outcome.number, outcome
-                        )
+        # boto3 reads keys only from the process's environment or files: the sandbox's
+        # go to it through the settings, not into the environment of the whole process.
+        keys = AwsKeys(environ["AWS_ACCESS_KEY_ID"], Secret(environ["AWS_SECRET_ACCESS_KEY"]))
+        settings = replace(settings, codeartifact=replace(settings.codeartifact, keys=keys))
+        for night in range(1, DEMO_NIGHTS + 1):
+            if nights:
+                days.append(_play(people, pulls, plan_day(list(pulls.values()), night - 1)))
+            last = night == DEMO_NIGHTS
+            report = folder / "dashboard.html" if last else None
+            nights.append(run_nightly(settings, report=report, progress=progress))
+            for outcome in nights[-1].fix.outcomes:
+                if outcome.action is PullAction.OPEN and outcome.fix and outcome.number is not None:
+                    pulls[outcome.repository] = OpenPull(
+                        outcome.repository, outcome.number, outcome
+                    )
     engine = make_engine(database_url)
     try:
         run_id = nights[-1].scan.run_id

@@ -69,12 +69,15 @@ class RepositoryListing:
 
 
 def _client(settings: CodeArtifactSettings) -> Any:
+    keys = settings.keys
     try:
         return boto3.client(
             "codeartifact",
             region_name=settings.region,
             endpoint_url=settings.endpoint_url,
             config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+            aws_access_key_id=keys.access_key_id if keys else None,
+            aws_secret_access_key=keys.secret_access_key.reveal() if keys else None,
         )
     except BotoCoreError as exc:  # a named profile that does not exist fails here
         raise _explain(exc, settings) from None
