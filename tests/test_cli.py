@@ -186,6 +186,8 @@ def test_version_and_plain_help_screens() -> None:
     check = invoke("check", "--help")
     assert "  --fix  " in check and "<bool>" not in check
     assert "Name of the private [[source]]" in check  # Rich markup would swallow the brackets
+    serve = " ".join(invoke("serve", "--help").split())
+    assert "--base-path" in serve and "no authentication of its own" in serve
 
 
 # Runs pipfleet with one third-party package made unimportable, as in an install

@@ -488,6 +488,13 @@ def test_serve_on_a_port_in_use(offline_config: Path, tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in one_error(result, USAGE)
 
 
+def test_serve_rejects_a_base_path_that_is_not_a_path(offline_config: Path, tmp_path: Path) -> None:
+    result = run("serve", "--config", offline_config, "--base-path", "pipfleet", tmp_path=tmp_path)
+    assert one_error(result, USAGE).startswith(
+        "pipfleet: error: the base path must be a path such as /pipfleet"
+    )
+
+
 # fix arguments
 
 

@@ -343,8 +343,21 @@ def serve(
             "proxy in front, the dashboard has no login.",
         ),
     ] = False,
+    base_path: Annotated[
+        str,
+        typer.Option(
+            "--base-path",
+            help="Serve every page, link and redirect under this path (e.g. /pipfleet), "
+            "for a reverse proxy that forwards that path unchanged.",
+        ),
+    ] = "/",
 ) -> None:
-    """Serve the dashboard and its JSON live from the database (read-only) until Ctrl-C."""
+    """Serve the dashboard and its JSON live from the database (read-only) until Ctrl-C.
+
+    It has no authentication of its own: anyone who reaches the port reads the whole
+    report. Keep it on loopback behind the org's SSO proxy (oauth2-proxy, nginx with
+    auth_request, ...); docs/dashboard.md has an example.
+    """
     from pipfleet.report.serve import serve as serve_dashboard
 
     def ready(url: str) -> None:
@@ -357,6 +370,7 @@ def serve(
         public=public,
         ready=ready,
         opt_out_topic=_opt_out_topic(config),
+        base=base_path,
     )
 
 

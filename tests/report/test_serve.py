@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from pipfleet.report.assets import CONTENT_SECURITY_POLICY
 from pipfleet.report.data import NO_SCAN
 from pipfleet.report.document import PARTS, SCHEMA, part_schema
 from pipfleet.report.output import make_report
-from pipfleet.report.serve import DashboardServer
+from pipfleet.report.serve import DashboardServer, base_path
 from pipfleet.store.db import make_engine, upgrade
 from pipfleet.store.models import PullRequestState
 
@@ -190,3 +191,45 @@ def test_healthz(server: DashboardServer, tmp_path: Path, database_url: str) -> 
         answer = get(unreadable, "/healthz")
         assert answer.status_code == 503 and answer.json()["status"] == "unavailable"
         assert answer.json()["error"].startswith("cannot read the database: ")
+
+
+def test_served_under_a_base_path(scanned: str) -> None:
+    """Behind a proxy at /pipfleet: every page, link and redirect stays under the prefix."""
+    with DashboardServer(scanned, port=0, base="/pipfleet/") as server:
+        assert server.url.endswith("/pipfleet/")
+        origin = server.url.removesuffix("/pipfleet/")
+        dashboard = get(server, "/")
+        assert dashboard.status_code == 200
+        links = re.findall(r'href="(/[^"]*)"', dashboard.text)
+        assert "/pipfleet/repositories/acme/orb-api" in links
+        assert all(link.startswith("/pipfleet/") for link in links), links
+        page = httpx.get(origin + "/pipfleet/repositories/acme/orb-api", timeout=10)
+        assert page.status_code == 200 and "<h1>acme/orb-api</h1>" in page.text
+        assert re.findall(r'href="(/[^"]*)"', page.text) == ["/pipfleet/"]
+        assert get(server, "/healthz").json()["status"] == "ok"
+        assert get(server, "/api/trend.json").json()["trend"][-1]["compliant_share"] == 0.5
+        unknown = get(server, "/api/secrets.json").json()["error"]
+        assert unknown.startswith("no such document: /pipfleet/api/report.json, ")
+        bare = httpx.get(origin + "/pipfleet?run=1", timeout=10)
+        assert (bare.status_code, bare.headers["location"]) == (308, "/pipfleet/?run=1")
+        followed = httpx.get(origin + "/pipfleet?run=1", timeout=10, follow_redirects=True)
+        assert 'data-figure="compliant-share" data-value="0.0"' in followed.text
+        for outside in ("/", "/healthz", "/api/report.json", "/repositories/orb-api", "/pip/"):
+            assert httpx.get(origin + outside, timeout=10).status_code == 404, outside
+        assert httpx.get(origin + "/pipfleetx/", timeout=10).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("value", "prefix"),
+    [("/", ""), ("/pipfleet", "/pipfleet"), ("/tools/pipfleet/", "/tools/pipfleet")],
+)
+def test_base_path_is_normalised(value: str, prefix: str) -> None:
+    assert base_path(value) == prefix
+
+
+@pytest.mark.parametrize(
+    "value", ["", "pipfleet", "/pip fleet", "/a//b", "/../etc", "/a?b", "/a#b", "/%2e", "//x"]
+)
+def test_a_bad_base_path_is_a_usage_error(value: str, sqlite_scanned: str) -> None:
+    with pytest.raises(UsageError, match="^the base path must be a path such as /pipfleet"):
+        DashboardServer(sqlite_scanned, port=0, base=value)

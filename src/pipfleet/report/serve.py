@@ -4,10 +4,13 @@ Every request reads the database afresh through a read-only engine, so the page 
 the latest run as soon as a scan records it. Only GET (and HEAD) exist. The Host header
 must name the address served, so a web page elsewhere cannot reach the dashboard through
 DNS rebinding; ``public=True`` lifts both that check and the loopback-only bind.
+There is no login: behind a reverse proxy (the org's SSO), ``base_path`` serves every
+page, link and redirect under a path prefix such as ``/pipfleet``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -15,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from pipfleet.errors import PipfleetError, StoreError, UsageError
@@ -32,6 +35,24 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+
+# Plain path segments only: a prefix goes verbatim into hrefs and route patterns.
+_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def base_path(value: str) -> str:
+    """``--base-path`` as the routes' prefix: ``""`` for ``/``, else ``/a/b`` without
+    the trailing slash."""
+    prefix = value.rstrip("/")
+    segments = prefix.split("/")[1:]
+    if not value.startswith("/") or not all(
+        _SEGMENT.fullmatch(s) and s not in (".", "..") for s in segments
+    ):
+        raise UsageError(
+            f"the base path must be a path such as /pipfleet (letters, digits, '.', '_', "
+            f"'~', '-' between slashes), not {value!r}"
+        )
+    return prefix
 
 
 def _query(request: Request) -> ReportQuery:
@@ -56,26 +77,31 @@ def _error_page(message: str, status: int) -> Response:
     return HTMLResponse(error_page(message), status, headers=_HEADERS)
 
 
-def _repository_named(report: Report, name: str) -> Response:
+def _repository_named(report: Report, name: str, prefix: str) -> Response:
     wanted = name.strip("/").lower()
     for row in report.repositories:
         if wanted in (row.full_name.lower(), row.name.lower()):
             headers = _HEADERS | {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
-            return HTMLResponse(repository_page(report, row), headers=headers)
+            page = repository_page(report, row, base_path=prefix)
+            return HTMLResponse(page, headers=headers)
     return _error_page(f"no repository {name!r} in scan run {report.summary.run_id}", 404)
 
 
 def create_app(
-    engine: Engine, allowed_hosts: list[str] | None = None, opt_out_topic: str = OPT_OUT_TOPIC
+    engine: Engine,
+    allowed_hosts: list[str] | None = None,
+    opt_out_topic: str = OPT_OUT_TOPIC,
+    prefix: str = "",
 ) -> Starlette:
-    """The ASGI app over ``engine`` (which should be read-only: see ``open_read_only``)."""
+    """The ASGI app over ``engine`` (which should be read-only: see ``open_read_only``),
+    its paths under ``prefix`` (from ``base_path``; anything outside it is a 404)."""
 
     def report_for(request: Request) -> Report:
         return load_report(engine, _query(request), opt_out_topic=opt_out_topic)
 
     def dashboard(request: Request) -> Response:
         try:
-            page = to_html(report_for(request), served=True)
+            page = to_html(report_for(request), served=True, base_path=prefix)
         except PipfleetError as exc:
             return _error_page(str(exc), _status(exc))
         headers = _HEADERS | {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
@@ -86,7 +112,7 @@ def create_app(
             report = report_for(request)
         except PipfleetError as exc:
             return _error_page(str(exc), _status(exc))
-        return _repository_named(report, request.path_params["name"])
+        return _repository_named(report, request.path_params["name"], prefix)
 
     def healthz(request: Request) -> Response:
         """200 while the database answers, with the latest run; 503 when it does not."""
@@ -101,7 +127,7 @@ def create_app(
     def api(request: Request) -> Response:
         part = request.path_params["part"]
         if part != "report" and part not in PARTS:
-            known = ", ".join(f"/api/{name}.json" for name in ("report", *PARTS))
+            known = ", ".join(f"{prefix}/api/{name}.json" for name in ("report", *PARTS))
             return JSONResponse({"error": f"no such document: {known}"}, 404, headers=_HEADERS)
         try:
             report = report_for(request)
@@ -110,13 +136,22 @@ def create_app(
         body = to_json(report, None if part == "report" else part)
         return Response(body, media_type="application/json", headers=_HEADERS)
 
+    def to_dashboard(request: Request) -> Response:
+        # A path, not a URL: behind a proxy, the Host this server sees is not the user's.
+        query = request.url.query
+        return RedirectResponse(f"{prefix}/" + (f"?{query}" if query else ""), 308, _HEADERS)
+
+    get = ["GET", "HEAD"]
+    routes = [
+        Route(f"{prefix}/", dashboard, methods=get),
+        Route(f"{prefix}/api/{{part}}.json", api, methods=get),
+        Route(f"{prefix}/repositories/{{name:path}}", repository, methods=get),
+        Route(f"{prefix}/healthz", healthz, methods=get),
+    ]
+    if prefix:
+        routes.append(Route(prefix, to_dashboard, methods=get))
     return Starlette(
-        routes=[
-            Route("/", dashboard, methods=["GET", "HEAD"]),
-            Route("/api/{part}.json", api, methods=["GET", "HEAD"]),
-            Route("/repositories/{name:path}", repository, methods=["GET", "HEAD"]),
-            Route("/healthz", healthz, methods=["GET", "HEAD"]),
-        ],
+        routes=routes,
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or ["*"])],
     )
 
@@ -132,7 +167,9 @@ class DashboardServer(ServedApp):
         *,
         public: bool = False,
         opt_out_topic: str = OPT_OUT_TOPIC,
+        base: str = "/",
     ):
+        self.prefix = base_path(base)
         sock = bind_guarded(host, port, "dashboard", public=public)
         try:
             self._engine = open_read_only(database_url)
@@ -140,11 +177,12 @@ class DashboardServer(ServedApp):
             sock.close()
             raise
         hosts = None if public else served_hosts(host)
-        super().__init__(create_app(self._engine, hosts, opt_out_topic), sock, "dashboard")
+        app = create_app(self._engine, hosts, opt_out_topic, self.prefix)
+        super().__init__(app, sock, "dashboard")
 
     @property
     def url(self) -> str:
-        return f"http://{self.netloc_host}:{self.port}/"
+        return f"http://{self.netloc_host}:{self.port}{self.prefix}/"
 
     def serve_forever(self) -> None:
         try:
@@ -165,9 +203,12 @@ def serve(
     public: bool = False,
     ready: Callable[[str], None] | None = None,
     opt_out_topic: str = OPT_OUT_TOPIC,
+    base: str = "/",
 ) -> None:
     """Serve the dashboard until interrupted; ``ready`` gets its URL once the port is bound."""
-    server = DashboardServer(database_url, host, port, public=public, opt_out_topic=opt_out_topic)
+    server = DashboardServer(
+        database_url, host, port, public=public, opt_out_topic=opt_out_topic, base=base
+    )
     if ready is not None:
         ready(server.url)
     server.serve_forever()
