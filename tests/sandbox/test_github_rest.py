@@ -38,6 +38,49 @@ SPEC_PATH = Path(
     )
 )
 SPEC_URI = "urn:github-openapi"
+# The shared subset predates the manifest flow: this is GitHub's description of the
+# operation (apps/create-from-manifest in github/rest-api-description), its schema
+# built from the subset's own "integration" component like the original.
+MANIFEST_CONVERSION = {
+    "post": {
+        "operationId": "apps/create-from-manifest",
+        "parameters": [
+            {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "responses": {
+            "201": {
+                "description": "Response",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "allOf": [
+                                {"$ref": "#/components/schemas/integration"},
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "client_id": {"type": "string"},
+                                        "client_secret": {"type": "string"},
+                                        "webhook_secret": {"type": "string", "nullable": True},
+                                        "pem": {"type": "string"},
+                                    },
+                                    "required": [
+                                        "client_id",
+                                        "client_secret",
+                                        "webhook_secret",
+                                        "pem",
+                                    ],
+                                    "additionalProperties": True,
+                                },
+                            ]
+                        }
+                    }
+                },
+            },
+            "404": {"$ref": "#/components/responses/not_found"},
+            "422": {"$ref": "#/components/responses/validation_failed_simple"},
+        },
+    }
+}
 TOKEN = "sandbox-token"
 APP_ID = 31337
 # PyGithub spaces out requests (writes a second apart) to be kind to api.github.com;
@@ -77,7 +120,9 @@ def spec() -> dict[str, Any]:
         pytest.fail(
             f"GitHub's OpenAPI description is not at {SPEC_PATH}: the shared reference is missing"
         )
-    converted: dict[str, Any] = _as_json_schema(json.loads(SPEC_PATH.read_text()))
+    document = json.loads(SPEC_PATH.read_text())
+    document["paths"].setdefault("/app-manifests/{code}/conversions", MANIFEST_CONVERSION)
+    converted: dict[str, Any] = _as_json_schema(document)
     return converted
 
 
@@ -749,3 +794,57 @@ def test_app_jwt_checks(
     assert attempt({**good, "exp": moment + 3600}).endswith("is too far in the future")
     plain = api("POST", path, 401, installation_id=app.installation_id)
     assert plain.json()["message"] == "A JSON web token could not be decoded"
+
+
+def test_app_manifest_flow(sandbox: SandboxServer, api: API, world: World) -> None:
+    """The new-App page takes a manifest and redirects with a code; the code converts once
+    into an App whose key signs JWTs and whose installation has the manifest's permissions."""
+    manifest = {
+        "name": "pipfleet acme",
+        "url": "https://example.com/pipfleet",
+        "redirect_url": "http://127.0.0.1:9/callback?keep=1",
+        "public": False,
+        "default_permissions": {"contents": "write", "metadata": "read"},
+    }
+    page = f"{sandbox.urls.base}/github-html/organizations/acme/settings/apps/new"
+    pressed = httpx.post(page, params={"state": "s1"}, data={"manifest": json.dumps(manifest)})
+    assert pressed.status_code == 302
+    target = httpx.URL(pressed.headers["location"])
+    assert str(target).startswith("http://127.0.0.1:9/callback?keep=1&")
+    assert target.params["state"] == "s1"
+    code = target.params["code"]
+
+    made = api("POST", "/app-manifests/{code}/conversions", 201, code=code).json()
+    assert made["slug"] == "pipfleet-acme" and made["owner"]["login"] == "acme"
+    assert made["permissions"] == manifest["default_permissions"]
+    assert made["webhook_secret"] is None
+    api("POST", "/app-manifests/{code}/conversions", 404, code=code)  # once only
+
+    auth = Auth.AppAuth(made["id"], made["pem"])
+    bearer = {"Authorization": f"Bearer {auth.create_jwt()}"}
+    installation = api("GET", "/orgs/{org}/installation", 200, org="acme", headers=bearer)
+    assert installation.json()["permissions"] == manifest["default_permissions"]
+    api(
+        "POST",
+        "/app/installations/{installation_id}/access_tokens",
+        422,
+        installation_id=installation.json()["id"],
+        body={"permissions": {"pull_requests": "write"}},
+        headers=bearer,
+    )
+
+    granted = httpx.put(f"{sandbox.urls.control}/app/permissions", json={"metadata": "read"})
+    assert granted.status_code == 200
+    again = api("GET", "/orgs/{org}/installation", 200, org="acme", headers=bearer)
+    assert again.json()["permissions"] == {"metadata": "read"}
+
+
+def test_app_manifest_page_refusals(sandbox: SandboxServer, world: World) -> None:
+    page = f"{sandbox.urls.base}/github-html/organizations/{{}}/settings/apps/new"
+    good = {"name": "x", "url": "https://example.com", "redirect_url": "http://127.0.0.1:9/"}
+    assert httpx.post(page.format("nobody"), data={"manifest": json.dumps(good)}).status_code == 404
+    assert httpx.post(page.format("acme"), data={"manifest": "{"}).status_code == 422
+    assert httpx.post(page.format("acme"), data={"manifest": "{}"}).status_code == 422
+    assert world.manifest_codes == {}
+    no_app = httpx.put(f"{sandbox.urls.control}/app/permissions", json={"metadata": "read"})
+    assert no_app.status_code == 404

@@ -29,8 +29,11 @@ PRIVATE_INDEX = "/ca"
 PUBLIC_INDEX = "/pypi"
 CONTROL = "/_sandbox"
 DOCS = "https://docs.github.com/rest"
-# Routes a GitHub App calls with its JWT; their handlers verify it.
-_APP_JWT_ROUTES = re.compile(rf"^{GITHUB}/(app(/|$)|orgs/[^/]+/installation$)")
+# Routes a GitHub App calls with its JWT, and the manifest conversion that needs no
+# credentials; their handlers verify what they need.
+_APP_JWT_ROUTES = re.compile(
+    rf"^{GITHUB}/(app(/|$)|orgs/[^/]+/installation$|app-manifests/[^/]+/conversions$)"
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -2,7 +2,7 @@
 
 Tests and benchmarks read request counts here, make the next requests fail, and
 play the maintainers who merge or close a bot's pull request, push to a default
-branch or delete a branch.
+branch or delete a branch, or the org owner who grants the App fewer permissions.
 """
 
 from __future__ import annotations
@@ -150,6 +150,20 @@ def routes(world: World) -> list[BaseRoute]:
                 return _error(404, "no such branch")
         return Response(status_code=204)
 
+    async def app_permissions(request: Request) -> Response:
+        """Set what the App's installations are granted (``{"contents": "read", ...}``)."""
+        try:
+            data = await _body(request)
+        except ValueError as exc:
+            return _error(422, str(exc))
+        if not all(level in ("read", "write") for level in data.values()):
+            return _error(422, "permissions map names to read or write")
+        with world.lock:
+            if world.github_app is None:
+                return _error(404, "the sandbox has no GitHub App")
+            world.github_app.permissions = {str(k): str(v) for k, v in data.items()}
+        return JSONResponse(data)
+
     repo_path = CONTROL + "/repos/{owner}/{repo}"
     return [
         Route(CONTROL + "/counters", counters, methods=["GET"]),
@@ -157,6 +171,7 @@ def routes(world: World) -> list[BaseRoute]:
         Route(CONTROL + "/faults", list_faults, methods=["GET"]),
         Route(CONTROL + "/faults", add_fault, methods=["POST"]),
         Route(CONTROL + "/faults", clear_faults, methods=["DELETE"]),
+        Route(CONTROL + "/app/permissions", app_permissions, methods=["PUT"]),
         Route(repo_path + "/pulls/{number:int}/merge", merge, methods=["POST"]),
         Route(repo_path + "/pulls/{number:int}/close", close, methods=["POST"]),
         Route(repo_path + "/commits", push, methods=["POST"]),

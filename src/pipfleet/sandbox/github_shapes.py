@@ -42,12 +42,6 @@ from pipfleet.sandbox.world import (
 JSON = dict[str, Any]
 BOT_EMAIL = f"{BOT_LOGIN}@users.noreply.sandbox.invalid"
 LARGE_FILE = 1024 * 1024  # the contents API stops inlining file bodies above 1 MB
-APP_PERMISSIONS = {
-    "contents": "write",
-    "issues": "write",
-    "metadata": "read",
-    "pull_requests": "write",
-}
 UNSIGNED = {"verified": False, "reason": "unsigned", "signature": None, "payload": None}
 
 
@@ -619,18 +613,53 @@ def rate_limit(used: dict[str, int], reset: int) -> JSON:
     return {"resources": resources, "rate": resources["core"]}
 
 
-def installation(
-    site: Site, app: GitHubApp, installation_id: int, login: str, created: datetime
-) -> JSON:
-    account = org(site, login)
-    # The list endpoint's schema is allOf simple-user *and* enterprise, so the account
-    # carries the enterprise-only required fields too.
-    account |= {
+def app_owner(site: Site, login: str, created: datetime) -> JSON:
+    """An org as an App's or installation's account."""
+    # The schemas say simple-user *or* enterprise, and the list endpoint's allOf both,
+    # so the account carries the enterprise-only required fields too.
+    return org(site, login) | {
         "name": login,
         "slug": login,
         "created_at": iso(created),
         "updated_at": iso(created),
     }
+
+
+def app_from_manifest(
+    site: Site,
+    app: GitHubApp,
+    login: str,
+    manifest: JSON,
+    secrets: tuple[str, str],  # the client secret and the private key's PEM
+    created: datetime,
+) -> JSON:
+    """What ``POST /app-manifests/{code}/conversions`` answers: the App, its secrets and key."""
+    return {
+        "id": app.app_id,
+        "slug": app.slug,
+        "node_id": opaque(f"Integration{app.app_id}"),
+        "client_id": f"Iv1.{app.app_id:016x}",
+        "owner": app_owner(site, login, created),
+        "name": manifest["name"],
+        "description": manifest.get("description"),
+        "external_url": manifest["url"],
+        "html_url": f"{site.html}/apps/{app.slug}",
+        "created_at": iso(created),
+        "updated_at": iso(created),
+        "permissions": dict(app.permissions),
+        "events": list(manifest.get("default_events") or []),
+        "installations_count": 0,
+        "client_secret": secrets[0],
+        # GitHub makes a webhook secret only for a manifest that configures a webhook.
+        "webhook_secret": None,
+        "pem": secrets[1],
+    }
+
+
+def installation(
+    site: Site, app: GitHubApp, installation_id: int, login: str, created: datetime
+) -> JSON:
+    account = app_owner(site, login, created)
     return {
         "id": installation_id,
         "client_id": f"Iv1.{app.app_id:016x}",
@@ -643,7 +672,7 @@ def installation(
         "app_slug": app.slug,
         "target_id": account["id"],
         "target_type": "Organization",
-        "permissions": dict(APP_PERMISSIONS),
+        "permissions": dict(app.permissions),
         "events": [],
         "created_at": iso(created),
         "updated_at": iso(created),

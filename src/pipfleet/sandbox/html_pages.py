@@ -4,20 +4,24 @@ GitHub's answers carry ``html_url`` values that a person follows from pipfleet's
 dashboard; the sandbox serves a plain page for a repository and for a pull request
 with its diff, so those links work while it runs. Everything a page shows from a
 repository (names, paths, file texts, titles, bodies, comments, diffs) is escaped.
+It also stands in for the page that takes a GitHub App manifest (the manifest flow's
+browser half), answering as if its "Create GitHub App" button had been pressed.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from html import escape
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from pipfleet.engine.rewrite import unified_diff
 from pipfleet.sandbox.app import HTML_PAGES
-from pipfleet.sandbox.world import PullRequest, Repository, World
+from pipfleet.sandbox.world import ManifestRequest, PullRequest, Repository, World
 
 # Nothing on these pages runs or loads: a hostile file text stays text even if escaping slipped.
 HEADERS = {
@@ -151,6 +155,28 @@ def pull_page(world: World, repo: Repository, pull: PullRequest) -> Response:
     return page(f"{pull.title} · {repo.full_name}#{pull.number}", body)
 
 
+def new_app(world: World, org: str, form: dict[str, list[str]], state: str | None) -> Response:
+    """github.com's "create a GitHub App from a manifest" page, with its button pressed:
+    it keeps the manifest under a new code and sends the browser to ``redirect_url``."""
+    if org not in world.orgs:
+        return page("Not found", "<h1>No such organization</h1>", 404)
+    try:
+        manifest = json.loads(form.get("manifest", [""])[0])
+    except ValueError:
+        manifest = None
+    if not isinstance(manifest, dict) or not all(
+        isinstance(manifest.get(key), str) for key in ("name", "url", "redirect_url")
+    ):
+        body = "<h1>Invalid manifest</h1><p>It needs a name, a url and a redirect_url.</p>"
+        return page("Invalid manifest", body, 422)
+    code = secrets.token_hex(10)
+    world.manifest_codes[code] = ManifestRequest(org, manifest)
+    redirect = manifest["redirect_url"]
+    query = urlencode({"code": code} | ({"state": state} if state is not None else {}))
+    joiner = "&" if urlsplit(redirect).query else "?"
+    return RedirectResponse(f"{redirect}{joiner}{query}", status_code=302)
+
+
 def routes(world: World) -> list[BaseRoute]:
     async def repository(request: Request) -> Response:
         with world.lock:
@@ -167,7 +193,15 @@ def routes(world: World) -> list[BaseRoute]:
                 return page("Not found", "<h1>No such pull request</h1>", 404)
             return pull_page(world, repo, found)
 
+    async def create_app(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        with world.lock:
+            return new_app(
+                world, request.path_params["org"], form, request.query_params.get("state")
+            )
+
     return [
+        Route(HTML_PAGES + "/organizations/{org}/settings/apps/new", create_app, methods=["POST"]),
         Route(HTML_PAGES + "/{owner}/{repo}", repository, methods=["GET"]),
         Route(HTML_PAGES + "/{owner}/{repo}/pull/{number:int}", pull, methods=["GET"]),
     ]

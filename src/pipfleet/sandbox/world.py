@@ -144,6 +144,15 @@ class Fault:
         return re.search(self.route, path) is not None
 
 
+# What an installation is granted unless a test or the manifest flow says otherwise.
+APP_PERMISSIONS = {
+    "contents": "write",
+    "issues": "write",
+    "metadata": "read",
+    "pull_requests": "write",
+}
+
+
 @dataclass
 class GitHubApp:
     """A GitHub App installed on every org of the sandbox, verified by its public key."""
@@ -152,6 +161,16 @@ class GitHubApp:
     public_key_pem: str  # RS256 JWTs signed with the matching private key are accepted
     installation_id: int = 4242
     slug: str = "pipfleet"
+    # Each installation's permissions: what its tokens may ask for and what it lists.
+    permissions: dict[str, str] = field(default_factory=lambda: dict(APP_PERMISSIONS))
+
+
+@dataclass(frozen=True)
+class ManifestRequest:
+    """A manifest the stand-in for github.com's new-App page accepted, awaiting conversion."""
+
+    org: str
+    manifest: dict[str, object]
 
 
 @dataclass
@@ -165,6 +184,8 @@ class World:
     codeartifact_files: dict[str, dict[str, bytes]] = field(default_factory=dict)
     github_tokens: set[str] = field(default_factory=lambda: {DEFAULT_TOKEN})
     github_app: GitHubApp | None = None  # installation tokens it issues join github_tokens
+    # Codes the new-App page handed out: each converts once into the App (github_app).
+    manifest_codes: dict[str, ManifestRequest] = field(default_factory=dict)
     codeartifact_tokens: dict[str, datetime] = field(default_factory=dict)  # token -> expiry
     counters: Counter[tuple[str, str]] = field(default_factory=Counter)
     faults: list[Fault] = field(default_factory=list)

@@ -27,6 +27,7 @@ from pipfleet.sandbox.github_rest.app_auth import (
     installation_repositories,
     list_installations,
 )
+from pipfleet.sandbox.github_rest.app_manifests import create_from_manifest
 from pipfleet.sandbox.github_rest.common import Call, Handler, Reply, State, check_token
 from pipfleet.sandbox.github_rest.git_data import (
     create_blob,
@@ -112,9 +113,12 @@ ENDPOINTS: list[tuple[str, str, Handler]] = [
     ("POST", "/app/installations/{installation_id}/access_tokens", create_access_token),
     ("GET", "/orgs/{org}/installation", get_org_installation),
     ("GET", "/installation/repositories", installation_repositories),
+    ("POST", "/app-manifests/{code}/conversions", create_from_manifest),
 ]
-# These take a GitHub App JWT or need an installation token, and check it themselves.
+# These take a GitHub App JWT or need an installation token, and check it themselves;
+# a manifest conversion takes none (its code is the secret).
 SELF_AUTHENTICATING = {
+    create_from_manifest,
     list_installations,
     create_access_token,
     get_org_installation,

@@ -79,8 +79,8 @@ def list_installations(call: Call) -> Response:
     return reply(body, headers=headers)
 
 
-def within_app(permission: str, level: Any) -> bool:
-    granted = shapes.APP_PERMISSIONS.get(permission)
+def within_app(app: GitHubApp, permission: str, level: Any) -> bool:
+    granted = app.permissions.get(permission)
     return level in ("read", "write") and granted in (level, "write")
 
 
@@ -90,7 +90,7 @@ def create_access_token(call: Call) -> Response:
     if org is None:
         fail(404, "Not Found")
     asked = call.field("permissions") or {}
-    if not isinstance(asked, dict) or not all(within_app(k, v) for k, v in asked.items()):
+    if not isinstance(asked, dict) or not all(within_app(app, k, v) for k, v in asked.items()):
         fail(422, "The permissions requested are not granted to this installation.")
     names = call.field("repositories")
     repos = call.world.orgs[org]
@@ -103,7 +103,7 @@ def create_access_token(call: Call) -> Response:
     body: JSON = {
         "token": token,
         "expires_at": shapes.iso(grant.expires),
-        "permissions": asked or dict(shapes.APP_PERMISSIONS),
+        "permissions": asked or dict(app.permissions),
         "repository_selection": "all" if names is None else "selected",
     }
     if names is not None:
