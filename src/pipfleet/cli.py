@@ -624,6 +624,60 @@ def sandbox_make_fleet(
     typer.echo(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in asdict(summary).items()))
 
 
+github_app = typer.Typer(
+    help="pipfleet's GitHub App: create it from the manifest, check an installation.",
+    no_args_is_help=True,
+    rich_markup_mode=PLAIN_HELP,
+)
+app.add_typer(github_app, name="github-app")
+
+
+@github_app.command("create")
+def github_app_create(
+    org: Annotated[str, typer.Option("--org", help="The organisation that will own the App.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the App's private key and settings.")
+    ] = Path("."),
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The App's name, unique on GitHub (default: pipfleet-ORG)."),
+    ] = None,
+    api_url: Annotated[
+        str, typer.Option("--api-url", help="GitHub's REST API.")
+    ] = "https://api.github.com",
+    github_url: Annotated[
+        str, typer.Option("--github-url", help="GitHub's web pages.")
+    ] = "https://github.com",
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for GitHub's answer.")
+    ] = 600,
+) -> None:
+    """Create the GitHub App with GitHub's manifest flow: open the printed URL, press the
+    button on GitHub; the App's id and private key (mode 0600) are written to --out."""
+    from pipfleet.github.appflow import FlowSettings, create_app
+
+    prepare_folder(out, "the App folder")
+    settings = FlowSettings(org, name or f"pipfleet-{org}", out, api_url, github_url, timeout)
+
+    def announce(url: str) -> None:
+        typer.echo(f"Open this page in a browser signed in to GitHub as an owner of {org}:")
+        typer.echo(f"  {url}")
+
+    try:
+        created = create_app(settings, announce)
+    except KeyboardInterrupt:
+        typer.echo("pipfleet: error: interrupted: no App was created", err=True)
+        raise typer.Exit(130) from None
+    typer.echo(f"Created the GitHub App {created.slug} (id {created.app_id}).")
+    typer.echo(f"  private key: {created.key_file} (readable by you only; keep it secret)")
+    typer.echo(f"  settings:    {created.env_file}")
+    typer.echo("Next:")
+    typer.echo(
+        f"  1. install it on {org} (all or the matching repositories): {created.install_url}"
+    )
+    typer.echo(f"  2. give pipfleet its settings: set -a; . {created.env_file}; set +a")
+
+
 @app.command()
 def version() -> None:
     """Print pipfleet's version."""
