@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from tests.conftest import ROOT
 
 PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
@@ -45,3 +47,64 @@ def test_hooks_run_from_a_consumer_repository(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "svc/Pipfile:2: missing-index [packages] orb-common" in result.stdout
+
+
+def documented_configs() -> dict[str, str]:
+    """Every .pre-commit-config.yaml the documentation shows, by where it is shown."""
+    found = {}
+    for name in ("README.md", "docs/integration-guides/codeartifact.md"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        for at, block in enumerate(re.findall(r"^```yaml\n(.*?)^```$", text, re.M | re.S)):
+            if "repos:" in block:
+                found[f"{name} block {at}"] = block
+    comment = "".join(
+        line.removeprefix("#")[1:] + "\n"
+        for line in (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    )
+    example = re.search(r"^  - repo:.*?(?=^\s*$)", comment, re.M | re.S)
+    assert example, ".pre-commit-hooks.yaml's comment shows a configuration"
+    found[".pre-commit-hooks.yaml comment"] = "repos:\n" + example.group(0)
+    return found
+
+
+def test_documented_configs_are_valid_and_pin_a_rev_that_exists(tmp_path: Path) -> None:
+    configs = documented_configs()
+    assert len(configs) == 3, configs.keys()
+    tags = set(_git("tag", "--list", cwd=ROOT).split())
+    for where, text in configs.items():
+        (repo,) = yaml.safe_load(text)["repos"]
+        # A tag that exists, or a full commit SHA (the example's, until releases are tagged).
+        assert repo["rev"] in tags or re.fullmatch(r"[0-9a-f]{40}", repo["rev"]), where
+        config = tmp_path / f"{len(where)}.yaml"
+        config.write_text(text)
+        result = subprocess.run(
+            [str(PRE_COMMIT), "validate-config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, f"{where}: {result.stdout}{result.stderr}"
+
+
+def test_autoupdate_freeze_pins_the_example_to_a_real_commit(tmp_path: Path) -> None:
+    """What the README says to run: the example SHA becomes a commit pipfleet has."""
+    readme_example = documented_configs()["README.md block 0"]
+    example_rev = yaml.safe_load(readme_example)["repos"][0]["rev"]
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    _git("init", "-q", cwd=consumer)
+    config = consumer / ".pre-commit-config.yaml"
+    config.write_text(re.sub(r"(?m)^(\s*- repo: ).*$", rf"\g<1>{ROOT}", readme_example))
+    result = subprocess.run(
+        [str(PRE_COMMIT), "autoupdate", "--freeze"],
+        cwd=consumer,
+        env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rev = yaml.safe_load(config.read_text())["repos"][0]["rev"]
+    assert rev != example_rev and re.fullmatch(r"[0-9a-f]{40}", rev)
+    assert _git("cat-file", "-t", rev, cwd=ROOT) == "commit"
