@@ -676,6 +676,19 @@ def github_app_create(
         f"  1. install it on {org} (all or the matching repositories): {created.install_url}"
     )
     typer.echo(f"  2. give pipfleet its settings: set -a; . {created.env_file}; set +a")
+    typer.echo("  3. check the installation: pipfleet github-app check --config pipfleet.toml")
+
+
+@github_app.command("check")
+def github_app_check(config: ConfigOption = None) -> None:
+    """Check the App's installation on the org: the repositories it sees, its permissions
+    and what scan and fix miss. Exit 0 when nothing is missing, 1 when something is."""
+    from pipfleet.jobs.appcheck import check_installation
+
+    found = check_installation(_settings(config))
+    for line in found.lines():
+        typer.echo(printable(line))
+    raise typer.Exit(0 if found.complete else 1)
 
 
 @app.command()
