@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import configparser
 import functools
+import json
 import os
 import re
 import shlex
@@ -42,6 +43,7 @@ CRONTAB = CONFIG / "cron" / "pipfleet.crontab"
 SERVICE = CONFIG / "systemd" / "pipfleet.service"
 TIMER = CONFIG / "systemd" / "pipfleet.timer"
 KUBERNETES = CONFIG / "kubernetes"
+DOCKERFILE = ROOT / "Dockerfile"
 GUIDE = ROOT / "docs" / "integration-guides" / "codeartifact.md"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 PIPFLEET = Path(sys.executable).with_name("pipfleet")
@@ -89,6 +91,16 @@ def cronjob() -> dict[str, Any]:
 
 def pod_spec(job: dict[str, Any]) -> dict[str, Any]:
     return job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def dashboard() -> dict[str, Any]:
+    (deployment,) = kubernetes_kind("Deployment")
+    return deployment
+
+
+def named(kind: str, name: str) -> dict[str, Any]:
+    (document,) = [d for d in kubernetes_kind(kind) if d["metadata"]["name"] == name]
+    return document
 
 
 def configmap_toml(name: str, key: str) -> str:
@@ -209,12 +221,39 @@ def containers() -> Iterator[dict[str, Any]]:
         yield from pod.get("containers", [])
 
 
+def image_entrypoint() -> list[str]:
+    """The ENTRYPOINT of the repository's Dockerfile: the image the manifests run."""
+    (line,) = [
+        line
+        for line in DOCKERFILE.read_text(encoding="utf-8").splitlines()
+        if line.startswith("ENTRYPOINT ")
+    ]
+    entrypoint = json.loads(line.removeprefix("ENTRYPOINT "))
+    assert isinstance(entrypoint, list), "ENTRYPOINT in exec form"
+    return [str(word) for word in entrypoint]
+
+
+def is_pipfleet_image(container: dict[str, Any]) -> bool:
+    return str(container["image"]).rpartition(":")[0].endswith("/pipfleet")
+
+
+def container_argv(container: dict[str, Any]) -> list[str]:
+    """What the container runs: its command, else the image's entrypoint, then its args."""
+    command = container.get("command")
+    if command is None and is_pipfleet_image(container):
+        command = image_entrypoint()
+    return [*(command or []), *container.get("args", [])]
+
+
 def kubernetes_commands() -> list[list[str]]:
     return [
-        call
-        for container in containers()
-        for call in pipfleet_in_argv([*container.get("command", []), *container.get("args", [])])
+        call for container in containers() for call in pipfleet_in_argv(container_argv(container))
     ]
+
+
+def only_call(container: dict[str, Any]) -> list[str]:
+    (args,) = pipfleet_in_argv(container_argv(container))
+    return args
 
 
 SOURCES: dict[str, Callable[[], list[list[str]]]] = {
@@ -318,9 +357,7 @@ def test_host_config_paths_are_absolute_and_their_set_up_is_explained(path: Path
     assert report and report.startswith("/var/lib/pipfleet/"), report
 
 
-@pytest.mark.parametrize(
-    "path", [CRONTAB, SERVICE, KUBERNETES / "pipfleet-cronjob.yaml"], ids=lambda p: p.name
-)
+@pytest.mark.parametrize("path", [CRONTAB, SERVICE], ids=lambda p: p.name)
 def test_the_set_up_notes_install_the_pipfleet_that_runs(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     venvs = set(re.findall(r"(/\S+?/\.venv)/bin/pipfleet\b", text))
@@ -646,6 +683,32 @@ def test_kubernetes_documents_are_objects() -> None:
     assert not kubernetes_kind("Secret"), "secrets are created with kubectl, never shipped"
 
 
+def assert_hardened(pod: dict[str, Any], where: str) -> None:
+    """Non-root, nothing to escalate, a read-only root with a writable /tmp as HOME."""
+    assert pod["securityContext"]["runAsNonRoot"] is True, where
+    assert pod["securityContext"]["runAsUser"] != 0, where
+    assert pod["automountServiceAccountToken"] is False, where
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    for container in pod["containers"]:
+        context = container["securityContext"]
+        assert context["readOnlyRootFilesystem"] is True, where
+        assert context["allowPrivilegeEscalation"] is False, where
+        assert context["capabilities"]["drop"] == ["ALL"], where
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        assert "emptyDir" in volumes[mounts["/tmp"]], f"{where}: a writable /tmp"
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["HOME"].startswith("/tmp"), where
+
+
+def assert_secrets_from_secrets(container: dict[str, Any]) -> None:
+    env = {e["name"]: e for e in container["env"]}
+    for name, entry in env.items():
+        if re.search(r"TOKEN|PRIVATE_KEY|PASSWORD|SECRET|DATABASE_URL", name):
+            assert "value" not in entry, f"{name} is written in the manifest"
+            reference = entry["valueFrom"]["secretKeyRef"]
+            assert reference["name"] and reference["key"], name
+
+
 def test_cronjob_never_overlaps_and_runs_as_non_root() -> None:
     job = cronjob()
     spec = job["spec"]
@@ -654,18 +717,10 @@ def test_cronjob_never_overlaps_and_runs_as_non_root() -> None:
     assert isinstance(spec["jobTemplate"]["spec"]["backoffLimit"], int)
     pod = pod_spec(job)
     assert pod["restartPolicy"] == "Never"
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["runAsUser"] != 0
-    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert_hardened(pod, "CronJob")
     for container in pod["containers"]:
-        context = container["securityContext"]
-        assert context["readOnlyRootFilesystem"] is True
-        assert context["allowPrivilegeEscalation"] is False
-        assert context["capabilities"]["drop"] == ["ALL"]
-        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-        assert "emptyDir" in volumes[mounts["/tmp"]], "a writable /tmp"
         env = {e["name"]: e.get("value") for e in container["env"]}
-        assert env["HOME"].startswith("/tmp") and env["XDG_CACHE_HOME"].startswith("/tmp")
+        assert env["XDG_CACHE_HOME"].startswith("/tmp")
 
 
 def test_cronjob_secrets_come_from_secrets() -> None:
@@ -673,17 +728,124 @@ def test_cronjob_secrets_come_from_secrets() -> None:
     env = {e["name"]: e for e in container["env"]}
     for name in ("PIPFLEET_GITHUB_APP_PRIVATE_KEY", "PIPFLEET_DATABASE_URL", "PGPASSWORD"):
         assert name in env, name
-    for name, entry in env.items():
-        if re.search(r"TOKEN|PRIVATE_KEY|PASSWORD|SECRET|DATABASE_URL", name):
-            assert "value" not in entry, f"{name} is written in the manifest"
-            reference = entry["valueFrom"]["secretKeyRef"]
-            assert reference["name"] and reference["key"], name
+    assert_secrets_from_secrets(container)
+
+
+def test_pipfleet_runs_from_the_image_this_repository_builds() -> None:
+    """No command in the manifests: the Dockerfile's entrypoint, pipfleet, runs their args."""
+    assert image_entrypoint() == ["pipfleet"]
+    pipfleet = [c for c in containers() if is_pipfleet_image(c)]
+    assert len(pipfleet) == 2, "the CronJob's and the dashboard's"
+    images = {c["image"] for c in pipfleet}
+    assert len(images) == 1, f"one image for the job and the dashboard, not {images}"
+    for container in pipfleet:
+        assert "command" not in container, container["name"]
+    text = (KUBERNETES / "pipfleet-cronjob.yaml").read_text(encoding="utf-8")
+    assert re.search(rf"docker build -t {re.escape(images.pop())} \.$", text, re.M)
+
+
+def test_cronjob_writes_the_dashboard_to_a_volume() -> None:
+    pod = pod_spec(cronjob())
+    (container,) = pod["containers"]
+    report = PurePosixPath(option(only_call(container), "--report") or "")
+    assert report.suffix == ".html"
+    mounts = {PurePosixPath(m["mountPath"]): m for m in container["volumeMounts"]}
+    mount = mounts[report.parent]
+    assert not mount.get("readOnly"), "the run writes there"
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    claim = named("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
+    assert claim["spec"]["resources"]["requests"]["storage"]
+    # A new volume belongs to root: the pod's group must be made able to write it.
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+
+
+# --- Kubernetes: the dashboard ----------------------------------------------------------
+
+
+def dashboard_pod() -> dict[str, Any]:
+    pod: dict[str, Any] = dashboard()["spec"]["template"]["spec"]
+    return pod
+
+
+def test_dashboard_serves_the_same_database_read_only() -> None:
+    pod = dashboard_pod()
+    assert_hardened(pod, "Deployment")
+    (container,) = pod["containers"]
+    assert_secrets_from_secrets(container)
+    args = only_call(container)
+    assert args[0] == "serve"
+    # The CronJob's config, mounted the same way, for everything but the database role.
+    (job,) = pod_spec(cronjob())["containers"]
+    config = option(args, "--config")
+    assert config == option(only_call(job), "--config")
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    mount = mounts[str(PurePosixPath(config or "").parent)]
+    assert mount.get("readOnly") is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    (job_volume,) = [v for v in pod_spec(cronjob())["volumes"] if v["name"] == mount["name"]]
+    assert volume == job_volume
+    # Its own PostgreSQL role, which can only SELECT (created as the comments say).
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert env["PIPFLEET_DATABASE_URL"]["name"] == env["PGPASSWORD"]["name"] == "pipfleet-dashboard"
+    assert all(not ref.get("optional") for ref in env.values()), "no silent fallback"
+    text = (KUBERNETES / "pipfleet-dashboard.yaml").read_text(encoding="utf-8")
+    grants = re.findall(r"\bGRANT (\w+)", text)
+    assert "SELECT" in grants and set(grants) <= {"SELECT", "CONNECT", "USAGE"}, grants
+    url = re.search(r"database-url=(\S+)", text)
+    assert url and make_url(url.group(1)).username == "pipfleet_dashboard"
+    assert "pipfleet_dashboard" in re.findall(r"CREATE ROLE (\w+) LOGIN", text)
+    # Its pods reach PostgreSQL through the policy that admits pipfleet's.
+    postgres = named("NetworkPolicy", "pipfleet-postgres")
+    (peer,) = postgres["spec"]["ingress"][0]["from"]
+    labels = dashboard()["spec"]["template"]["metadata"]["labels"]
+    assert peer["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+def test_dashboard_probes_and_service_reach_serve() -> None:
+    deployment = dashboard()
+    (container,) = dashboard_pod()["containers"]
+    args = only_call(container)
+    port = int(option(args, "--port") or 0)
+    assert option(args, "--host") == "0.0.0.0" and "--public" in args
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert port in ports.values()
+    base = option(args, "--base-path") or ""
+    for probe in ("readinessProbe", "livenessProbe"):
+        check = container[probe]["httpGet"]
+        assert check["path"] == f"{base.rstrip('/')}/healthz", probe
+        assert ports.get(check["port"], check["port"]) == port, probe
+    service = named("Service", "pipfleet-dashboard")
+    assert service["spec"]["type"] == "ClusterIP", "only the SSO proxy is exposed"
+    (service_port,) = service["spec"]["ports"]
+    assert ports.get(service_port["targetPort"], service_port["targetPort"]) == port
+    pods = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = service["spec"]["selector"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= pods.items()
+    assert selector.items() <= pods.items()
+    job_pods = cronjob()["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert not selector.items() <= job_pods.items(), "the Service must not pick the job's pods"
+    assert dashboard_pod()["serviceAccountName"] != pod_spec(cronjob())["serviceAccountName"]
+
+
+def test_only_the_sso_proxy_may_reach_the_dashboard() -> None:
+    policy = named("NetworkPolicy", "pipfleet-dashboard")
+    pods = dashboard()["spec"]["template"]["metadata"]["labels"]
+    job_pods = cronjob()["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    selected = policy["spec"]["podSelector"]["matchLabels"]
+    assert selected.items() <= pods.items() and not selected.items() <= job_pods.items()
+    (rule,) = policy["spec"]["ingress"]
+    (peer,) = rule["from"]
+    assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "oauth2-proxy"}
+    (container,) = dashboard_pod()["containers"]
+    assert [p["port"] for p in rule["ports"]] == [int(option(only_call(container), "--port") or 0)]
+    text = (KUBERNETES / "pipfleet-dashboard.yaml").read_text(encoding="utf-8")
+    assert "no authentication of its own" in text
 
 
 def test_cronjob_config_is_the_mounted_configmap() -> None:
     pod = pod_spec(cronjob())
     (container,) = pod["containers"]
-    (args,) = kubernetes_commands()
+    args = only_call(container)
     config = PurePosixPath(option(args, "--config") or "")
     mounts = {PurePosixPath(m["mountPath"]): m for m in container["volumeMounts"]}
     mount = mounts[config.parent]
@@ -709,8 +871,7 @@ def test_postgresql_is_reachable_as_the_config_says() -> None:
     assert template["spec"]["securityContext"]["runAsNonRoot"] is True
 
     (container,) = pod_spec(cronjob())["containers"]
-    (args,) = kubernetes_commands()
-    config = PurePosixPath(option(args, "--config") or "")
+    config = PurePosixPath(option(only_call(container), "--config") or "")
     url = make_url(
         parse_settings(
             tomllib.loads(configmap_toml("pipfleet-config", config.name)), {}
@@ -728,7 +889,7 @@ def test_postgresql_is_reachable_as_the_config_says() -> None:
 
 
 def test_only_pipfleet_may_connect_to_postgresql() -> None:
-    (policy,) = kubernetes_kind("NetworkPolicy")
+    policy = named("NetworkPolicy", "pipfleet-postgres")
     (statefulset,) = kubernetes_kind("StatefulSet")
     pods = statefulset["spec"]["template"]["metadata"]["labels"]
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= pods.items()

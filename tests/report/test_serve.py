@@ -16,7 +16,10 @@ from pathlib import Path
 
 import httpx
 import jsonschema
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
+from tests.conftest import ROOT
 
 from pipfleet.errors import StoreError, UsageError
 from pipfleet.report import ReportFormat
@@ -233,3 +236,39 @@ def test_base_path_is_normalised(value: str, prefix: str) -> None:
 def test_a_bad_base_path_is_a_usage_error(value: str, sqlite_scanned: str) -> None:
     with pytest.raises(UsageError, match="^the base path must be a path such as /pipfleet"):
         DashboardServer(sqlite_scanned, port=0, base=value)
+
+
+def documented_read_only_role(database: str) -> list[str]:
+    """The SQL that config/kubernetes/pipfleet-dashboard.yaml's comments run for the
+    dashboard's role, aimed at ``database`` instead of ``pipfleet``."""
+    text = (ROOT / "config" / "kubernetes" / "pipfleet-dashboard.yaml").read_text()
+    block = text.split("<<SQL\n", 1)[1].split("\n#   SQL\n", 1)[0]
+    sql = " ".join(line.removeprefix("#").strip() for line in block.splitlines())
+    sql = sql.replace("$DASHBOARD_PASSWORD", "unused-with-trust-auth")
+    sql = sql.replace("ON DATABASE pipfleet ", f'ON DATABASE "{database}" ')
+    return [statement.strip() for statement in sql.split(";") if statement.strip()]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_documented_select_only_role_serves_every_page(scanned: str) -> None:
+    """The Kubernetes dashboard's database role can read all serve needs and write nothing,
+    in today's tables and in those a later migration creates."""
+    owner = make_url(scanned)
+    statements = documented_read_only_role(owner.database or "")
+    assert any(s.startswith("ALTER DEFAULT PRIVILEGES FOR ROLE pipfleet ") for s in statements)
+    libpq = owner.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+        connection.execute("CREATE TABLE a_later_migration (x integer)")
+    reader = owner.set(username="pipfleet_dashboard")
+    with DashboardServer(reader.render_as_string(hide_password=False), port=0) as server:
+        assert get(server, "/healthz").json()["latest_run"] == {"id": 2, "status": "partial"}
+        for path in ("/", "/repositories/acme/orb-api", "/api/report.json"):
+            assert get(server, path).status_code == 200, path
+    reader_libpq = reader.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(reader_libpq, autocommit=True) as connection:
+        connection.execute("SELECT count(*) FROM a_later_migration")
+        for write in ("DELETE FROM pull_requests", "INSERT INTO a_later_migration VALUES (1)"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                connection.execute(write)
