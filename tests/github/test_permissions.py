@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pytest
 
 from pipfleet.github.permissions import (
     Access,
@@ -17,6 +20,18 @@ from pipfleet.github.permissions import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+# Every file that tells a reader which permissions to grant.
+PERMISSION_LISTS = [
+    "README.md",
+    "docs/security.md",
+    "config/github-actions/pipfleet-nightly.yml",
+]
+# A GitHub permission with a level, as the lists spell them: one outside the generated
+# list is a hand-written one.
+SPELLED = re.compile(
+    r"\b(Actions|Administration|Checks|Contents|Issues|Members|Metadata|Pull requests"
+    r"|Workflows): (read and write|read)\b"
+)
 
 
 def test_scan_reads_and_fix_writes() -> None:
@@ -65,3 +80,17 @@ def test_committed_manifest_is_the_generated_one() -> None:
     committed = (ROOT / "config" / "github-app" / "manifest.json").read_text(encoding="utf-8")
     assert committed == manifest_text(), "regenerate it from pipfleet.github.permissions"
     assert "redirect_url" not in json.loads(committed)  # the create command adds its own
+
+
+def flowing(text: str) -> str:
+    """The prose of a Markdown or YAML file, comment marks and line breaks gone."""
+    lines = (line.strip().lstrip("#").strip() for line in text.splitlines())
+    return " ".join(line for line in lines if line)
+
+
+@pytest.mark.parametrize("name", PERMISSION_LISTS)
+def test_every_written_permission_list_is_the_definition(name: str) -> None:
+    text = flowing((ROOT / name).read_text(encoding="utf-8"))
+    assert permission_list() in text, f"{name} lacks the list: {permission_list()}"
+    left = SPELLED.findall(text.replace(permission_list(), ""))
+    assert left == [], f"{name} spells permissions outside the generated list: {left}"
