@@ -84,7 +84,7 @@ def test_run_scans_fixes_and_writes_the_dashboard(
 def test_a_second_run_waits_for_the_lock(config: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'pipfleet.db'}"
     upgrade(url)
-    acquire(make_engine(url), "other-host:42")
+    acquire(make_engine(url), "acme", "other-host:42")
     result = run("run", "--config", config, tmp_path=tmp_path)
     assert result.returncode == 4
     assert result.stderr.strip().startswith(
@@ -95,7 +95,7 @@ def test_a_second_run_waits_for_the_lock(config: Path, tmp_path: Path) -> None:
 def test_scan_and_fix_take_the_lock_but_their_dry_runs_do_not(config: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'pipfleet.db'}"
     upgrade(url)
-    acquire(make_engine(url), "other-host:42")
+    acquire(make_engine(url), "acme", "other-host:42")
     for command in ("scan", "fix"):
         held = run(command, "--config", config, tmp_path=tmp_path)
         assert held.returncode == 4, held.stderr
@@ -119,7 +119,7 @@ def lock_holder(database_url: str) -> str | None:
     engine = make_engine(database_url)
     try:
         with Session(engine) as session:
-            row = session.get(RunLock, 1)
+            row = session.get(RunLock, "acme")
             return None if row is None else row.holder
     finally:
         engine.dispose()

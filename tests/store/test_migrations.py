@@ -8,7 +8,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from pipfleet.store import db, models
@@ -50,9 +50,9 @@ def test_models_register_every_table() -> None:
 def test_upgrade_builds_every_table_and_view_on_an_empty_database(database_url: str) -> None:
     assert db.current(database_url) is None
 
-    assert db.upgrade(database_url) == head(database_url) == "0005"
+    assert db.upgrade(database_url) == head(database_url) == "0006"
 
-    assert db.current(database_url) == "0005"
+    assert db.current(database_url) == "0006"
     tables, views = schema(database_url)
     assert tables == TABLES | {"alembic_version"}
     assert views == VIEWS
@@ -76,7 +76,7 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(database_u
 
     assert db.current(database_url) is None
     assert schema(database_url) == ({"alembic_version"}, set())
-    assert db.upgrade(database_url) == "0005"
+    assert db.upgrade(database_url) == "0006"
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
 
 
@@ -116,3 +116,71 @@ def test_0005_adds_the_opt_out_to_repository_scans_and_takes_it_back(database_ur
 
     assert "opted_out" not in scan_columns(database_url)
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)  # views kept
+
+
+def runs_with_org(url: str, orgs: dict[str, str], scanned: dict[int, list[str]]) -> list[Any]:
+    """At 0005, repositories of ``orgs`` (name: org) and runs that scanned ``scanned``
+    (run id: names); then upgraded to 0006: each run's id and org."""
+    command.upgrade(db.alembic_config(url), "0005")
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as connection:
+            for id_, (name, org) in enumerate(orgs.items(), 1):
+                connection.execute(
+                    text(
+                        "INSERT INTO repositories (id, full_name, org, name, archived, fork, "
+                        "disabled, empty) VALUES (:i, :f, :o, :n, false, false, false, false)"
+                    ),
+                    {"i": id_, "f": f"{org}/{name}", "o": org, "n": name},
+                )
+            for run_id, names in scanned.items():
+                connection.execute(
+                    text(
+                        "INSERT INTO scan_runs (id, started_at, status) "
+                        "VALUES (:i, CURRENT_TIMESTAMP, 'completed')"
+                    ),
+                    {"i": run_id},
+                )
+                for name in names:
+                    connection.execute(
+                        text(
+                            "INSERT INTO repository_scans (run_id, repository_id, status, "
+                            "scanned_at) VALUES (:r, :p, 'fetched', CURRENT_TIMESTAMP)"
+                        ),
+                        {"r": run_id, "p": list(orgs).index(name) + 1},
+                    )
+        db.upgrade(url)
+        with engine.connect() as connection:
+            return list(connection.execute(text("SELECT id, org FROM scan_runs ORDER BY id")))
+    finally:
+        engine.dispose()
+
+
+def test_0006_gives_each_run_the_org_it_scanned(database_url: str) -> None:
+    one_org = runs_with_org(database_url, {"api": "acme", "web": "acme"}, {1: ["api"], 2: []})
+    assert [tuple(row) for row in one_org] == [(1, "acme"), (2, "acme")]
+
+
+def test_0006_leaves_a_run_of_an_unknown_org_unknown(database_url: str) -> None:
+    two_orgs = runs_with_org(
+        database_url, {"api": "acme", "lab": "acme-labs"}, {1: ["lab"], 2: [], 3: ["api"]}
+    )
+    assert [tuple(row) for row in two_orgs] == [(1, "acme-labs"), (2, None), (3, "acme")]
+
+
+def test_0006_keys_the_run_lock_by_org_and_takes_it_back(database_url: str) -> None:
+    def lock_key(url: str) -> list[str]:
+        engine = db.make_engine(url)
+        try:
+            return list(inspect(engine).get_pk_constraint("run_lock")["constrained_columns"])
+        finally:
+            engine.dispose()
+
+    db.upgrade(database_url)
+    assert lock_key(database_url) == ["org"]
+
+    command.downgrade(db.alembic_config(database_url), "0005")
+
+    assert lock_key(database_url) == ["id"]
+    assert drift(database_url) != []  # the models are 0006's
+    assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)

@@ -21,6 +21,7 @@ from pipfleet.store.models import RunLock, RunStatus, ScanRun, utcnow
 from pipfleet.store.runlock import KILLED, acquire, release, run_lock
 
 HERE = socket.gethostname()
+ORG = "acme"
 
 
 @pytest.fixture
@@ -33,12 +34,14 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 def lock_row(engine: Engine) -> RunLock | None:
     with Session(engine) as session:
-        return session.get(RunLock, 1)
+        return session.get(RunLock, ORG)
 
 
-def add_run(engine: Engine, holder: str, status: RunStatus = RunStatus.RUNNING) -> int:
+def add_run(
+    engine: Engine, holder: str, status: RunStatus = RunStatus.RUNNING, org: str = ORG
+) -> int:
     with Session(engine) as session:
-        run = ScanRun(holder=holder, status=status)
+        run = ScanRun(holder=holder, status=status, org=org)
         session.add(run)
         session.commit()
         assert run.id is not None
@@ -60,33 +63,34 @@ def exited_pid() -> int:
 
 
 def test_a_live_holder_blocks_until_it_releases(engine: Engine) -> None:
-    with run_lock(engine, "other-host:1"):
+    with run_lock(engine, ORG, "other-host:1"):
         with pytest.raises(
             LockHeld,
-            match=r"another pipfleet run \(other-host:1\) holds the lock: its last heartbeat was",
+            match=r"another pipfleet run \(other-host:1\) holds the lock on acme: its last heartbeat was",
         ):
-            acquire(engine, "other-host:2")
-    acquire(engine, "other-host:2")  # released on leaving the block
-    release(engine, "other-host:1")  # someone else's release changes nothing
+            acquire(engine, ORG, "other-host:2")
+    acquire(engine, ORG, "other-host:2")  # released on leaving the block
+    release(engine, ORG, "other-host:1")  # someone else's release changes nothing
     with pytest.raises(LockHeld, match="other-host:2"):
-        acquire(engine, "other-host:3")
+        acquire(engine, ORG, "other-host:3")
     # A live process of this host (this one) holds it as firmly as another host's run.
-    release(engine, "other-host:2")
-    acquire(engine, f"{HERE}:{os.getpid()}")
+    release(engine, ORG, "other-host:2")
+    acquire(engine, ORG, f"{HERE}:{os.getpid()}")
     with pytest.raises(LockHeld):
-        acquire(engine, "other-host:3")
+        acquire(engine, ORG, "other-host:3")
 
 
 def test_a_lock_whose_heartbeat_stopped_is_taken_over_and_its_run_marked(engine: Engine) -> None:
     stale_after = timedelta(seconds=0.3)
-    acquire(engine, "other-host:7", stale_after)  # and then it never beats again
+    acquire(engine, ORG, "other-host:7", stale_after)  # and then it never beats again
     running = add_run(engine, "other-host:7")
     finished = add_run(engine, "other-host:7", RunStatus.COMPLETED)
     someone_elses = add_run(engine, "other-host:8")
+    another_orgs = add_run(engine, "other-host:7", org="acme-labs")
     with pytest.raises(LockHeld, match="other-host:7"):
-        acquire(engine, "other-host:9", stale_after)
+        acquire(engine, ORG, "other-host:9", stale_after)
     time.sleep(stale_after.total_seconds() + 0.1)
-    lease = acquire(engine, "other-host:9", stale_after)
+    lease = acquire(engine, ORG, "other-host:9", stale_after)
     row = lock_row(engine)
     assert row is not None and row.holder == "other-host:9"
     assert row.acquired_at == lease.acquired_at
@@ -95,15 +99,16 @@ def test_a_lock_whose_heartbeat_stopped_is_taken_over_and_its_run_marked(engine:
     assert interrupted.error == KILLED and interrupted.finished_at is not None
     assert run_of(engine, finished).status is RunStatus.COMPLETED
     assert run_of(engine, someone_elses).status is RunStatus.RUNNING
+    assert run_of(engine, another_orgs).status is RunStatus.RUNNING  # not this lock's run
 
 
 def test_a_lock_whose_process_on_this_host_is_gone_is_taken_over_at_once(
     engine: Engine,
 ) -> None:
     dead = f"{HERE}:{exited_pid()}"
-    acquire(engine, dead, timedelta(hours=1))
+    acquire(engine, ORG, dead, timedelta(hours=1))
     running = add_run(engine, dead)
-    acquire(engine, "other-host:1")
+    acquire(engine, ORG, "other-host:1")
     row = lock_row(engine)
     assert row is not None and row.holder == "other-host:1"
     assert run_of(engine, running).status is RunStatus.INTERRUPTED
@@ -114,26 +119,26 @@ def test_a_zombie_or_a_reused_pid_is_not_the_holder(engine: Engine) -> None:
     try:
         while open(f"/proc/{zombie.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
             time.sleep(0.01)  # exited, and not reaped until wait() below
-        acquire(engine, f"{HERE}:{zombie.pid}", timedelta(hours=1))
-        acquire(engine, "other-host:1")
+        acquire(engine, ORG, f"{HERE}:{zombie.pid}", timedelta(hours=1))
+        acquire(engine, ORG, "other-host:1")
     finally:
         zombie.wait()
-    release(engine, "other-host:1")
+    release(engine, ORG, "other-host:1")
     # This process is alive, but started long after a lock taken a day ago: a reused pid.
-    acquire(engine, f"{HERE}:{os.getpid()}", timedelta(hours=1))
+    acquire(engine, ORG, f"{HERE}:{os.getpid()}", timedelta(hours=1))
     with engine.begin() as connection:
         connection.execute(update(RunLock).values(acquired_at=utcnow() - timedelta(days=30)))
-    acquire(engine, "other-host:1")
+    acquire(engine, ORG, "other-host:1")
     row = lock_row(engine)
     assert row is not None and row.holder == "other-host:1"
 
 
 def test_the_heartbeat_keeps_a_long_run_s_lock(engine: Engine) -> None:
     every, stale_after = timedelta(seconds=0.05), timedelta(seconds=0.3)
-    with run_lock(engine, "other-host:1", every=every, stale_after=stale_after) as lease:
+    with run_lock(engine, ORG, "other-host:1", every=every, stale_after=stale_after) as lease:
         time.sleep(3 * stale_after.total_seconds())  # long past the first expiry
         with pytest.raises(LockHeld, match="other-host:1"):
-            acquire(engine, "other-host:2", stale_after)
+            acquire(engine, ORG, "other-host:2", stale_after)
         row = lock_row(engine)
         assert row is not None and row.heartbeat_at is not None
         assert row.heartbeat_at > lease.acquired_at + stale_after
@@ -143,9 +148,24 @@ def test_the_heartbeat_keeps_a_long_run_s_lock(engine: Engine) -> None:
 def test_a_holder_whose_lock_was_taken_over_is_told(engine: Engine) -> None:
     lost = threading.Event()
     every = timedelta(seconds=0.05)
-    with run_lock(engine, "other-host:1", every=every, on_lost=lost.set):
+    with run_lock(engine, ORG, "other-host:1", every=every, on_lost=lost.set):
         with engine.begin() as connection:  # as a run would after this one froze too long
             connection.execute(update(RunLock).values(holder="other-host:2"))
         assert lost.wait(timeout=10)
     row = lock_row(engine)  # leaving the block releases only its own lock
     assert row is not None and row.holder == "other-host:2"
+
+
+def test_each_org_has_its_own_lock(engine: Engine) -> None:
+    with run_lock(engine, ORG, "other-host:1"):
+        labs = acquire(engine, "acme-labs", "other-host:2")  # another org: not held
+        assert labs.org == "acme-labs"
+        with pytest.raises(LockHeld, match=r"\(other-host:2\) holds the lock on acme-labs"):
+            acquire(engine, "acme-labs", "other-host:3")
+        with pytest.raises(LockHeld, match=r"\(other-host:1\) holds the lock on acme:"):
+            acquire(engine, ORG, "other-host:3")
+        release(engine, "acme-labs", "other-host:1")  # the holder of another org's lock
+        assert lock_row(engine) is not None
+    acquire(engine, ORG, "other-host:3")
+    with pytest.raises(LockHeld, match="other-host:2"):
+        acquire(engine, "acme-labs", "other-host:3")

@@ -103,7 +103,7 @@ class FixJob:
         )
 
     def run(self, only: Sequence[str] = (), max_prs: int | None = None) -> FixSummary:
-        run_id = self.store.latest_run()
+        run_id = self.store.latest_run(self.settings.github.org)
         if run_id is None:
             raise StoreError("no finished scan is recorded yet: run `pipfleet scan` first")
         status = self.store.run_status(run_id)

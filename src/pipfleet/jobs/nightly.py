@@ -93,6 +93,7 @@ def exclusive(settings: Settings, engine: Engine) -> Iterator[Lease]:
         stop_on_signals(),
         run_lock(
             engine,
+            settings.github.org,
             holder(),
             every=timedelta(seconds=database.lock_heartbeat),
             stale_after=stale_after,

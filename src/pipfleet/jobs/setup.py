@@ -126,7 +126,7 @@ def _check_only(store: PullRequestStore, org: str, only: Sequence[str]) -> None:
     Without it a typo fixes nothing and says nothing. Before any scan there is nothing to
     check against; the fix job itself says a scan must come first.
     """
-    run_id = store.latest_run() if only else None
+    run_id = store.latest_run(org) if only else None
     if run_id is None:
         return
     known = store.scanned_names(run_id, org)

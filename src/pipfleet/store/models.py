@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false, types
+from sqlalchemy import Index, UniqueConstraint, false, types
 from sqlalchemy.engine.interfaces import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -125,6 +125,8 @@ class ScanRun(SQLModel, table=True):
     github_requests: int | None = None
     error: str | None = None
     holder: str | None = None  # the run lock holder (host:pid) that started it
+    # The org it scanned; None only for a run from before several orgs whose org is unknown.
+    org: str | None = Field(default=None, index=True)
 
 
 class Repository(SQLModel, table=True):
@@ -259,12 +261,11 @@ class PullRequestRecord(SQLModel, table=True):
 
 
 class RunLock(SQLModel, table=True):
-    """At most one row: the run that holds the lock, until it releases or it expires."""
+    """At most one row per org: the run that holds its lock, until it releases or it expires."""
 
     __tablename__ = "run_lock"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
-    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    org: str = Field(primary_key=True)
     holder: str
     acquired_at: datetime = _when()
     expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -38,12 +38,15 @@ class PullRequestStore:
     def __init__(self, engine: Engine):
         self._engine = engine
 
-    def latest_run(self) -> int | None:
+    def latest_run(self, org: str) -> int | None:
+        """``org``'s latest finished scan run."""
         with Session(self._engine) as session:
             return session.exec(
                 # Whatever its status: the fix job refuses to act on a failed or
                 # interrupted one rather than fall back to an older picture.
-                select(func.max(ScanRun.id)).where(col(ScanRun.finished_at).is_not(None))
+                select(func.max(ScanRun.id)).where(
+                    ScanRun.org == org, col(ScanRun.finished_at).is_not(None)
+                )
             ).one()
 
     def run_status(self, run_id: int) -> RunStatus:

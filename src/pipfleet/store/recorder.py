@@ -139,11 +139,14 @@ class DatabaseRecorder:
         return self._run_id
 
     def baseline(self) -> Baseline | None:
-        """The last good scan (completed or partial), or None before the first one."""
+        """The org's last good scan (completed or partial), or None before the first one."""
         with Session(self._engine) as session:
             run = session.exec(
                 select(ScanRun)
-                .where(col(ScanRun.status).in_([RunStatus.COMPLETED, RunStatus.PARTIAL]))
+                .where(
+                    ScanRun.org == self._org,
+                    col(ScanRun.status).in_([RunStatus.COMPLETED, RunStatus.PARTIAL]),
+                )
                 .order_by(col(ScanRun.id).desc())
             ).first()
             if run is None or run.id is None:
@@ -171,7 +174,7 @@ class DatabaseRecorder:
 
     def start(self, audit_digest: str) -> int:
         with session_scope(self._engine) as session:
-            run = ScanRun(listing_digest=audit_digest, holder=self._holder)
+            run = ScanRun(listing_digest=audit_digest, holder=self._holder, org=self._org)
             session.add(_storable(run))
             session.flush()
             assert run.id is not None

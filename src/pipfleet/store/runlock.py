@@ -1,4 +1,7 @@
-"""One run at a time per database: a lock row that a dead run cannot keep.
+"""One run at a time per org and database: a lock row that a dead run cannot keep.
+
+Each org has its own row, so runs for different orgs (shards sharing one database) go
+at once while a second run for the same org is refused.
 
 The holder proves it is alive with a heartbeat: every few seconds it pushes the lock's
 ``expires_at`` forward. A lock past its expiry belongs to a run that stopped
@@ -45,16 +48,20 @@ _ATTEMPTS = 3  # reads of a lock that changes under us before giving up
 
 @dataclass(frozen=True)
 class Lease:
+    org: str
     holder: str
     acquired_at: datetime
 
 
-def acquire(engine: Engine, holder: str, stale_after: timedelta = DEFAULT_STALE_AFTER) -> Lease:
-    """Take the lock for ``holder`` or raise LockHeld naming who has it.
+def acquire(
+    engine: Engine, org: str, holder: str, stale_after: timedelta = DEFAULT_STALE_AFTER
+) -> Lease:
+    """Take ``org``'s lock for ``holder`` or raise LockHeld naming who has it.
 
     A lock left by a dead or silent holder is taken over, and that holder's running scan
-    runs are marked interrupted in the same transaction.
+    runs of the org are marked interrupted in the same transaction.
     """
+    mine = _LOCK.c.org == org
     for _ in range(_ATTEMPTS):
         now = utcnow()
         values = {
@@ -65,27 +72,27 @@ def acquire(engine: Engine, holder: str, stale_after: timedelta = DEFAULT_STALE_
         }
         try:
             with engine.begin() as connection:
-                connection.execute(insert(_LOCK).values(id=1, **values))
-            return Lease(holder, now)
+                connection.execute(insert(_LOCK).values(org=org, **values))
+            return Lease(org, holder, now)
         except IntegrityError:
             pass  # held, or left behind by a run that died
         with engine.begin() as connection:
-            row = connection.execute(_LOCK.select()).one_or_none()
+            row = connection.execute(_LOCK.select().where(mine)).one_or_none()
             if row is None:
                 continue  # released meanwhile
             if row.expires_at >= now and _alive(row.holder, row.acquired_at):
                 heartbeat = row.heartbeat_at or row.acquired_at
                 raise LockHeld(
-                    f"another pipfleet run ({row.holder}) holds the lock: its last heartbeat "
-                    f"was {max(0, int((now - heartbeat).total_seconds()))} s ago, and it is "
-                    f"taken over if none comes by {row.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+                    f"another pipfleet run ({row.holder}) holds the lock on {org}: its last "
+                    f"heartbeat was {max(0, int((now - heartbeat).total_seconds()))} s ago, and "
+                    f"it is taken over if none comes by {row.expires_at:%Y-%m-%d %H:%M:%S} UTC"
                 )
             # Only the lock as read is replaced: a holder that heart-beat since, or a run
             # that took it over first, keeps it.
             taken = connection.execute(
                 update(_LOCK)
                 .where(
-                    _LOCK.c.id == 1,
+                    mine,
                     _LOCK.c.holder == row.holder,
                     _LOCK.c.expires_at == row.expires_at,
                 )
@@ -95,29 +102,35 @@ def acquire(engine: Engine, holder: str, stale_after: timedelta = DEFAULT_STALE_
                 continue
             connection.execute(
                 update(_RUNS)
-                .where(_RUNS.c.holder == row.holder, _RUNS.c.status == RunStatus.RUNNING.value)
+                .where(
+                    _RUNS.c.holder == row.holder,
+                    _RUNS.c.org == org,
+                    _RUNS.c.status == RunStatus.RUNNING.value,
+                )
                 .values(status=RunStatus.INTERRUPTED.value, finished_at=now, error=KILLED)
             )
-        return Lease(holder, now)
+        return Lease(org, holder, now)
     raise LockHeld("other pipfleet runs are taking the lock at this very moment; try again")
 
 
-def heartbeat(engine: Engine, holder: str, stale_after: timedelta = DEFAULT_STALE_AFTER) -> bool:
-    """Prove ``holder`` alive; False when the lock is no longer its own."""
+def heartbeat(
+    engine: Engine, org: str, holder: str, stale_after: timedelta = DEFAULT_STALE_AFTER
+) -> bool:
+    """Prove ``holder`` alive; False when ``org``'s lock is no longer its own."""
     now = utcnow()
     with engine.begin() as connection:
         return bool(
             connection.execute(
                 update(_LOCK)
-                .where(_LOCK.c.id == 1, _LOCK.c.holder == holder)
+                .where(_LOCK.c.org == org, _LOCK.c.holder == holder)
                 .values(heartbeat_at=now, expires_at=now + stale_after)
             ).rowcount
         )
 
 
-def release(engine: Engine, holder: str) -> None:
+def release(engine: Engine, org: str, holder: str) -> None:
     with engine.begin() as connection:
-        connection.execute(delete(_LOCK).where(_LOCK.c.id == 1, _LOCK.c.holder == holder))
+        connection.execute(delete(_LOCK).where(_LOCK.c.org == org, _LOCK.c.holder == holder))
 
 
 def mark_interrupted(engine: Engine, lease: Lease, error: str) -> None:
@@ -125,7 +138,11 @@ def mark_interrupted(engine: Engine, lease: Lease, error: str) -> None:
     with engine.begin() as connection:
         connection.execute(
             update(_RUNS)
-            .where(_RUNS.c.holder == lease.holder, _RUNS.c.started_at >= lease.acquired_at)
+            .where(
+                _RUNS.c.holder == lease.holder,
+                _RUNS.c.org == lease.org,
+                _RUNS.c.started_at >= lease.acquired_at,
+            )
             .values(status=RunStatus.INTERRUPTED.value, finished_at=utcnow(), error=error)
         )
 
@@ -133,22 +150,23 @@ def mark_interrupted(engine: Engine, lease: Lease, error: str) -> None:
 @contextmanager
 def run_lock(
     engine: Engine,
+    org: str,
     holder: str,
     *,
     every: timedelta = DEFAULT_HEARTBEAT,
     stale_after: timedelta = DEFAULT_STALE_AFTER,
     on_lost: Callable[[], None] | None = None,
 ) -> Iterator[Lease]:
-    """Hold the lock while the block runs, heart-beating from a background thread.
+    """Hold ``org``'s lock while the block runs, heart-beating from a background thread.
 
     ``on_lost`` is called from that thread if another run took the lock over (this
     process was frozen or cut off for longer than ``stale_after``).
     """
-    lease = acquire(engine, holder, stale_after)
+    lease = acquire(engine, org, holder, stale_after)
     stop = threading.Event()
     beating = threading.Thread(
         target=_beat,
-        args=(engine, holder, every, stale_after, stop, on_lost),
+        args=(engine, org, holder, every, stale_after, stop, on_lost),
         name="pipfleet-lock-heartbeat",
         daemon=True,
     )
@@ -158,11 +176,12 @@ def run_lock(
     finally:
         stop.set()
         beating.join()
-        release(engine, holder)
+        release(engine, org, holder)
 
 
 def _beat(
     engine: Engine,
+    org: str,
     holder: str,
     every: timedelta,
     stale_after: timedelta,
@@ -171,7 +190,7 @@ def _beat(
 ) -> None:
     while not stop.wait(every.total_seconds()):
         try:
-            ours = heartbeat(engine, holder, stale_after)
+            ours = heartbeat(engine, org, holder, stale_after)
         except SQLAlchemyError:
             continue  # a busy or briefly unreachable database: the next beat may get through
         if not ours:
