@@ -25,6 +25,8 @@ PERMISSION_LISTS = [
     "README.md",
     "docs/security.md",
     "config/github-actions/pipfleet-nightly.yml",
+    "config/kubernetes/pipfleet-cronjob.yaml",
+    "config/cron/pipfleet.crontab",
 ]
 # A GitHub permission with a level, as the lists spell them: one outside the generated
 # list is a hand-written one.
