@@ -36,12 +36,15 @@ from pipfleet.config import FixSettings, GitHubSettings, parse_settings
 from pipfleet.engine.audit import audit_text
 from pipfleet.engine.listing import parse_listing
 from pipfleet.github.queries import OPT_OUT_FILE
+from pipfleet.loopback import is_loopback
+from pipfleet.report.serve import base_path
 
 CONFIG = ROOT / "config"
 WORKFLOW = CONFIG / "github-actions" / "pipfleet-nightly.yml"
 CRONTAB = CONFIG / "cron" / "pipfleet.crontab"
 SERVICE = CONFIG / "systemd" / "pipfleet.service"
 TIMER = CONFIG / "systemd" / "pipfleet.timer"
+SERVE_SERVICE = CONFIG / "systemd" / "pipfleet-serve.service"
 KUBERNETES = CONFIG / "kubernetes"
 DOCKERFILE = ROOT / "Dockerfile"
 GUIDE = ROOT / "docs" / "integration-guides" / "codeartifact.md"
@@ -204,12 +207,16 @@ def crontab_commands() -> list[list[str]]:
     return [call for _, command in jobs for call in pipfleet_in_shell(command)]
 
 
-def systemd_commands() -> list[list[str]]:
+def systemd_commands(path: Path = SERVICE) -> list[list[str]]:
     calls = []
     for key in ("ExecStartPre", "ExecStart", "ExecStartPost", "ExecStop"):
-        for value in unit_values(SERVICE, "Service", key):
+        for value in unit_values(path, "Service", key):
             calls += pipfleet_in_argv(shlex.split(value.lstrip("-@:+!")))
     return calls
+
+
+def systemd_units_commands() -> list[list[str]]:
+    return systemd_commands(SERVICE) + systemd_commands(SERVE_SERVICE)
 
 
 def containers() -> Iterator[dict[str, Any]]:
@@ -259,7 +266,7 @@ def only_call(container: dict[str, Any]) -> list[str]:
 SOURCES: dict[str, Callable[[], list[list[str]]]] = {
     "github-actions": workflow_commands,
     "cron": crontab_commands,
-    "systemd": systemd_commands,
+    "systemd": systemd_units_commands,
     "kubernetes": kubernetes_commands,
 }
 
@@ -454,6 +461,7 @@ OWNED_FILES = [
     CRONTAB,
     SERVICE,
     TIMER,
+    SERVE_SERVICE,
     *sorted(KUBERNETES.glob("*.yaml")),
     GUIDE,
 ]
@@ -620,22 +628,27 @@ def test_crontab_command_runs_in_a_shell(tmp_path: Path) -> None:
 # --- systemd ----------------------------------------------------------------------------
 
 
+# The settings that make a unit's file system read-only, its devices, kernel and other
+# users' files out of reach, and its privileges impossible to raise.
+HARDENING = {
+    "ProtectSystem": "strict",
+    "NoNewPrivileges": "yes",
+    "PrivateTmp": "yes",
+    "ProtectHome": "yes",
+    "PrivateDevices": "yes",
+    "RestrictSUIDSGID": "yes",
+    "CapabilityBoundingSet": "",
+}
+
+
 def test_systemd_service_is_a_hardened_oneshot() -> None:
     service = unit(SERVICE)["Service"]
     assert service["Type"] == "oneshot"
     assert service["ExecStart"].startswith("/opt/pipfleet/.venv/bin/pipfleet run ")
     assert service["EnvironmentFile"].startswith("/etc/pipfleet/")
     assert service.get("DynamicUser") == "yes" or service.get("User") not in (None, "", "root")
-    expected = {
-        "ProtectSystem": "strict",
-        "NoNewPrivileges": "yes",
-        "PrivateTmp": "yes",
-        "ProtectHome": "yes",
-        "PrivateDevices": "yes",
-        "StateDirectory": "pipfleet",
-    }
-    assert {key: service.get(key) for key in expected} == expected
-    assert service.get("CapabilityBoundingSet") == ""
+    assert {key: service.get(key) for key in HARDENING} == HARDENING
+    assert service["StateDirectory"] == "pipfleet"
 
 
 def test_systemd_service_writes_only_where_protect_system_allows() -> None:
@@ -671,6 +684,44 @@ def test_systemd_timer() -> None:
             [analyze, "calendar", timer["OnCalendar"]], capture_output=True, text=True
         )
         assert result.returncode == 0, result.stderr
+
+
+def test_systemd_serve_is_hardened_read_only_and_on_loopback() -> None:
+    service = unit(SERVE_SERVICE)["Service"]
+    assert service["Type"] in ("exec", "simple", "notify")
+    assert service["ExecStart"].startswith("/opt/pipfleet/.venv/bin/pipfleet serve ")
+    assert service.get("Restart") in ("on-failure", "always")
+    assert service.get("DynamicUser") == "yes" or service.get("User") not in (None, "", "root")
+    assert {key: service.get(key) for key in HARDENING} == HARDENING
+    # Read-only: nothing made writable beside the private /tmp.
+    for key in ("StateDirectory", "CacheDirectory", "LogsDirectory", "ReadWritePaths"):
+        assert key not in service, f"{key} would give the dashboard somewhere to write"
+    (args,) = systemd_commands(SERVE_SERVICE)
+    assert is_loopback(option(args, "--host") or ""), "a proxy in front, never the network"
+    assert "--public" not in args
+    assert base_path(option(args, "--base-path") or "/") == "/pipfleet"
+    # The nightly's config and database, none of its secrets.
+    (nightly,) = systemd_commands(SERVICE)
+    assert option(args, "--config") == option(nightly, "--config")
+    database = unit_environment(SERVE_SERVICE)["PIPFLEET_DATABASE_URL"]
+    assert database == unit_environment(SERVICE)["PIPFLEET_DATABASE_URL"]
+    assert "LoadCredential" not in service
+    assert service["EnvironmentFile"].lstrip("-") != unit(SERVICE)["Service"]["EnvironmentFile"]
+    assert unit(SERVE_SERVICE)["Install"]["WantedBy"] == "multi-user.target"
+    text = SERVE_SERVICE.read_text(encoding="utf-8")
+    assert "no authentication of its own" in text
+    assert f"systemctl enable --now {SERVE_SERVICE.name}" in text
+    if analyze := shutil.which("systemd-analyze"):
+        result = subprocess.run(
+            [analyze, "verify", "--man=no", str(SERVE_SERVICE)], capture_output=True, text=True
+        )
+        # The unit's syntax; the executable is only on the host it is installed on.
+        problems = [
+            line
+            for line in (result.stdout + result.stderr).splitlines()
+            if line.strip() and "/opt/pipfleet/.venv/bin/pipfleet" not in line
+        ]
+        assert not problems, problems
 
 
 # --- Kubernetes -------------------------------------------------------------------------
