@@ -583,6 +583,12 @@ def test_workflow_publishes_the_dashboard_it_writes() -> None:
     assert pages["needs"] == "nightly" and pages["environment"]["name"] == "github-pages"
     assert pages["permissions"] == {"pages": "write", "id-token": "write"}
     assert steps_using(pages, "actions/deploy-pages")
+    # Pages is an option beside the artifact, which every run uploads: a repository
+    # variable turns it on, and the set-up notes say which.
+    gate = "vars.PIPFLEET_PAGES == 'true'"
+    assert gate in pages_upload["if"] and gate in pages["if"]
+    assert "vars." not in upload["if"]
+    assert re.search(r"^#\s+PIPFLEET_PAGES\s+\"true\" to also publish", WORKFLOW.read_text(), re.M)
 
 
 # --- cron -------------------------------------------------------------------------------
