@@ -69,7 +69,7 @@ def test_manifest_has_no_webhook_and_asks_for_exactly_the_permissions() -> None:
     document = manifest("pipfleet-acme", "http://127.0.0.1:9/callback")
     assert document["public"] is False
     assert document["default_events"] == []
-    assert document["hook_attributes"] == {"active": False}
+    assert "hook_attributes" not in document  # no webhook
     assert document["default_permissions"] == {
         "contents": "write",
         "metadata": "read",

@@ -845,6 +845,9 @@ def test_app_manifest_page_refusals(sandbox: SandboxServer, world: World) -> Non
     assert httpx.post(page.format("nobody"), data={"manifest": json.dumps(good)}).status_code == 404
     assert httpx.post(page.format("acme"), data={"manifest": "{"}).status_code == 422
     assert httpx.post(page.format("acme"), data={"manifest": "{}"}).status_code == 422
+    inactive_hook = good | {"hook_attributes": {"active": False}}
+    refused = httpx.post(page.format("acme"), data={"manifest": json.dumps(inactive_hook)})
+    assert refused.status_code == 422 and '"url" wasn\'t supplied' in refused.text
     assert world.manifest_codes == {}
     no_app = httpx.put(f"{sandbox.urls.control}/app/permissions", json={"metadata": "read"})
     assert no_app.status_code == 404

@@ -114,14 +114,17 @@ MANIFEST_URL = "https://pypi.org/project/pipfleet/"
 
 
 def manifest(name: str = "pipfleet", redirect_url: str | None = None) -> dict[str, object]:
-    """A GitHub App manifest: private, no webhook, no events, exactly ``app_permissions``."""
+    """A GitHub App manifest: private, no webhook, no events, exactly ``app_permissions``.
+
+    No ``hook_attributes`` at all: GitHub refuses the block without a webhook URL, even
+    with ``active: false``, and makes an App without a webhook when it is absent.
+    """
     document: dict[str, object] = {
         "name": name,
         "url": MANIFEST_URL,
         "description": "Keeps the org's Pipfiles resolving private packages from "
         "AWS CodeArtifact: scans them nightly and opens pull requests that fix them.",
         "public": False,
-        "hook_attributes": {"active": False},
         "default_events": [],
         "default_permissions": {k: str(v) for k, v in app_permissions().items()},
     }

@@ -169,6 +169,11 @@ def new_app(world: World, org: str, form: dict[str, list[str]], state: str | Non
     ):
         body = "<h1>Invalid manifest</h1><p>It needs a name, a url and a redirect_url.</p>"
         return page("Invalid manifest", body, 422)
+    hook = manifest.get("hook_attributes")
+    if hook is not None and not (isinstance(hook, dict) and isinstance(hook.get("url"), str)):
+        # GitHub's words: the webhook block needs its URL even when inactive.
+        body = '<h1>Invalid GitHub App configuration</h1><p>Error "url" wasn\'t supplied.</p>'
+        return page("Invalid GitHub App configuration", body, 422)
     code = secrets.token_hex(10)
     world.manifest_codes[code] = ManifestRequest(org, manifest)
     redirect = manifest["redirect_url"]
