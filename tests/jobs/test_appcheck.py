@@ -103,8 +103,8 @@ def test_config_problems_exit_2(config: Path, key: rsa.RSAPrivateKey) -> None:
     code, output = check(config, key, PIPFLEET_GITHUB_APP_INSTALLATION_ID="9")
     assert (code, output) == (
         2,
-        "pipfleet: error: PIPFLEET_GITHUB_APP_INSTALLATION_ID is 9, but the App's "
-        "installation on acme is 4242: fix or unset it\n",
+        "pipfleet: error: the configured installation id for acme is 9, but the App's "
+        "installation on acme is 4242: fix or remove it\n",
     )
     code, output = check(config, None)
     assert code == 2
@@ -116,3 +116,19 @@ def test_a_key_github_refuses_is_one_line(config: Path) -> None:
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     code, output = check(config, stranger)
     assert code == 2 and output.startswith("pipfleet: error: ") and output.count("\n") == 1
+
+
+def test_every_configured_org_is_checked(
+    config: Path, key: rsa.RSAPrivateKey, sandbox: SandboxServer
+) -> None:
+    grant(sandbox, contents="write", metadata="read", pull_requests="write")
+    config.write_text(config.read_text().replace('org = "acme"', 'orgs = ["acme", "elsewhere"]'))
+    code, output = check(config, key)
+    assert code == 1  # installed on acme with all it needs, not installed on elsewhere
+    lines = output.splitlines()
+    assert lines[0] == f"the GitHub App {APP_ID} is installed on acme (installation 4242)"
+    assert lines[3:5] == [
+        "scan: has every permission it needs",
+        "fix: has every permission it needs",
+    ]
+    assert lines[5].startswith(f"the GitHub App {APP_ID} is not installed on elsewhere")

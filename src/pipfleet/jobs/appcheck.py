@@ -1,5 +1,5 @@
-"""``pipfleet github-app check``: what the App's installation sees and may do, against
-what scan and fix need (github/permissions.py)."""
+"""``pipfleet github-app check``: what the App's installation on each configured org sees
+and may do, against what scan and fix need (github/permissions.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from github import Auth, GithubIntegration
 
-from pipfleet.config import Settings
+from pipfleet.config import GitHubSettings, Settings
 from pipfleet.errors import ConfigError, NotFound
 from pipfleet.github.limits import Patience, server_error_retry
 from pipfleet.github.permissions import Job, Shortfall, missing
@@ -80,7 +80,22 @@ def summary_of(repo: Mapping[str, Any]) -> RepoSummary:
     )
 
 
-def check_installation(settings: Settings) -> InstallationCheck:
+@dataclass(frozen=True)
+class FleetCheck:
+    """One InstallationCheck per configured org."""
+
+    orgs: tuple[InstallationCheck, ...]
+
+    @property
+    def complete(self) -> bool:
+        return all(check.complete for check in self.orgs)
+
+    def lines(self) -> list[str]:
+        return [line for check in self.orgs for line in check.lines()]
+
+
+def check_installation(settings: Settings) -> FleetCheck:
+    """The App's installation on every configured org."""
     secrets, github = settings.secrets, settings.github
     if not (secrets.app_id and secrets.app_private_key):
         raise ConfigError(
@@ -91,30 +106,49 @@ def check_installation(settings: Settings) -> InstallationCheck:
     integration = GithubIntegration(
         base_url=github.api_url, auth=auth, retry=server_error_retry(writes=False)
     )
+    orgs = github.every_org
+    checks = []
+    for org in orgs:
+        # The environment's installation id is for the one org only (config refuses it
+        # with several); [github.installations] names one per org.
+        configured = github.installation(org) or (
+            secrets.app_installation_id if len(orgs) == 1 else None
+        )
+        checks.append(_check_org(integration, secrets.app_id, org, configured, github))
+    return FleetCheck(tuple(checks))
+
+
+def _check_org(
+    integration: GithubIntegration,
+    app_id: str,
+    org: str,
+    configured: int | None,
+    github: GitHubSettings,
+) -> InstallationCheck:
     patience = Patience()
     try:
         installation = patience.call(
-            f"looking up the App installation on {github.org}",
-            lambda: integration.get_org_installation(github.org),
+            f"looking up the App installation on {org}",
+            lambda: integration.get_org_installation(org),
             lambda: None,
         )
     except NotFound:
         nothing = {job: missing({}, job) for job in Job}
-        return InstallationCheck(github.org, secrets.app_id, None, {}, 0, 0, nothing)
-    if secrets.app_installation_id not in (None, installation.id):
+        return InstallationCheck(org, app_id, None, {}, 0, 0, nothing)
+    if configured not in (None, installation.id):
         raise ConfigError(
-            f"PIPFLEET_GITHUB_APP_INSTALLATION_ID is {secrets.app_installation_id}, but the "
-            f"App's installation on {github.org} is {installation.id}: fix or unset it"
+            f"the configured installation id for {org} is {configured}, but the App's "
+            f"installation on {org} is {installation.id}: fix or remove it"
         )
     granted = {str(k): str(v) for k, v in (installation.raw_data.get("permissions") or {}).items()}
     repos = patience.call(
-        f"listing the repositories the installation on {github.org} can see",
+        f"listing the repositories the installation on {org} can see",
         lambda: [summary_of(repo.raw_data) for repo in installation.get_repos()],
         lambda: None,
     )
     return InstallationCheck(
-        org=github.org,
-        app_id=secrets.app_id,
+        org=org,
+        app_id=app_id,
         installation_id=installation.id,
         permissions=granted,
         visible=len(repos),
