@@ -48,6 +48,7 @@ SERVE_SERVICE = CONFIG / "systemd" / "pipfleet-serve.service"
 KUBERNETES = CONFIG / "kubernetes"
 DOCKERFILE = ROOT / "Dockerfile"
 GUIDE = ROOT / "docs" / "integration-guides" / "codeartifact.md"
+DASHBOARD_DOC = ROOT / "docs" / "dashboard.md"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 PIPFLEET = Path(sys.executable).with_name("pipfleet")
 # A hung run keeps the run lock as long as it lives (its heartbeat holds it): every
@@ -728,6 +729,41 @@ def test_systemd_serve_is_hardened_read_only_and_on_loopback() -> None:
             if line.strip() and "/opt/pipfleet/.venv/bin/pipfleet" not in line
         ]
         assert not problems, problems
+
+
+# --- the dashboard behind the SSO proxy (docs/dashboard.md) -----------------------------
+
+
+def test_the_documented_serve_commands_exist() -> None:
+    text = DASHBOARD_DOC.read_text(encoding="utf-8")
+    spans = [" ".join(span.split()) for span in re.findall(r"`(pipfleet serve [^`]+)`", text)]
+    assert any("--base-path" in span for span in spans), spans
+    for span in spans:
+        assert_pipfleet_accepts(shlex.split(span)[1:], f"docs/dashboard.md: {span}")
+    assert "has no authentication of its own" in text
+
+
+def test_the_nginx_example_reaches_the_systemd_dashboard_under_its_base_path() -> None:
+    (args,) = systemd_commands(SERVE_SERVICE)
+    prefix = base_path(option(args, "--base-path") or "/")
+    (nginx,) = re.findall(r"```nginx\n(.*?)```", DASHBOARD_DOC.read_text(encoding="utf-8"), re.S)
+    location = re.search(rf"location {re.escape(prefix)}/ \{{(.*?)\n    \}}", nginx, re.S)
+    assert location, f"no nginx location for {prefix}/"
+    body = location.group(1)
+    assert re.search(r"^\s*auth_request /oauth2/auth;", body, re.M), "signed in first"
+    # No URI after the address, so the path arrives unchanged, prefix included.
+    address = f"http://{option(args, '--host')}:{option(args, '--port')}"
+    assert re.search(rf"^\s*proxy_pass {re.escape(address)};", body, re.M)
+    # nginx's default Host is that address, the only one a loopback serve answers.
+    assert not re.search(r"^\s*proxy_set_header Host", body, re.M)
+
+
+def test_the_kubernetes_sso_example_names_the_dashboard_service() -> None:
+    service = named("Service", "pipfleet-dashboard")
+    (port,) = service["spec"]["ports"]
+    upstream = f"--upstream=http://{service['metadata']['name']}.pipfleet.svc:{port['port']}/"
+    for path in (DASHBOARD_DOC, KUBERNETES / "pipfleet-dashboard.yaml"):
+        assert upstream in path.read_text(encoding="utf-8"), path
 
 
 # --- Kubernetes -------------------------------------------------------------------------
