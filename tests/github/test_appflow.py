@@ -124,13 +124,15 @@ def test_create_writes_the_app_id_and_a_private_key_only_its_owner_reads(
     assert installation.status_code == 200
 
 
-def test_a_callback_with_another_state_is_refused_and_the_flow_goes_on(
+def test_another_state_or_host_is_refused_and_the_flow_goes_on(
     sandbox: SandboxServer, out: Path
 ) -> None:
     run = Create(sandbox, out)
     page_url = run.page_url()
     forged = httpx.get(page_url.rstrip("/") + "/callback", params={"code": "x", "state": "y"})
     assert forged.status_code == 400
+    rebound = httpx.get(page_url, headers={"host": "attacker.example"})  # DNS rebinding
+    assert rebound.status_code == 400
     assert press_the_button(page_url).status_code == 200
     code, _, stderr = run.finish()
     assert code == 0, stderr
