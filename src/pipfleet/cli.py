@@ -195,6 +195,15 @@ ConfigOption = Annotated[
     typer.Option("--config", help="Config file (else $PIPFLEET_CONFIG, else ./pipfleet.toml)."),
 ]
 
+OrgOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--org",
+        help="Only this configured org (repeatable; default: every org of github.org(s)). "
+        "Runs for different orgs can go at once, e.g. on several runners.",
+    ),
+]
+
 
 @app.command()
 def scan(
@@ -208,8 +217,9 @@ def scan(
     ),
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.TEXT,
     accept_shrink: AcceptShrinkOption = False,
+    org: OrgOption = None,
 ) -> None:
-    """Scan the org's repositories and record compliance: exit 0, 2 config, 3 partial, 4 locked."""
+    """Scan the orgs' repositories and record compliance: exit 0, 2 config, 3 partial, 4 locked."""
     from pipfleet.jobs.nightly import scan_alone
     from pipfleet.progress import log_line, scan_progress
     from pipfleet.render import print_scan_summary, scan_summary_json
@@ -217,18 +227,24 @@ def scan(
     settings = _settings(config)
     override = _load_listing(listing) if listing else None
     with scan_progress(log_format.value) as progress:
-        summary = scan_alone(
+        summaries = scan_alone(
             settings,
+            orgs=org or (),
             listing_override=override,
             dry_run=dry_run,
             progress=progress,
             accept_shrink=accept_shrink,
         )
-    if log_format is LogFormat.JSON:
-        log_line(sys.stdout, "json", "scan.summary", **scan_summary_json(summary, dry_run))
-    else:
-        print_scan_summary(_console(), summary, dry_run)
-    raise typer.Exit(3 if summary.failed else 0)
+    several = len(summaries) > 1  # one org's output stays as it was before several orgs
+    for name, summary in summaries.items():
+        if log_format is LogFormat.JSON:
+            fields = scan_summary_json(summary, dry_run) | ({"org": name} if several else {})
+            log_line(sys.stdout, "json", "scan.summary", **fields)
+        else:
+            if several:
+                typer.echo(printable(f"{name}:"))
+            print_scan_summary(_console(), summary, dry_run)
+    raise typer.Exit(3 if any(summary.failed for summary in summaries.values()) else 0)
 
 
 @app.command()
@@ -243,15 +259,22 @@ def fix(
     repo: Annotated[
         list[str] | None, typer.Option("--repo", help="Only this repository (repeatable).")
     ] = None,
+    org: OrgOption = None,
 ) -> None:
     """Open, update and close fix pull requests for the latest scan (exit 4 when locked)."""
     from pipfleet.jobs.nightly import fix_alone
     from pipfleet.render import print_fix_summary
 
     settings = _settings(config)
-    summary = fix_alone(settings, dry_run=dry_run, only=repo or (), max_prs=max_prs)
-    print_fix_summary(_console(), summary, dry_run)
-    raise typer.Exit(3 if summary.stopped or summary.failed else 0)
+    summaries = fix_alone(
+        settings, orgs=org or (), dry_run=dry_run, only=repo or (), max_prs=max_prs
+    )
+    for name, summary in summaries.items():
+        if len(summaries) > 1:
+            typer.echo(printable(f"{name}:"))
+        print_fix_summary(_console(), summary, dry_run)
+    stopped = any(summary.stopped or summary.failed for summary in summaries.values())
+    raise typer.Exit(3 if stopped else 0)
 
 
 @app.command()
@@ -265,17 +288,18 @@ def run(
     ] = False,
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.TEXT,
     accept_shrink: AcceptShrinkOption = False,
+    org: OrgOption = None,
 ) -> None:
     """The nightly job: scan, fix, summarise; exits 0, 1 (--strict), 2, 3 (partial), 4 (locked)."""
-    from pipfleet.jobs.nightly import run_nightly
+    from pipfleet.jobs.nightly import run_orgs
     from pipfleet.progress import scan_progress
 
     settings = _settings(config)
     if report is not None:
         prepare_output(report, "the report")  # now, not after the whole run
     with scan_progress(log_format.value) as progress:
-        result = run_nightly(
-            settings, report=report, progress=progress, accept_shrink=accept_shrink
+        result = run_orgs(
+            settings, org or (), report=report, progress=progress, accept_shrink=accept_shrink
         )
     typer.echo(result.paragraph())
     raise typer.Exit(result.exit_code(strict))

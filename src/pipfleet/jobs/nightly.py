@@ -1,7 +1,9 @@
-"""The nightly job: scan, fix, and optionally the dashboard, one run at a time per database.
+"""The nightly job: scan, fix, and optionally the dashboard, one run at a time per org.
 
-``pipfleet run``, ``scan`` and ``fix`` all write under the database's run lock, so a scan
-cannot run beside a nightly run; dry runs write nothing and need no lock. A SIGTERM or
+``pipfleet run``, ``scan`` and ``fix`` cover every configured org in turn (or the orgs
+given), each org under its own run lock in the database: a scan cannot run beside a
+nightly run of the same org, while runs for different orgs (shards on several runners
+sharing one PostgreSQL) go at once. Dry runs write nothing and need no lock. A SIGTERM or
 SIGINT stops any of them cleanly: the lock is released and a scan that was under way is
 marked "interrupted" (a scan that had finished keeps its status when the fix is stopped).
 """
@@ -10,18 +12,18 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from pipfleet.config import Settings
+from pipfleet.config import Settings, for_org
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.plan import PullAction
-from pipfleet.errors import PipfleetError
+from pipfleet.errors import PipfleetError, UsageError
 from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import Progress
 from pipfleet.jobs.setup import fix_fleet, scan_fleet
@@ -71,6 +73,38 @@ class NightlyResult:
         if self.report is not None:
             parts.append(f"Dashboard: {self.report}.")
         return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class NightlyRun:
+    """A nightly run over its orgs, each scanned and fixed in turn."""
+
+    results: Mapping[str, NightlyResult]  # by org, in the order they ran
+    report: Path | None
+
+    def exit_code(self, strict: bool) -> int:
+        # PARTIAL > UNFIXABLE > DONE: the worst org's outcome is the run's.
+        return max(result.exit_code(strict) for result in self.results.values())
+
+    def paragraph(self) -> str:
+        if len(self.results) == 1:
+            return next(iter(self.results.values())).paragraph()
+        lines = [
+            f"{org}: {replace(result, report=None).paragraph()}"
+            for org, result in self.results.items()
+        ]
+        if self.report is not None:
+            lines.append(f"Dashboard: {self.report}.")
+        return "\n".join(lines)
+
+
+def chosen_orgs(settings: Settings, orgs: Sequence[str] = ()) -> tuple[str, ...]:
+    """``orgs`` (each a configured one), else every configured org."""
+    if not orgs:
+        return settings.github.every_org
+    for org in orgs:
+        for_org(settings, org)  # an org the config does not name is a UsageError
+    return tuple(dict.fromkeys(orgs))
 
 
 def holder() -> str:
@@ -133,28 +167,63 @@ def run_nightly(
     progress: Progress | None = None,
     accept_shrink: bool = False,
 ) -> NightlyResult:
-    """Scan then fix under the run lock, and write the HTML dashboard if asked.
+    """The nightly run of ``settings.github.org`` alone (see ``run_orgs``)."""
+    night = run_orgs(
+        settings,
+        (settings.github.org,),
+        report=report,
+        progress=progress,
+        accept_shrink=accept_shrink,
+    )
+    return night.results[settings.github.org]
 
-    A scan that fails (an implausible picture included) raises before the fix starts;
-    the dashboard is written all the same, its banner saying what failed.
+
+def run_orgs(
+    settings: Settings,
+    orgs: Sequence[str] = (),
+    *,
+    report: Path | None = None,
+    progress: Progress | None = None,
+    accept_shrink: bool = False,
+) -> NightlyRun:
+    """Scan then fix each of ``orgs`` (default: every configured org) under its run lock,
+    then write the HTML dashboard if asked.
+
+    A scan that fails (an implausible picture included) raises before its fix starts, and
+    the orgs after it are not run; the dashboard is written all the same, its banner
+    saying what failed.
     """
+    results: dict[str, NightlyResult] = {}
     with open_database(settings.database.url) as engine:
-        with exclusive(settings, engine) as lease:
-            try:
-                scanned = _scan(
-                    settings, engine, lease, progress=progress, accept_shrink=accept_shrink
+        try:
+            for org in chosen_orgs(settings, orgs):
+                results[org] = _night(
+                    for_org(settings, org), engine, report, progress, accept_shrink
                 )
-                fixed = fix_fleet(settings)
-            except Exception:
-                # A bad night still gets its dashboard: the last good state under a banner
-                # saying what failed. The run's own error is the one to report, though.
-                if report is not None:
-                    with suppress(PipfleetError, OSError):
-                        write_dashboard(settings, report)
-                raise
+        except Exception:
+            # A bad night still gets its dashboard: the last good state under a banner
+            # saying what failed. The run's own error is the one to report, though.
             if report is not None:
-                write_dashboard(settings, report)
-        unfixable = unfixable_findings(engine, scanned.run_id) if scanned.run_id else 0
+                with suppress(PipfleetError, OSError):
+                    write_dashboard(settings, report)
+            raise
+        if report is not None:
+            write_dashboard(settings, report)
+    return NightlyRun(results, report)
+
+
+def _night(
+    settings: Settings,
+    engine: Engine,
+    report: Path | None,
+    progress: Progress | None,
+    accept_shrink: bool,
+) -> NightlyResult:
+    """One org's scan and fix, under its run lock."""
+    with exclusive(settings, engine) as lease:
+        scanned = _scan(settings, engine, lease, progress=progress, accept_shrink=accept_shrink)
+        fixed = fix_fleet(settings)
+    unfixable = unfixable_findings(engine, scanned.run_id) if scanned.run_id else 0
     return NightlyResult(scanned, fixed, unfixable, report)
 
 
@@ -170,31 +239,78 @@ def write_dashboard(settings: Settings, path: Path) -> None:
 def scan_alone(
     settings: Settings,
     *,
+    orgs: Sequence[str] = (),
     listing_override: Listing | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
     accept_shrink: bool = False,
-) -> ScanSummary:
-    """``pipfleet scan``: under the run lock, unless a dry run (which writes nothing)."""
+) -> dict[str, ScanSummary]:
+    """``pipfleet scan``: each of ``orgs`` (default: every configured org) in turn, under
+    its run lock unless a dry run (which writes nothing). By org."""
+    chosen = [for_org(settings, org) for org in chosen_orgs(settings, orgs)]
     if dry_run:
         with stop_on_signals():
-            return scan_fleet(
-                settings, listing_override=listing_override, dry_run=True, progress=progress
-            )
-    with open_database(settings.database.url) as engine, exclusive(settings, engine) as lease:
-        return _scan(settings, engine, lease, listing_override, progress, accept_shrink)
+            return {
+                one.github.org: scan_fleet(
+                    one, listing_override=listing_override, dry_run=True, progress=progress
+                )
+                for one in chosen
+            }
+    summaries = {}
+    with open_database(settings.database.url) as engine:
+        for one in chosen:
+            with exclusive(one, engine) as lease:
+                summaries[one.github.org] = _scan(
+                    one, engine, lease, listing_override, progress, accept_shrink
+                )
+    return summaries
 
 
 def fix_alone(
     settings: Settings,
     *,
+    orgs: Sequence[str] = (),
     dry_run: bool = False,
     only: Sequence[str] = (),
     max_prs: int | None = None,
-) -> FixSummary:
-    """``pipfleet fix``: under the run lock, unless a dry run (which writes nothing)."""
+) -> dict[str, FixSummary]:
+    """``pipfleet fix``: each of ``orgs`` (default: every configured org) in turn, under
+    its run lock unless a dry run (which writes nothing). By org."""
+    wanted = _only_by_org(chosen_orgs(settings, orgs), only)
+    chosen = [for_org(settings, org) for org in wanted]
     if dry_run:
         with stop_on_signals():
-            return fix_fleet(settings, dry_run=True, only=only, max_prs=max_prs)
-    with open_database(settings.database.url) as engine, exclusive(settings, engine):
-        return fix_fleet(settings, only=only, max_prs=max_prs)
+            return {
+                one.github.org: fix_fleet(
+                    one, dry_run=True, only=wanted[one.github.org], max_prs=max_prs
+                )
+                for one in chosen
+            }
+    summaries = {}
+    with open_database(settings.database.url) as engine:
+        for one in chosen:
+            with exclusive(one, engine):
+                summaries[one.github.org] = fix_fleet(
+                    one, only=wanted[one.github.org], max_prs=max_prs
+                )
+    return summaries
+
+
+def _only_by_org(orgs: Sequence[str], only: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The orgs a fix runs on, each with the ``--repo`` names that are its own.
+
+    With several orgs a name must say its org ("org/repo"), and only the orgs named run:
+    an org left with no name would otherwise be fixed whole.
+    """
+    if len(orgs) == 1 or not only:
+        return {org: tuple(only) for org in orgs}
+    by_org: dict[str, list[str]] = {}
+    for name in only:
+        org = name.partition("/")[0]
+        if "/" not in name or org not in orgs:
+            raise UsageError(
+                f"--repo {name}: with several orgs ({', '.join(orgs)}), give the full name "
+                "(org/repo) of a repository of one of them, or choose one with --org"
+            )
+        by_org.setdefault(org, []).append(name)
+    return {org: tuple(by_org[org]) for org in orgs if org in by_org}

@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from pipfleet.engine.listing import VersionKey
@@ -49,6 +50,14 @@ class VersionCacheStore:
         """Add versions not cached yet (a row already there is the same forever)."""
         if not found:
             return
+        try:
+            self._add(found)
+        except IntegrityError:
+            # A run for another org sharing the database cached some of them meanwhile:
+            # the same rows, so adding the rest is all that is left to do.
+            self._add(found)
+
+    def _add(self, found: Mapping[VersionKey, Contents]) -> None:
         with session_scope(self._engine) as session:
             present = {
                 (row.name, row.version)
