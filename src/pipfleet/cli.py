@@ -327,6 +327,12 @@ def report(
         str | None,
         typer.Option("--kind", help="Only findings of this kind (e.g. confusion-risk)."),
     ] = None,
+    org: Annotated[
+        str | None,
+        typer.Option(
+            "--org", help="Only this org (default: every org, each as of its latest run)."
+        ),
+    ] = None,
 ) -> None:
     """Report a scan run: fleet summary, confusion risks, repositories, private packages."""
     from pipfleet.report.model import ReportQuery
@@ -334,7 +340,7 @@ def report(
 
     if output is not None:
         prepare_output(output, "the report")
-    query = ReportQuery(run_id=run_id, repo=repo, kind=kind)
+    query = ReportQuery(run_id=run_id, repo=repo, kind=kind, org=org)
     console = _console()
     color = output is None and console.is_terminal and not console.no_color
     text = make_report(

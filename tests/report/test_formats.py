@@ -35,7 +35,7 @@ def test_json_validates_against_the_documented_schema(scanned: str, query: Rows)
     document = json.loads(make_report(scanned, ReportFormat.JSON))
     jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
     assert document["schema"] == REPORT_SCHEMA == "pipfleet.report/1"
-    assert document["query"] == {"run": None, "repo": None, "kind": None}
+    assert document["query"] == {"run": None, "repo": None, "kind": None, "org": None}
     view = query("SELECT * FROM v_run_summary WHERE run_id = 2")[0]
     assert document["run"]["id"] == 2
     assert document["summary"]["compliant_share"] == pytest.approx(view["compliant_share"])
@@ -61,7 +61,7 @@ def test_json_filters_are_recorded(sqlite_scanned: str) -> None:
     )
     document = json.loads(text)
     jsonschema.validate(document, SCHEMA)
-    assert document["query"] == {"run": 1, "repo": None, "kind": "missing-index"}
+    assert document["query"] == {"run": 1, "repo": None, "kind": "missing-index", "org": None}
     assert {f["kind"] for f in document["findings"]} == {"missing-index"}
 
 
@@ -74,7 +74,7 @@ def test_json_parts_have_the_header_and_one_key(sqlite_scanned: str) -> None:
     for part in PARTS:
         document = json.loads(to_json(report, part))
         jsonschema.validate(document, part_schema(part))
-        header = {"schema", "generated_at", "query", "run", "data_run", "banner"}
+        header = {"schema", "generated_at", "query", "orgs", "run", "data_run", "banner"}
         assert set(document) == header | {part}
 
 

@@ -1,5 +1,8 @@
 """One scan run of the compliance database, read into frozen dataclasses.
 
+With several orgs in the database a report covers each org as of its own latest run
+(runs are per org), unless ``--org`` or ``--run`` narrows it to one org.
+
 Figures are computed from the tables rather than the views so that ``--repo`` and
 ``--kind`` narrow every one of them the same way; unfiltered they equal the views'
 (the tests compare them). A report opens the database read-only and never writes.
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -111,28 +115,38 @@ def load_report(
         with engine.connect() as connection:
             if not inspect(connection).has_table("scan_runs"):
                 raise StoreError(NO_SCAN)
-            runs = _runs(connection, query)
-            good = [run for run in runs if run.good]
-            data_run = good[0] if good else None
-            scans = [] if data_run is None else _selected_scans(connection, data_run.id, query)
+            scope = _scope(connection, query)
+            parts = [_part(connection, query, org) for org in scope]
+            scans = [row for part in parts for row in part.scans]
+            if query.repo is not None and not scans:
+                runs_read = " and ".join(
+                    f"run {part.data_run.id}" for part in parts if part.data_run
+                )
+                raise UsageError(f"no repository of {runs_read} matches --repo {query.repo!r}")
             selected = {row.repository_id: row.full_name for row in scans}
-            reads = _last_reads(connection, data_run, scans)
-            data_run_id = None if data_run is None else data_run.id
+            reads = {key: row for part in parts for key, row in part.reads.items()}
+            data_runs = [part.data_run for part in parts if part.data_run is not None]
+            data_run_ids = {run.id for run in data_runs}
             # .all(): one fetch for the lot is several times faster than row by row on psycopg.
             rows = [
                 row
                 for run_id, ids in _by_run(reads).items()
                 for row in connection.execute(
-                    _findings_of(run_id, None if run_id == data_run_id else ids)
+                    _findings_of(run_id, None if run_id in data_run_ids else ids)
                 ).all()
                 if row.repository_id in ids
             ]
-            packages = (
-                () if data_run is None else _packages(connection, data_run.id, rows, selected)
-            )
+            # Every org's runs read the same CodeArtifact: the newest listing is the one shown.
+            newest = max(data_run_ids, default=None)
+            packages = () if newest is None else _packages(connection, newest, rows, selected)
             pulls = _pull_requests(connection, selected)
             files = _pipfiles(connection, reads)
-            trend = _trend(connection, good[: query.trend_runs], selected, query)
+            trend = _merged_trends(
+                [
+                    _trend(connection, part.good[: query.trend_runs], selected, query)
+                    for part in parts
+                ]
+            )
     except DBAPIError as exc:  # not a pipfleet database, or one from another schema version
         raise StoreError(f"cannot read the report from the database: {_reason(exc)}") from exc
     findings = sorted(
@@ -140,18 +154,98 @@ def load_report(
         key=lambda f: (-_rank(f.severity), f.repository, f.path, f.line or 0, f.kind),
     )
     everyone = _repositories(scans, reads, findings, pulls, files, opt_out_topic)
+    if len(parts) > 1:
+        everyone = tuple(sorted(everyone, key=lambda row: row.full_name))
     # --kind lists the repositories with such a finding; compliance still covers them all.
     seen = {f.repository for f in findings}
     repositories = tuple(r for r in everyone if query.kind is None or r.full_name in seen)
+    shown = _shown(parts)
     return Report(
         query=query,
         generated_at=utcnow(),
-        summary=_summary(runs[0], data_run, everyone, findings, pulls),
+        summary=_summary(shown.runs[0], shown.data_run, everyone, findings, pulls),
         trend=trend,
         repositories=repositories,
         packages=packages,
         findings=tuple(findings),
+        orgs=tuple(org for org in scope if org is not None) if len(scope) > 1 else (),
     )
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One org's share of a report: its runs, newest first, and its repositories' scans."""
+
+    runs: list[RunRow]
+    scans: list[AnyRow]
+    reads: dict[int, AnyRow]
+
+    @property
+    def good(self) -> list[RunRow]:
+        return [run for run in self.runs if run.good]
+
+    @property
+    def data_run(self) -> RunRow | None:
+        return next(iter(self.good), None)
+
+
+def _scope(connection: Connection, query: ReportQuery) -> list[str | None]:
+    """The orgs a report covers, each read on its own: None stands for every run at once,
+    as in a database of one org (or of runs from before several orgs)."""
+    runs = _table("scan_runs")
+    orgs = list(
+        connection.execute(
+            select(runs.c.org).where(runs.c.org.is_not(None)).distinct().order_by(runs.c.org)
+        ).scalars()
+    )
+    if query.org is not None:
+        if query.org not in orgs:
+            known = ", ".join(orgs) or "none"
+            raise UsageError(f"no scan of org {query.org!r} in the database (orgs: {known})")
+        return [query.org]
+    if query.run_id is not None and len(orgs) > 1:
+        org = connection.execute(select(runs.c.org).where(runs.c.id == query.run_id)).scalar()
+        return [org]
+    return list(orgs) if len(orgs) > 1 else [None]
+
+
+def _part(connection: Connection, query: ReportQuery, org: str | None) -> _Part:
+    runs = _runs(connection, query, org)
+    data_run = next((run for run in runs if run.good), None)
+    scans = [] if data_run is None else _selected_scans(connection, data_run.id, query)
+    return _Part(runs, scans, _last_reads(connection, data_run, scans))
+
+
+def _shown(parts: Sequence[_Part]) -> _Part:
+    """The part whose run the summary and banner tell of: a failed one first, else the
+    latest."""
+    failed = [part for part in parts if run_failed(part.runs[0].status)]
+    return failed[0] if failed else max(parts, key=lambda part: part.runs[0].id)
+
+
+def _merged_trends(trends: Sequence[tuple[TrendPoint, ...]]) -> tuple[TrendPoint, ...]:
+    """Several orgs' trends as one: their runs paired newest with newest (the orgs of a
+    nightly run are scanned one after the other), the counts added up."""
+    if len(trends) == 1:
+        return trends[0]
+    merged = []
+    for back in range(max((len(trend) for trend in trends), default=0), 0, -1):
+        points = [trend[-back] for trend in trends if len(trend) >= back]
+        latest = max(points, key=lambda point: point.run_id)
+        judged = sum(point.repositories_with_pipfiles for point in points)
+        compliant = sum(point.compliant_repositories for point in points)
+        merged.append(
+            TrendPoint(
+                run_id=latest.run_id,
+                started_at=latest.started_at,
+                status=latest.status,
+                repositories_with_pipfiles=judged,
+                compliant_repositories=compliant,
+                compliant_share=compliant / judged if judged else None,
+                findings=sum(point.findings for point in points),
+            )
+        )
+    return tuple(merged)
 
 
 def _reason(exc: DBAPIError) -> str:
@@ -177,8 +271,9 @@ def latest_run(engine: Engine) -> RunRow | None:
     return None if row is None else RunRow(*row)
 
 
-def _runs(connection: Connection, query: ReportQuery) -> list[RunRow]:
-    """The wanted run, then the runs before it that read the fleet, newest first.
+def _runs(connection: Connection, query: ReportQuery, org: str | None = None) -> list[RunRow]:
+    """The wanted run, then the runs before it that read the fleet, newest first: of
+    ``org``, or of any org when None.
 
     By default the wanted run is the latest that is not still running (one that is has
     recorded only part of the fleet): a failed or interrupted one included, whose
@@ -187,14 +282,19 @@ def _runs(connection: Connection, query: ReportQuery) -> list[RunRow]:
     """
     runs = _table("scan_runs")
     running = runs.c.status == RunStatus.RUNNING.value
-    latest = connection.execute(select(func.max(runs.c.id))).scalar()
+    of_org = true() if org is None else runs.c.org == org
+    latest = connection.execute(select(func.max(runs.c.id)).where(of_org)).scalar()
     if latest is None:
         raise StoreError(NO_SCAN)
-    finished = connection.execute(select(func.max(runs.c.id)).where(~running)).scalar()
+    finished = connection.execute(select(func.max(runs.c.id)).where(of_org, ~running)).scalar()
     wanted = query.run_id if query.run_id is not None else finished or latest
     rows = connection.execute(
         select(runs.c.id, runs.c.started_at, runs.c.finished_at, runs.c.status, runs.c.error)
-        .where(runs.c.id <= wanted, or_(runs.c.status.in_(GOOD_RUNS), runs.c.id == wanted))
+        .where(
+            of_org,
+            runs.c.id <= wanted,
+            or_(runs.c.status.in_(GOOD_RUNS), runs.c.id == wanted),
+        )
         .order_by(runs.c.id.desc())
         .limit(query.trend_runs + 1)
     ).all()
@@ -204,14 +304,11 @@ def _runs(connection: Connection, query: ReportQuery) -> list[RunRow]:
 
 
 def _selected_scans(connection: Connection, run_id: int, query: ReportQuery) -> list[AnyRow]:
-    scans = [
+    return [
         row
         for row in connection.execute(_scans_of(run_id)).all()
         if query.selects(row.name, row.full_name)
     ]
-    if query.repo is not None and not scans:
-        raise UsageError(f"no repository of run {run_id} matches --repo {query.repo!r}")
-    return scans
 
 
 def _last_reads(
@@ -296,6 +393,7 @@ def _scans_of(run_id: int) -> Any:
             scans.c.repository_id,
             repos.c.full_name,
             repos.c.name,
+            repos.c.org,
             repos.c.html_url,
             repos.c.topics,
             scans.c.status,
@@ -507,6 +605,7 @@ def _repositories(
                 pipfile_states=tuple(files.get(row.repository_id, ())),
                 pull_requests=prs,
                 kinds=tuple(sorted(kinds[row.full_name])),
+                org=row.org,
             )
         )
     return tuple(rows)

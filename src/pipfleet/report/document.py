@@ -46,6 +46,7 @@ def _repository(row: RepositoryRow) -> dict[str, Any]:
     return {
         "full_name": row.full_name,
         "name": row.name,
+        "org": row.org,
         "html_url": row.html_url,
         "state": row.state,
         "status": row.status,
@@ -140,7 +141,13 @@ def _header(report: Report) -> dict[str, Any]:
     return {
         "schema": REPORT_SCHEMA,
         "generated_at": _when(report.generated_at),
-        "query": {"run": report.query.run_id, "repo": report.query.repo, "kind": report.query.kind},
+        "query": {
+            "run": report.query.run_id,
+            "repo": report.query.repo,
+            "kind": report.query.kind,
+            "org": report.query.org,
+        },
+        "orgs": list(report.orgs),
         "run": {
             "id": s.run_id,
             "started_at": _when(s.started_at),
@@ -247,8 +254,15 @@ SCHEMA: dict[str, Any] = {
             "schema": {"const": REPORT_SCHEMA},
             "generated_at": _WHEN,
             "query": _object(
-                {"run": {"type": ["integer", "null"]}, "repo": _STR_OR_NULL, "kind": _STR_OR_NULL}
+                {
+                    "run": {"type": ["integer", "null"]},
+                    "repo": _STR_OR_NULL,
+                    "kind": _STR_OR_NULL,
+                    "org": _STR_OR_NULL,
+                }
             ),
+            # The orgs covered when they are several, each as of its own latest run.
+            "orgs": _STRINGS,
             "run": _object(
                 {
                     "id": {"type": "integer"},
@@ -314,6 +328,7 @@ SCHEMA: dict[str, Any] = {
                     {
                         "full_name": _STR,
                         "name": _STR,
+                        "org": _STR,
                         "html_url": _STR_OR_NULL,
                         "state": {"enum": list(STATES)},
                         "status": {"enum": ["fetched", "carried", "failed", "skipped"]},
@@ -374,7 +389,7 @@ SCHEMA: dict[str, Any] = {
         }
     ),
 }
-_HEADER = ("schema", "generated_at", "query", "run", "data_run", "banner")
+_HEADER = ("schema", "generated_at", "query", "orgs", "run", "data_run", "banner")
 
 
 def part_schema(part: str) -> dict[str, Any]:

@@ -169,9 +169,12 @@ def to_csv(report: Report) -> str:
     """
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    # With several orgs a last column says each finding's org; one org's CSV is unchanged.
+    org_of = {r.full_name: r.org for r in report.repositories} if report.several_orgs else None
+    writer.writerow(CSV_COLUMNS if org_of is None else (*CSV_COLUMNS, "org"))
     run_id = report.summary.run_id
     for f in report.findings:
+        org = () if org_of is None else (csv_cell(org_of.get(f.repository)),)
         writer.writerow(
             (
                 run_id,
@@ -187,6 +190,7 @@ def to_csv(report: Report) -> str:
                 csv_cell(f.expected),
                 csv_cell(f.index_name),
                 csv_cell(f.message),
+                *org,
             )
         )
     return out.getvalue()
@@ -262,10 +266,12 @@ def to_markdown(report: Report) -> str:
     worst = [r for r in attention_order(report.repositories) if r.findings or r.error]
     if worst:
         lines += ["", "#### Repositories needing action", ""]
+        org = ("Org",) if report.several_orgs else ()
         lines += _md_table(
-            ("Repository", "State", "Findings", "Pull request", "Read"),
+            (*org, "Repository", "State", "Findings", "Pull request", "Read"),
             [
                 (
+                    *((md(r.org),) if org else ()),
                     md_link(r.full_name, r.html_url),
                     md(r.state),
                     f"{r.findings:,}",
@@ -274,7 +280,7 @@ def to_markdown(report: Report) -> str:
                 )
                 for r in worst[:MARKDOWN_TOP]
             ],
-            "llrll",
+            "l" * len(org) + "llrll",
         )
     if report.chart:
         lines += ["", "#### Findings by kind", ""]
@@ -357,6 +363,10 @@ def _repository_table(
     columns = ["Repository", "State", "Findings", "Worst"]
     if not narrow:
         columns += ["Pull request", "Read"]
+    # In 80 columns the full name (org/name) says the org.
+    org = report.several_orgs and not narrow
+    if org:
+        columns.insert(0, "Org")
     for column in columns:
         # A name or state cut short with "…" says nothing: cells fold onto more lines.
         table.add_column(
@@ -368,6 +378,8 @@ def _repository_table(
             state.append(printable(f": {r.failure or r.why}"))
         name = _plain(r.full_name)
         cells: list[RenderableType] = [name, state, str(r.findings), _severity(r.worst_severity)]
+        if org:
+            cells.insert(0, _plain(r.org))
         if narrow:
             name.append(f"\nread {read_age(r, report, with_date=False)}", style="dim")
             if r.pull_request is not None:

@@ -36,12 +36,14 @@ GOOD_RUNS = (RunStatus.COMPLETED.value, RunStatus.PARTIAL.value)
 
 @dataclass(frozen=True)
 class ReportQuery:
-    """Which run (default: the latest finished), which repositories, which finding kind."""
+    """Which run (default: the latest finished), which repositories, which finding kind,
+    which org (default: every org, each as of its own latest run)."""
 
     run_id: int | None = None
     repo: str | None = None  # shell pattern on the name or full name, case-insensitive
     kind: str | None = None
     trend_runs: int = TREND_RUNS
+    org: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
@@ -116,6 +118,7 @@ class RepositoryRow:
     pipfile_states: tuple[PipfileRow, ...] = ()  # its Pipfiles, as last read
     pull_requests: tuple[PullRequestRow, ...] = ()  # every one, pull_request first
     kinds: tuple[str, ...] = ()  # the kinds of its findings, compliant left out
+    org: str = ""
     why: str | None = None  # why pipfleet does not act on it: set from the fields above
 
     def __post_init__(self) -> None:
@@ -264,6 +267,14 @@ class Report:
     repositories: tuple[RepositoryRow, ...]  # by full name
     packages: tuple[PackageRow, ...]  # by name
     findings: tuple[FindingRow, ...]  # most severe first
+    # The orgs it covers when they are several (each shown as of its own latest run);
+    # empty for one org, whose reports stay as they were before several orgs.
+    orgs: tuple[str, ...] = ()
+
+    @property
+    def several_orgs(self) -> bool:
+        """Whether the reports show an org column and filter."""
+        return len(self.orgs) > 1
 
     @property
     def risks(self) -> tuple[FindingRow, ...]:
