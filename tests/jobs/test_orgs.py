@@ -12,14 +12,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import text
 from tests.conftest import cache_home, write_fleet
 
 from pipfleet.config import Settings, parse_settings
+from pipfleet.errors import PipfleetError
 from pipfleet.jobs.nightly import scan_alone
 from pipfleet.sandbox.clientconfig import config_text
+from pipfleet.sandbox.github_rest.app_auth import installations as installations_of
 from pipfleet.sandbox.server import SandboxServer
-from pipfleet.sandbox.world import World
+from pipfleet.sandbox.world import GitHubApp, World
 from pipfleet.store.db import make_engine, upgrade
 from pipfleet.store.runlock import acquire
 
@@ -159,3 +163,37 @@ def test_runs_for_two_orgs_go_at_once_and_one_org_stays_locked(
     code, out, err = finished(labs)
     assert code == 0, err
     assert out.startswith("Scanned 1 repositories (0 read, 1 unchanged")
+
+
+def app_environment(world: World) -> dict[str, str]:
+    """A GitHub App for the sandbox (installed on each of its orgs), and no token."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    world.github_app = GitHubApp(app_id=314, public_key_pem=public.decode())
+    world.github_tokens.clear()  # only installation tokens can work now
+    return {"PIPFLEET_GITHUB_APP_ID": "314", "PIPFLEET_GITHUB_APP_PRIVATE_KEY": pem}
+
+
+def test_each_org_uses_its_own_app_installation(config: Path, world: World, tmp_path: Path) -> None:
+    environ = {
+        **cache_home(),
+        **app_environment(world),
+        "PIPFLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+    }
+    data = tomllib.loads(config.read_text())
+    assert world.github_app is not None
+    installations = {org: id_ for id_, org in installations_of(world, world.github_app).items()}
+    # acme-labs' installation id is given, acme's is looked up.
+    data["github"]["installations"] = {"acme-labs": installations["acme-labs"]}
+    summaries = scan_alone(parse_settings(data, environ))
+    assert [(s.repositories, s.fetched) for s in summaries.values()] == [(4, 2), (1, 1)]
+
+    # An id the App does not have fails, where a lookup would have found labs' own.
+    data["github"]["installations"] = {"acme-labs": 1}
+    with pytest.raises(PipfleetError, match="listing acme-labs's repositories \\(404"):
+        scan_alone(parse_settings(data, environ), orgs=["acme-labs"])
