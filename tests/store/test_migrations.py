@@ -50,9 +50,9 @@ def test_models_register_every_table() -> None:
 def test_upgrade_builds_every_table_and_view_on_an_empty_database(database_url: str) -> None:
     assert db.current(database_url) is None
 
-    assert db.upgrade(database_url) == head(database_url) == "0006"
+    assert db.upgrade(database_url) == head(database_url) == "0007"
 
-    assert db.current(database_url) == "0006"
+    assert db.current(database_url) == "0007"
     tables, views = schema(database_url)
     assert tables == TABLES | {"alembic_version"}
     assert views == VIEWS
@@ -76,7 +76,7 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(database_u
 
     assert db.current(database_url) is None
     assert schema(database_url) == ({"alembic_version"}, set())
-    assert db.upgrade(database_url) == "0006"
+    assert db.upgrade(database_url) == "0007"
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
 
 
@@ -97,7 +97,7 @@ def test_0004_adds_the_provenance_counts_to_the_run_summary_and_takes_them_back(
 
     command.downgrade(db.alembic_config(database_url), "0003")
 
-    assert summary_columns(database_url) == columns[:-2]
+    assert summary_columns(database_url) == [c for c in columns[:-2] if c != "org"]  # 0007's
 
 
 def scan_columns(url: str) -> list[str]:
@@ -120,7 +120,7 @@ def test_0005_adds_the_opt_out_to_repository_scans_and_takes_it_back(database_ur
 
 def runs_with_org(url: str, orgs: dict[str, str], scanned: dict[int, list[str]]) -> list[Any]:
     """At 0005, repositories of ``orgs`` (name: org) and runs that scanned ``scanned``
-    (run id: names); then upgraded to 0006: each run's id and org."""
+    (run id: names); then upgraded to head: each run's id and org, as v_run_summary says."""
     command.upgrade(db.alembic_config(url), "0005")
     engine = db.make_engine(url)
     try:
@@ -151,7 +151,9 @@ def runs_with_org(url: str, orgs: dict[str, str], scanned: dict[int, list[str]])
                     )
         db.upgrade(url)
         with engine.connect() as connection:
-            return list(connection.execute(text("SELECT id, org FROM scan_runs ORDER BY id")))
+            return list(
+                connection.execute(text("SELECT run_id, org FROM v_run_summary ORDER BY 1"))
+            )
     finally:
         engine.dispose()
 
@@ -182,5 +184,17 @@ def test_0006_keys_the_run_lock_by_org_and_takes_it_back(database_url: str) -> N
     command.downgrade(db.alembic_config(database_url), "0005")
 
     assert lock_key(database_url) == ["id"]
+    assert "org" not in summary_columns(database_url)
     assert drift(database_url) != []  # the models are 0006's
+    assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
+
+
+def test_0007_adds_the_org_to_the_run_summary_and_takes_it_back(database_url: str) -> None:
+    db.upgrade(database_url)
+    columns = summary_columns(database_url)
+    assert columns[:3] == ["run_id", "org", "started_at"]
+
+    command.downgrade(db.alembic_config(database_url), "0006")
+
+    assert summary_columns(database_url) == [c for c in columns if c != "org"]
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
