@@ -673,8 +673,16 @@ def github_app_create(
         typer.Option("--name", help="The App's name, unique on GitHub (default: pipfleet-ORG)."),
     ] = None,
     api_url: Annotated[
-        str, typer.Option("--api-url", help="GitHub's REST API.")
-    ] = "https://api.github.com",
+        str | None,
+        typer.Option(
+            "--api-url",
+            help="GitHub's REST API (default: --config's github.api_url, else GitHub's).",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="A config whose github.api_url to use."),
+    ] = None,
     github_url: Annotated[
         str, typer.Option("--github-url", help="GitHub's web pages.")
     ] = "https://github.com",
@@ -686,6 +694,8 @@ def github_app_create(
     button on GitHub; the App's id and private key (mode 0600) are written to --out."""
     from pipfleet.github.appflow import FlowSettings, create_app
 
+    if api_url is None:
+        api_url = _settings(config).github.api_url if config else "https://api.github.com"
     prepare_folder(out, "the App folder")
     settings = FlowSettings(org, name or f"pipfleet-{org}", out, api_url, github_url, timeout)
 

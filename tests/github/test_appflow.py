@@ -21,6 +21,7 @@ import httpx
 import pytest
 from github import Auth
 
+from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import World
 
@@ -43,9 +44,11 @@ class Create:
     """The command running in its own process, its output read line by line."""
 
     def __init__(self, sandbox: SandboxServer, out: Path, *extra: str) -> None:
+        # The API from --api-url, unless the test gives a --config that names it.
+        api = [] if "--config" in extra else ["--api-url", sandbox.urls.github_api]
         command = [
             *(sys.executable, "-m", "pipfleet", "github-app", "create", "--org", "acme"),
-            *("--out", str(out), "--api-url", sandbox.urls.github_api),
+            *("--out", str(out), *api),
             *("--github-url", sandbox.urls.base + "/github-html", *extra),
         ]
         self.process = subprocess.Popen(
@@ -134,6 +137,17 @@ def test_another_state_or_host_is_refused_and_the_flow_goes_on(
     rebound = httpx.get(page_url, headers={"host": "attacker.example"})  # DNS rebinding
     assert rebound.status_code == 400
     assert press_the_button(page_url).status_code == 200
+    code, _, stderr = run.finish()
+    assert code == 0, stderr
+
+
+def test_the_api_url_can_come_from_the_config(
+    sandbox: SandboxServer, world: World, out: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "pipfleet.toml"
+    config.write_text(config_text(sandbox.urls, world, "acme"))
+    run = Create(sandbox, out, "--config", str(config))
+    assert press_the_button(run.page_url()).status_code == 200
     code, _, stderr = run.finish()
     assert code == 0, stderr
 
