@@ -127,8 +127,14 @@ def main() -> None:
     pipfleet = shutil.which("pipfleet", path=str(bin_dir))
     if pipfleet is None:
         raise SystemExit(f"no pipfleet script beside {sys.executable}: run `make demo` first")
-    # The hook's environment, not this machine's settings: no pip config, no cache dirs.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PIPFLEET_")}
+    # The hook's environment, not this machine's settings. PYTHONDONTWRITEBYTECODE goes
+    # too: an installed package has its bytecode compiled, and with the variable set every
+    # module edited since its .pyc was written would be compiled again in each timed run.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PIPFLEET_") and key != "PYTHONDONTWRITEBYTECODE"
+    }
     with tempfile.TemporaryDirectory(prefix="pipfleet-startup-") as tmp:
         pipfile, listing = prepare(Path(tmp), args.corpus)
         check = [pipfleet, "check", str(pipfile), "--listing", str(listing)]
