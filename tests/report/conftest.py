@@ -165,6 +165,7 @@ Rows = Callable[[str], list[dict[str, Any]]]
 
 # v_run_summary's columns that are not a count of one finding kind.
 _RUN_COLUMNS = {
+    "org",
     "run_id",
     "started_at",
     "finished_at",
