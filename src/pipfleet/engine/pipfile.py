@@ -143,7 +143,7 @@ def parse(text: str, path: str = "Pipfile") -> Pipfile:
         raise _parse_error(exc) from None
     check_depth(data)
 
-    statements = list(scan(text))
+    statements = scan(text)
     headers = [item for item in statements if isinstance(item, Header)]
     pairs = [item for item in statements if isinstance(item, Statement)]
 

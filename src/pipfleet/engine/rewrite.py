@@ -308,7 +308,7 @@ def _addition_edits(pipfile: Pipfile, additions: Sequence[Finding]) -> list[_Edi
         return []
     text, newline = pipfile.text, pipfile.newline
     style = style_of(pipfile)
-    items = list(scan(text))
+    items = scan(text)
     by_category: dict[str, list[Finding]] = {}
     for finding in additions:
         assert finding.category is not None and finding.package is not None
