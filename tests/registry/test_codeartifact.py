@@ -329,6 +329,8 @@ def test_keys_in_the_settings_are_used_without_any_in_the_environment(
     """The demo hands boto3 its sandbox's keys through the settings, not os.environ."""
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    # boto3's default session keeps the credentials an earlier test's client found.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     with pytest.raises(RegistryAccessError, match="Unable to locate credentials"):
         fetch_repository(settings_for(sandbox))
     keys = AwsKeys("sandbox", Secret("sandbox"))
