@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,6 +155,15 @@ def write_fleet(root: Path) -> Path:
     (root / "pypi.toml").write_text(
         '[packages]\nrequests = ["2.31.0", "2.32.3"]\norb-events = ["0.1.0"]\n'
     )
+    return root
+
+
+def write_two_org_fleet(root: Path) -> Path:
+    """``write_fleet``'s org acme plus an org acme-labs with a repository named as one of
+    acme's (orb-api), for the several-orgs tests."""
+    write_fleet(root)
+    github = root / "github"
+    shutil.copytree(github / "acme" / "orb-api", github / "acme-labs" / "orb-api")
     return root
 
 

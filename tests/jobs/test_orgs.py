@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -15,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import text
-from tests.conftest import cache_home, write_fleet
+from tests.conftest import cache_home, write_two_org_fleet
 
 from pipfleet.config import Settings, parse_settings
 from pipfleet.errors import PipfleetError
@@ -33,11 +32,7 @@ ORGS = ("acme", "acme-labs")
 
 @pytest.fixture
 def fleet_dir(tmp_path: Path) -> Path:
-    """conftest's fleet, plus an org acme-labs with a repository named as one of acme's."""
-    root = write_fleet(tmp_path / "fleet")
-    github = root / "github"
-    shutil.copytree(github / "acme" / "orb-api", github / "acme-labs" / "orb-api")
-    return root
+    return write_two_org_fleet(tmp_path / "fleet")
 
 
 @pytest.fixture

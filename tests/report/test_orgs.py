@@ -6,13 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import tomllib
 from pathlib import Path
 
 import jsonschema
 import pytest
-from tests.conftest import cache_home, write_fleet
+from tests.conftest import cache_home, write_two_org_fleet
 from typer.testing import CliRunner
 
 from pipfleet.cli import app
@@ -31,11 +30,7 @@ from pipfleet.sandbox.world import World
 
 @pytest.fixture
 def fleet_dir(tmp_path: Path) -> Path:
-    """conftest's fleet, plus an org acme-labs with a repository named as one of acme's."""
-    root = write_fleet(tmp_path / "fleet")
-    github = root / "github"
-    shutil.copytree(github / "acme" / "orb-api", github / "acme-labs" / "orb-api")
-    return root
+    return write_two_org_fleet(tmp_path / "fleet")
 
 
 def scanned(sandbox: SandboxServer, world: World, url: str, orgs: list[str]) -> str:
