@@ -91,11 +91,20 @@ def prepare(work: Path, corpus: Path) -> tuple[Path, Path]:
     return project / "Pipfile", listing
 
 
-def section(measures: list[Measure], floor: Measure, rounds: int, command: str) -> str:
+def section(
+    measures: list[Measure], floor: Measure, rounds: int, command: str, load: tuple[float, float]
+) -> str:
     check = next(m for m in measures if m.name == "check")
     ratio = check.median / floor.median
     met = ratio <= TARGET_RATIO and check.peak_mb <= TARGET_PEAK_MB
-    lines = [SECTION_TITLE, "", *context_lines(command), f"- Rounds: {rounds}", ""]
+    lines = [
+        SECTION_TITLE,
+        "",
+        *context_lines(command),
+        f"- Load average (1 min) before / after: {load[0]:.2f} / {load[1]:.2f}",
+        f"- Rounds: {rounds}, after one untimed run of each (bytecode written, files cached)",
+        "",
+    ]
     lines += [
         "| command | median wall | vs. floor | peak RSS |",
         "|---|---:|---:|---:|",
@@ -123,6 +132,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="Leave BENCHMARKS.md alone.")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     bin_dir = Path(sys.executable).parent
     pipfleet = shutil.which("pipfleet", path=str(bin_dir))
     if pipfleet is None:
@@ -168,7 +178,8 @@ def main() -> None:
             f"({measure.median / floor.median:.2f}x floor), peak {measure.peak_mb:.1f} MB"
         )
     if not args.no_write:
-        text = section(measures, floor, args.rounds, "python bench/check_startup.py")
+        load = (load_before, os.getloadavg()[0])
+        text = section(measures, floor, args.rounds, "python bench/check_startup.py", load)
         update_section(SECTION_TITLE, text)
 
 
