@@ -16,7 +16,7 @@ from pipfleet.github.gateway import GitHubGateway, connect
 from pipfleet.github.limits import Patience
 from pipfleet.github.pulls import PullRequests
 from pipfleet.jobs.fix import FixJob, FixSummary
-from pipfleet.jobs.scan import Progress, run_scan
+from pipfleet.jobs.scan import Progress, no_progress, run_scan
 from pipfleet.registry.intel import gather
 from pipfleet.registry.pypi import EtagCache
 from pipfleet.registry.versions import VersionIntel, codeartifact_key
@@ -76,8 +76,7 @@ def _scan(
         version_intel = VersionIntel(settings.codeartifact, store)
         listing = version_intel.listing(listing)
         versions = version_intel.complete
-    if progress:
-        progress("listing", len(listing))
+    (progress or no_progress)("listing", len(listing))
     options = AuditOptions(
         index_name=settings.codeartifact.source_name,
         source_url=settings.codeartifact.source_url,
