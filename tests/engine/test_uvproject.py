@@ -246,3 +246,37 @@ def test_known_corpus_files_findings() -> None:
         FindingKind.MISSING_SOURCE,
         FindingKind.MISSING_INDEX,
     ]
+
+
+def _unpinned(index_options: str, before: str = "") -> str:
+    """orb-common without a source, the CodeArtifact index with ``index_options``."""
+    text = COMPLIANT.replace('orb-common = { index = "codeartifact" }\n', "")
+    text = text.replace("explicit = true\n", index_options)
+    return text.replace("[[tool.uv.index]]\n", before + "[[tool.uv.index]]\n", 1)
+
+
+def severities(text: str) -> list[tuple[FindingKind, Severity]]:
+    return [(f.kind, f.severity) for f in audit(parse(text), LISTING).findings]
+
+
+def test_an_unpinned_private_package_on_the_first_asked_index_is_only_info() -> None:
+    # Not explicit and asked first: uv finds orb-common there, as long as that holds.
+    assert severities(_unpinned("")) == [
+        (FindingKind.CONFUSION_RISK, Severity.MEDIUM),
+        (FindingKind.MISSING_INDEX, Severity.INFO),
+    ]
+    # default = true: CodeArtifact serves everything, which is what it is there for.
+    assert severities(_unpinned("default = true\n")) == [(FindingKind.MISSING_INDEX, Severity.INFO)]
+    assert audit(parse(_unpinned("default = true\n")), LISTING).compliant
+
+
+def test_an_unpinned_private_package_is_high_when_the_private_index_is_not_first() -> None:
+    mirror = '[[tool.uv.index]]\nname = "mirror"\nurl = "https://mirror.example/simple"\n\n'
+    assert (FindingKind.MISSING_INDEX, Severity.HIGH) in severities(_unpinned("", mirror))
+    # An explicit index is never asked for an unpinned package.
+    assert severities(_unpinned("explicit = true\n")) == [
+        (FindingKind.MISSING_INDEX, Severity.HIGH)
+    ]
+    # Nor is the order any guard when uv takes the best match from every index.
+    unsafe = _unpinned("") + '\n[tool.uv]\nindex-strategy = "unsafe-best-match"\n'
+    assert (FindingKind.MISSING_INDEX, Severity.HIGH) in severities(unsafe)

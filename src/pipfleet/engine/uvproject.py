@@ -258,7 +258,7 @@ def audit(
         first_requirement.setdefault(requirement.name, requirement)
     for name, requirement in first_requirement.items():
         if name in listing:
-            findings += _private_package(project, requirement, target, index is not None)
+            findings += _private_package(project, requirement, target, index)
     for name, sources in project.sources.items():
         if name in listing:
             continue
@@ -285,18 +285,42 @@ def audit(
     )
 
 
+def first_asked(project: UvProject) -> UvIndex | None:
+    """The index uv asks first for a package without a source; None for PyPI.
+
+    uv tries the indexes that are neither explicit nor default in their order, then
+    the default one (PyPI unless an index says default = true).
+    """
+    candidates = [index for index in project.indexes if not index.explicit]
+    ordered = [i for i in candidates if not i.default] + [i for i in candidates if i.default]
+    return ordered[0] if ordered else None
+
+
 def _private_package(
-    project: UvProject, requirement: UvRequirement, target: str, declared: bool
+    project: UvProject, requirement: UvRequirement, target: str, index: UvIndex | None
 ) -> list[Finding]:
     sources = project.sources.get(requirement.name, ())
     key = requirement.text
     if not sources:
-        message = (
-            f"{key} is private but has no [tool.uv.sources] entry: uv looks for it on the "
-            "default index, where it is missing or could be an impostor"
-        )
+        if index is not None and first_asked(project) is index and _first_index(project):
+            # uv stops at the first index that has the name: here the private one, so the
+            # package resolves, but only as long as the order and the strategy hold.
+            message = (
+                f"{key} has no [tool.uv.sources] entry: uv finds it on {target!r} only "
+                "because that is the first index it asks; pin it so that adding or "
+                "reordering indexes cannot change that"
+            )
+            severity = Severity.INFO
+        else:
+            message = (
+                f"{key} is private but has no [tool.uv.sources] entry: uv looks for it on "
+                "the default index, where it is missing or could be an impostor"
+            )
+            severity = Severity.HIGH
         return [
-            _requirement_finding(FindingKind.MISSING_INDEX, project, requirement, message, target)
+            _requirement_finding(
+                FindingKind.MISSING_INDEX, project, requirement, message, target, severity
+            )
         ]
     findings = []
     for source in sources:
@@ -321,7 +345,7 @@ def _private_package(
             findings.append(
                 _source_finding(FindingKind.UNDEFINED_INDEX, project, source, message, target)
             )
-        elif source.index != target or not declared:
+        elif source.index != target or index is None:
             message = (
                 f"{source.package} is private but pinned to {source.index!r} instead of {target!r}"
             )
@@ -353,10 +377,11 @@ def _index_findings(
                     source=index.name,
                 )
             )
-    if private is not None and not private.explicit:
+    if private is not None and not private.explicit and not private.default:
         # Without explicit = true uv asks this index for every package: the private index
         # stops being the one place private names come from, and anything it serves by
-        # mistake (a typo, an upstream's impostor) is installed.
+        # mistake (a typo, an upstream's impostor) is installed. A default = true index
+        # is meant to serve everything (CodeArtifact with PyPI as its upstream).
         findings.append(
             Finding(
                 FindingKind.CONFUSION_RISK,
@@ -382,6 +407,11 @@ def _index_findings(
     return findings
 
 
+def _first_index(project: UvProject) -> bool:
+    """Whether uv stops at the first index that has a name (its default strategy)."""
+    return project.index_strategy in (None, "first-index")
+
+
 def _credential_variable(name: str | None) -> str:
     """uv's variables for an index's credentials: UV_INDEX_<NAME>_USERNAME/PASSWORD."""
     upper = re.sub(r"[^A-Z0-9]", "_", (name or "<NAME>").upper())
@@ -399,7 +429,12 @@ def _missing_source(project: UvProject, target: str, source_url: str | None) -> 
 
 
 def _requirement_finding(
-    kind: FindingKind, project: UvProject, requirement: UvRequirement, message: str, target: str
+    kind: FindingKind,
+    project: UvProject,
+    requirement: UvRequirement,
+    message: str,
+    target: str,
+    severity: Severity | None = None,
 ) -> Finding:
     return Finding(
         kind,
@@ -410,6 +445,7 @@ def _requirement_finding(
         current=mask_credentials(requirement.text),
         line=requirement.line,
         source=target,
+        severity=kind.severity if severity is None else severity,
     )
 
 
