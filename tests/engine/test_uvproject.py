@@ -218,8 +218,10 @@ def test_every_corpus_file_parses_with_lines_that_hold_what_they_name(path: Path
     assert len(project.requirements) == _expected_count(data)
     assert all(r.line and r.text in lines[r.line - 1] for r in project.requirements)
     uv = data.get("tool", {}).get("uv", {})
-    assert len(project.indexes) == len(uv.get("index", []))
-    assert all(i.line and lines[i.line - 1].strip() == "[[tool.uv.index]]" for i in project.indexes)
+    legacy = [*uv.get("extra-index-url", []), *([uv["index-url"]] if "index-url" in uv else [])]
+    assert [i.url for i in project.indexes] == [i["url"] for i in uv.get("index", [])] + legacy
+    for index in project.indexes:
+        assert index.line and index.setting in lines[index.line - 1]
     assert set(project.sources) == {s.replace("_", "-").lower() for s in uv.get("sources", {})}
     for sources in project.sources.values():
         assert all(s.line and s.package in lines[s.line - 1] for s in sources)
@@ -280,3 +282,20 @@ def test_an_unpinned_private_package_is_high_when_the_private_index_is_not_first
     # Nor is the order any guard when uv takes the best match from every index.
     unsafe = _unpinned("") + '\n[tool.uv]\nindex-strategy = "unsafe-best-match"\n'
     assert (FindingKind.MISSING_INDEX, Severity.HIGH) in severities(unsafe)
+
+
+def test_older_index_urls_are_read_and_their_credentials_reported() -> None:
+    text = COMPLIANT + (
+        "\n[tool.uv]\n"
+        'extra-index-url = ["https://aws:eyJ2ZXIiOjEsImlzdSI6MTcwMDAwMDAwMH0@x.example/simple"]\n'
+        'index-url = "https://pypi.example/simple"\n'
+    )
+    project = parse(text)
+    assert [(i.setting, i.default, i.line) for i in project.indexes[1:]] == [
+        ("extra-index-url", False, 17),
+        ("index-url", True, 18),
+    ]
+    leak = audit(project, LISTING).findings[0]
+    assert (leak.kind, leak.line) == (FindingKind.HARDCODED_CREDENTIAL, 17)
+    assert leak.message.startswith("extra-index-url has a literal credential")
+    assert "eyJ2" not in leak.message

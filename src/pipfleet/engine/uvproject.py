@@ -57,13 +57,14 @@ class UvSource:
 
 @dataclass(frozen=True)
 class UvIndex:
-    """One ``[[tool.uv.index]]``."""
+    """One ``[[tool.uv.index]]``, or a URL of the older index-url and extra-index-url."""
 
     name: str | None
     url: str
     explicit: bool
     default: bool
     line: int | None
+    setting: str = "[[tool.uv.index]]"
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,15 @@ def _indexes(uv: dict[str, Any], lines: _Lines) -> tuple[UvIndex, ...]:
             )
         explicit, default = entry.get("explicit", False), entry.get("default", False)
         indexes.append(UvIndex(name, url, explicit is True, default is True, line))
+    # The older settings: unnamed, so no source can pin a package to them; uv asks
+    # extra-index-url after [[tool.uv.index]] and index-url last, as the default.
+    for setting, default in (("extra-index-url", False), ("index-url", True)):
+        urls = uv.get(setting, [])
+        line = lines.of(("tool", "uv", setting))
+        for url in urls if isinstance(urls, list) else [urls]:
+            if not isinstance(url, str):
+                raise PipfileError(f"[tool.uv] {setting} must hold URLs as strings", line=line)
+            indexes.append(UvIndex(None, url, False, default, line, setting))
     return tuple(indexes)
 
 
@@ -363,16 +373,15 @@ def _index_findings(
 ) -> list[Finding]:
     findings = []
     for index in project.indexes:
-        label = repr(index.name) if index.name else "an unnamed index"
+        label = index.setting + (f" {index.name!r}" if index.name else "")
         if has_literal_credential(index.url):
-            variable = _credential_variable(index.name)
             findings.append(
                 Finding(
                     FindingKind.HARDCODED_CREDENTIAL,
                     project.path,
-                    f"[[tool.uv.index]] {label} has a literal credential in its URL: anyone who "
-                    f"can read the repository can use it; set {variable} in the environment "
-                    "instead, and revoke the exposed credential",
+                    f"{label} has a literal credential in its URL: anyone who can read the "
+                    f"repository can use it; {_credential_advice(index.name)}, and revoke "
+                    "the exposed credential",
                     line=index.line,
                     source=index.name,
                 )
@@ -412,10 +421,15 @@ def _first_index(project: UvProject) -> bool:
     return project.index_strategy in (None, "first-index")
 
 
-def _credential_variable(name: str | None) -> str:
-    """uv's variables for an index's credentials: UV_INDEX_<NAME>_USERNAME/PASSWORD."""
-    upper = re.sub(r"[^A-Z0-9]", "_", (name or "<NAME>").upper())
-    return f"UV_INDEX_{upper}_USERNAME and UV_INDEX_{upper}_PASSWORD"
+def _credential_advice(name: str | None) -> str:
+    """Where uv reads an index's credentials from instead: UV_INDEX_<NAME>_USERNAME/PASSWORD."""
+    if name is None:
+        return (
+            "declare it as a named [[tool.uv.index]] and set UV_INDEX_<NAME>_USERNAME "
+            "and UV_INDEX_<NAME>_PASSWORD in the environment instead"
+        )
+    upper = re.sub(r"[^A-Z0-9]", "_", name.upper())
+    return f"set UV_INDEX_{upper}_USERNAME and UV_INDEX_{upper}_PASSWORD in the environment instead"
 
 
 def _missing_source(project: UvProject, target: str, source_url: str | None) -> Finding:
