@@ -299,3 +299,21 @@ def test_older_index_urls_are_read_and_their_credentials_reported() -> None:
     assert (leak.kind, leak.line) == (FindingKind.HARDCODED_CREDENTIAL, 17)
     assert leak.message.startswith("extra-index-url has a literal credential")
     assert "eyJ2" not in leak.message
+
+
+def test_a_private_package_from_a_direct_url_is_non_registry_without_its_credential() -> None:
+    url = "https://ci:eyJ2ZXIiOjEsImlzdSI6MTcwMDAwMDAwMH0@files.example/orb_common-2.0.whl"
+    text = COMPLIANT.replace('"orb-common>=2.0"', f'"orb-common @ {url}"').replace(
+        'orb-common = { index = "codeartifact" }\n', ""
+    )
+    finding = audit(parse(text), LISTING).findings[0]
+    assert (finding.kind, finding.line, finding.package) == (
+        FindingKind.NON_REGISTRY,
+        5,
+        "orb-common",
+    )
+    assert "eyJ2" not in finding.message + (finding.current or "")
+    # A [tool.uv.sources] entry wins over the URL, as in uv.
+    assert kinds(text.replace("[tool.uv.sources]\n", COMPLIANT.split("\n\n")[1] + "\n")) == [
+        (FindingKind.COMPLIANT, 5)
+    ]

@@ -43,6 +43,7 @@ class UvRequirement:
     text: str  # as written
     group: str  # "project", "extra:<name>", "group:<name>" or "dev-dependencies"
     line: int | None
+    direct_url: bool = False  # "name @ https://...": fetched from that URL, not an index
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ def _requirement_list(
             requirement = Requirement(item)
         except InvalidRequirement:
             raise PipfileError(f"{where}: {item!r} is not a valid requirement", line=line) from None
-        found.append(UvRequirement(canonicalize_name(requirement.name), item, group, line))
+        name = canonicalize_name(requirement.name)
+        found.append(UvRequirement(name, item, group, line, requirement.url is not None))
     return found
 
 
@@ -310,7 +312,15 @@ def _private_package(
     project: UvProject, requirement: UvRequirement, target: str, index: UvIndex | None
 ) -> list[Finding]:
     sources = project.sources.get(requirement.name, ())
-    key = requirement.text
+    key = requirement.name  # the text as written may hold a URL with a credential
+    if not sources and requirement.direct_url:
+        message = (
+            f"{key} comes from a direct URL, not a package index; it is a private package "
+            "fetched outside CodeArtifact"
+        )
+        return [
+            _requirement_finding(FindingKind.NON_REGISTRY, project, requirement, message, target)
+        ]
     if not sources:
         if index is not None and first_asked(project) is index and _first_index(project):
             # uv stops at the first index that has the name: here the private one, so the
