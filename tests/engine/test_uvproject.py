@@ -317,3 +317,11 @@ def test_a_private_package_from_a_direct_url_is_non_registry_without_its_credent
     assert kinds(text.replace("[tool.uv.sources]\n", COMPLIANT.split("\n\n")[1] + "\n")) == [
         (FindingKind.COMPLIANT, 5)
     ]
+
+
+def test_an_invalid_requirement_is_quoted_without_its_credential() -> None:
+    text = '[dependency-groups]\ndev = [\n  "x @ https://ci:eyJ2ZXIiOjEsImlzdSI6MTcwMDAw@h.example/x.whl ;;",\n]\n'
+    with pytest.raises(PipfileError) as error:
+        parse(text)
+    assert error.value.line == 3 and "dependency-groups.dev" in error.value.message
+    assert "eyJ2" not in str(error.value)

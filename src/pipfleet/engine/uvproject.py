@@ -144,7 +144,8 @@ def _requirement_list(
         try:
             requirement = Requirement(item)
         except InvalidRequirement:
-            raise PipfileError(f"{where}: {item!r} is not a valid requirement", line=line) from None
+            message = f"{where}: {mask_credentials(repr(item))} is not a valid requirement"
+            raise PipfileError(message, line=line) from None
         name = canonicalize_name(requirement.name)
         found.append(UvRequirement(name, item, group, line, requirement.url is not None))
     return found
@@ -158,10 +159,14 @@ def _requirements(data: dict[str, Any], lines: _Lines) -> list[UvRequirement]:
             project["dependencies"], ("project", "dependencies"), "project", lines
         )
     extras_path = ("project", "optional-dependencies")
-    extras = _table(project.get("optional-dependencies", {}), ".".join(extras_path), None)
+    extras = _table(
+        project.get("optional-dependencies", {}), ".".join(extras_path), lines.of(extras_path)
+    )
     for extra, value in extras.items():
         found += _requirement_list(value, (*extras_path, extra), f"extra:{extra}", lines)
-    groups = _table(data.get("dependency-groups", {}), "[dependency-groups]", None)
+    groups = _table(
+        data.get("dependency-groups", {}), "[dependency-groups]", lines.of(("dependency-groups",))
+    )
     for group, value in groups.items():
         found += _requirement_list(value, ("dependency-groups", group), f"group:{group}", lines)
     uv = _uv_table(data, lines)
