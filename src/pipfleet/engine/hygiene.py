@@ -38,7 +38,7 @@ def has_literal_credential(url: str) -> bool:
     return bool(user and not _ENV_REFERENCE.match(user) and _TOKEN_LIKE_USER.match(user))
 
 
-def _loopback(url: str) -> bool:
+def is_loopback_url(url: str) -> bool:
     """Traffic to this machine itself cannot be intercepted on the way."""
     try:
         host = urlsplit(url).hostname or ""
@@ -47,7 +47,7 @@ def _loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def _plain_http(url: str) -> bool:
+def is_plain_http(url: str) -> bool:
     try:
         return urlsplit(url).scheme.lower() == "http"
     except ValueError:
@@ -77,9 +77,9 @@ def hygiene_findings(
                     source=source.name,
                 )
             )
-        if _loopback(source.url):
+        if is_loopback_url(source.url):
             continue
-        if _plain_http(source.url):
+        if is_plain_http(source.url):
             findings.append(
                 Finding(
                     FindingKind.INSECURE_SOURCE,

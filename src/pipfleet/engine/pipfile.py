@@ -119,7 +119,8 @@ def package_name(key: str) -> str:
     return canonicalize_name(key.split("[", 1)[0].strip())
 
 
-def _parse_error(exc: tomllib.TOMLDecodeError) -> PipfileError:
+def toml_parse_error(exc: tomllib.TOMLDecodeError) -> PipfileError:
+    """tomllib's error as one line naming its position, for every TOML manifest's parser."""
     message = str(exc)
     if match := _TOMLLIB_POSITION.search(message):
         return PipfileError(
@@ -140,7 +141,7 @@ def parse(text: str, path: str = "Pipfile") -> Pipfile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _parse_error(exc) from None
+        raise toml_parse_error(exc) from None
     check_depth(data)
 
     statements = scan(text)

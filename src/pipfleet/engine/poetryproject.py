@@ -21,7 +21,7 @@ from pipfleet.engine.findings import FileReport, Finding, FindingKind, Severity
 from pipfleet.engine.hygiene import has_literal_credential
 from pipfleet.engine.limits import check_depth, check_text
 from pipfleet.engine.listing import Listing
-from pipfleet.engine.pipfile import NON_REGISTRY_KEYS, _parse_error, package_name
+from pipfleet.engine.pipfile import NON_REGISTRY_KEYS, package_name, toml_parse_error
 from pipfleet.engine.tomlspans import Header, Statement, scan
 from pipfleet.errors import PipfileError
 
@@ -75,7 +75,7 @@ def parse(text: str, path: str = "pyproject.toml") -> PoetryProject:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _parse_error(exc) from None
+        raise toml_parse_error(exc) from None
     check_depth(data)
     poetry = data.get("tool", {}).get("poetry") if isinstance(data.get("tool"), dict) else None
     if not isinstance(poetry, dict):

@@ -19,7 +19,7 @@ from packaging.requirements import Requirement as Pep508
 
 from pipfleet.engine.audit import AuditOptions, is_codeartifact_url
 from pipfleet.engine.findings import FileReport, Finding, FindingKind, Severity
-from pipfleet.engine.hygiene import _loopback, _plain_http, has_literal_credential
+from pipfleet.engine.hygiene import has_literal_credential, is_loopback_url, is_plain_http
 from pipfleet.engine.listing import Listing
 from pipfleet.errors import PipfileError
 from pipfleet.safetext import mask_credentials
@@ -305,7 +305,7 @@ def _hygiene(requirements: RequirementsFile) -> list[Finding]:
                     line=option.line,
                 )
             )
-        if _plain_http(option.url) and not _loopback(option.url):
+        if is_plain_http(option.url) and not is_loopback_url(option.url):
             findings.append(
                 Finding(
                     FindingKind.INSECURE_SOURCE,
@@ -317,7 +317,7 @@ def _hygiene(requirements: RequirementsFile) -> list[Finding]:
                 )
             )
     for trusted in requirements.trusted_hosts:
-        if _loopback(f"https://{trusted.host}"):
+        if is_loopback_url(f"https://{trusted.host}"):
             continue
         findings.append(
             Finding(

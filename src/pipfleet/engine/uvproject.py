@@ -22,7 +22,7 @@ from pipfleet.engine.findings import FileReport, Finding, FindingKind, Severity
 from pipfleet.engine.hygiene import has_literal_credential
 from pipfleet.engine.limits import check_depth, check_text
 from pipfleet.engine.listing import Listing
-from pipfleet.engine.pipfile import _parse_error
+from pipfleet.engine.pipfile import toml_parse_error
 from pipfleet.engine.tomlspans import Header, Statement, scan, value_end
 from pipfleet.errors import PipfileError
 from pipfleet.safetext import mask_credentials
@@ -235,7 +235,7 @@ def parse(text: str, path: str = "pyproject.toml") -> UvProject:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _parse_error(exc) from None
+        raise toml_parse_error(exc) from None
     check_depth(data)
     lines = _Lines(text)
     uv = _uv_table(data, lines)
