@@ -135,14 +135,21 @@ def _table_of(value: Any, what: str, line: int | None = None) -> dict[str, Any]:
     return value
 
 
-def parse(text: str, path: str = "Pipfile") -> Pipfile:
-    """Parse a Pipfile text; raise PipfileError (with line and column) when it is invalid."""
+def load_toml(text: str) -> dict[str, Any]:
+    """A manifest's TOML within the size and nesting limits, else a one-line PipfileError
+    (with line and column); every TOML manifest's parser starts here."""
     check_text(text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise toml_parse_error(exc) from None
     check_depth(data)
+    return data
+
+
+def parse(text: str, path: str = "Pipfile") -> Pipfile:
+    """Parse a Pipfile text; raise PipfileError (with line and column) when it is invalid."""
+    data = load_toml(text)
 
     statements = scan(text)
     headers = [item for item in statements if isinstance(item, Header)]

@@ -8,7 +8,6 @@ such as ``source``. tomllib decides what the file means; ``tomlspans`` says wher
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,9 +18,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from pipfleet.engine.audit import AuditOptions, is_codeartifact_url
 from pipfleet.engine.findings import FileReport, Finding, FindingKind, Severity
 from pipfleet.engine.hygiene import has_literal_credential
-from pipfleet.engine.limits import check_depth, check_text
 from pipfleet.engine.listing import Listing
-from pipfleet.engine.pipfile import NON_REGISTRY_KEYS, package_name, toml_parse_error
+from pipfleet.engine.pipfile import NON_REGISTRY_KEYS, load_toml, package_name
 from pipfleet.engine.tomlspans import Header, Statement, scan
 from pipfleet.errors import PipfileError
 
@@ -71,12 +69,7 @@ class PoetryProject:
 
 def parse(text: str, path: str = "pyproject.toml") -> PoetryProject:
     """Parse a Poetry pyproject.toml; raise PipfileError (one line) when it is not one."""
-    check_text(text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise toml_parse_error(exc) from None
-    check_depth(data)
+    data = load_toml(text)
     poetry = data.get("tool", {}).get("poetry") if isinstance(data.get("tool"), dict) else None
     if not isinstance(poetry, dict):
         raise PipfileError("no [tool.poetry] table: not a Poetry project")

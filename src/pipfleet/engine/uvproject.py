@@ -9,7 +9,6 @@ serves only the packages pinned to it. tomllib decides what the file means and
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +19,8 @@ from packaging.utils import canonicalize_name
 from pipfleet.engine.audit import AuditOptions, is_codeartifact_url
 from pipfleet.engine.findings import FileReport, Finding, FindingKind, Severity
 from pipfleet.engine.hygiene import has_literal_credential
-from pipfleet.engine.limits import check_depth, check_text
 from pipfleet.engine.listing import Listing
-from pipfleet.engine.pipfile import toml_parse_error
+from pipfleet.engine.pipfile import load_toml
 from pipfleet.engine.tomlspans import Header, Statement, scan, value_end
 from pipfleet.errors import PipfileError
 from pipfleet.safetext import mask_credentials
@@ -231,12 +229,7 @@ def _indexes(uv: dict[str, Any], lines: _Lines) -> tuple[UvIndex, ...]:
 
 def parse(text: str, path: str = "pyproject.toml") -> UvProject:
     """Parse a pyproject.toml text; raise PipfileError (with a line when known) when invalid."""
-    check_text(text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise toml_parse_error(exc) from None
-    check_depth(data)
+    data = load_toml(text)
     lines = _Lines(text)
     uv = _uv_table(data, lines)
     strategy = uv.get("index-strategy")
