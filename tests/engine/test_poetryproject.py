@@ -95,7 +95,11 @@ def test_supplemental_codeartifact_source_is_a_weaker_finding() -> None:
     text = deps('orb-common = {version = "*", source = "codeartifact"}\n')
     text += CA.replace("explicit", "supplemental")
     (note, entry) = report(text).findings
-    assert (note.kind, note.severity, note.line) == (FindingKind.PUBLIC_FIRST, Severity.LOW, 7)
+    assert (note.kind, note.severity, note.line) == (
+        FindingKind.INDEX_NOT_EXPLICIT,
+        Severity.LOW,
+        7,
+    )
     assert entry.kind is FindingKind.COMPLIANT
 
 
@@ -106,7 +110,7 @@ def test_primary_codeartifact_source_beside_pypi_is_a_finding_but_alone_is_not()
     assert [f.kind for f in report(alone).findings] == [FindingKind.COMPLIANT]
     beside = alone + '[[tool.poetry.source]]\nname = "PyPI"\npriority = "primary"\n'
     note = report(beside).findings[0]
-    assert (note.kind, note.severity) == (FindingKind.PUBLIC_FIRST, Severity.MEDIUM)
+    assert (note.kind, note.severity) == (FindingKind.INDEX_NOT_EXPLICIT, Severity.MEDIUM)
     explicit_pypi = alone + '[[tool.poetry.source]]\nname = "PyPI"\npriority = "explicit"\n'
     assert [f.kind for f in report(explicit_pypi).findings] == [FindingKind.COMPLIANT]
 
@@ -258,5 +262,5 @@ def test_known_corpus_files() -> None:
     esc = audit(parse(load("005")), Listing.of(["x"]), AuditOptions())
     assert esc.private_source == "esc" and esc.private_source_match == "url-host"
     assert [(f.kind, f.severity) for f in esc.findings] == [
-        (FindingKind.PUBLIC_FIRST, Severity.LOW)
+        (FindingKind.INDEX_NOT_EXPLICIT, Severity.LOW)
     ]

@@ -136,8 +136,8 @@ def test_extra_index_to_codeartifact_with_a_private_package_is_critical() -> Non
     text = f"--extra-index-url {CA}\nrequests==2.31\norb-common==2.1.0\nOrb_Utils\n"
     report = audit(parse(text), LISTING)
     assert [(f.kind, f.package, f.line, f.severity) for f in report.findings] == [
-        (FindingKind.MISSING_INDEX, "orb-common", 3, Severity.CRITICAL),
-        (FindingKind.MISSING_INDEX, "Orb_Utils", 4, Severity.CRITICAL),
+        (FindingKind.EXTRA_INDEX_URL, "orb-common", 3, Severity.CRITICAL),
+        (FindingKind.EXTRA_INDEX_URL, "Orb_Utils", 4, Severity.CRITICAL),
     ]
     finding = report.findings[0]
     assert "https://pypi.org/simple" in finding.message and "--index-url" in finding.message
@@ -147,7 +147,7 @@ def test_extra_index_to_codeartifact_with_a_private_package_is_critical() -> Non
 
 def test_codeartifact_as_index_url_with_another_index_beside_it_is_critical() -> None:
     text = f"-i {CA}\n--extra-index-url https://pypi.org/simple\norb-common\n"
-    assert kinds(text) == [("missing-index", 3)]
+    assert kinds(text) == [("extra-index-url", 3)]
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,7 @@ def test_no_confusion_finding(text: str) -> None:
 def test_the_configured_source_url_counts_as_codeartifact() -> None:
     text = "--extra-index-url https://pkgs.acme.internal/simple\norb-common\n"
     assert kinds(text) == []
-    assert kinds(text, source_url="https://pkgs.acme.internal/simple") == [("missing-index", 2)]
+    assert kinds(text, source_url="https://pkgs.acme.internal/simple") == [("extra-index-url", 2)]
 
 
 def test_literal_token_is_a_hardcoded_credential_and_never_repeated() -> None:
@@ -273,4 +273,4 @@ def test_a_private_name_in_a_real_file_with_an_extra_index_is_found() -> None:
     text = _read(path)
     assert kinds(text, parse_listing("conformer\n")) == []
     swapped = re.sub(r"https://aiinfra\.pkgs\.visualstudio\.com\S*", CA, text)
-    assert [kind for kind, _ in kinds(swapped, parse_listing("conformer\n"))] == ["missing-index"]
+    assert [kind for kind, _ in kinds(swapped, parse_listing("conformer\n"))] == ["extra-index-url"]

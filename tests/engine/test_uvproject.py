@@ -96,13 +96,13 @@ def test_a_codeartifact_index_without_explicit_is_reported() -> None:
     report = audit(parse(COMPLIANT.replace("explicit = true\n", "")), LISTING)
     risk = report.findings[0]
     assert (risk.kind, risk.line, risk.severity) == (
-        FindingKind.CONFUSION_RISK,
+        FindingKind.INDEX_NOT_EXPLICIT,
         11,
         Severity.MEDIUM,
     )
     assert "explicit = true" in risk.message
     assert not any(
-        f.kind is FindingKind.CONFUSION_RISK for f in audit(parse(COMPLIANT), LISTING).findings
+        f.kind is FindingKind.INDEX_NOT_EXPLICIT for f in audit(parse(COMPLIANT), LISTING).findings
     )
 
 
@@ -110,12 +110,12 @@ def test_unsafe_best_match_is_critical_with_private_packages() -> None:
     text = COMPLIANT + '\n[tool.uv]\nindex-strategy = "unsafe-best-match"\n'
     report = audit(parse(text), LISTING)
     assert [(f.kind, f.line, f.severity) for f in report.findings][0] == (
-        FindingKind.CONFUSION_RISK,
+        FindingKind.UNSAFE_INDEX_STRATEGY,
         17,
         Severity.CRITICAL,
     )
     other = text.replace("unsafe-best-match", "first-index")
-    assert FindingKind.CONFUSION_RISK not in [k for k, _ in kinds(other)]
+    assert FindingKind.UNSAFE_INDEX_STRATEGY not in [k for k, _ in kinds(other)]
 
 
 def test_a_literal_token_in_an_index_url_is_a_hardcoded_credential() -> None:
@@ -235,7 +235,9 @@ def _corpus_text(prefix: str) -> str:
 def test_known_corpus_files_findings() -> None:
     # TensorRT sets unsafe-best-match (line 184) and pins torch to its nightly index.
     tensorrt = audit(parse(_corpus_text("012-")), Listing.of(["torch"]))
-    assert [(f.kind, f.line) for f in tensorrt.findings] == [(FindingKind.CONFUSION_RISK, 184)]
+    assert [(f.kind, f.line) for f in tensorrt.findings] == [
+        (FindingKind.UNSAFE_INDEX_STRATEGY, 184)
+    ]
     # nanochat pins torch to pytorch-cpu or pytorch-cu128 by extra: with cu128 as the
     # private index, the cpu pin is the wrong index (both sit on the torch line, 67).
     options = AuditOptions(index_name="pytorch-cu128")
@@ -264,7 +266,7 @@ def severities(text: str) -> list[tuple[FindingKind, Severity]]:
 def test_an_unpinned_private_package_on_the_first_asked_index_is_only_info() -> None:
     # Not explicit and asked first: uv finds orb-common there, as long as that holds.
     assert severities(_unpinned("")) == [
-        (FindingKind.CONFUSION_RISK, Severity.MEDIUM),
+        (FindingKind.INDEX_NOT_EXPLICIT, Severity.MEDIUM),
         (FindingKind.MISSING_INDEX, Severity.INFO),
     ]
     # default = true: CodeArtifact serves everything, which is what it is there for.

@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
+from pipfleet.engine.findings import NONCOMPLIANT_KINDS
 from pipfleet.store import db, models
 
 TABLES = {table.name for table in SQLModel.metadata.sorted_tables}
@@ -50,9 +51,9 @@ def test_models_register_every_table() -> None:
 def test_upgrade_builds_every_table_and_view_on_an_empty_database(database_url: str) -> None:
     assert db.current(database_url) is None
 
-    assert db.upgrade(database_url) == head(database_url) == "0007"
+    assert db.upgrade(database_url) == head(database_url) == "0008"
 
-    assert db.current(database_url) == "0007"
+    assert db.current(database_url) == "0008"
     tables, views = schema(database_url)
     assert tables == TABLES | {"alembic_version"}
     assert views == VIEWS
@@ -76,7 +77,7 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(database_u
 
     assert db.current(database_url) is None
     assert schema(database_url) == ({"alembic_version"}, set())
-    assert db.upgrade(database_url) == "0007"
+    assert db.upgrade(database_url) == "0008"
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
 
 
@@ -93,11 +94,11 @@ def test_0004_adds_the_provenance_counts_to_the_run_summary_and_takes_them_back(
 ) -> None:
     db.upgrade(database_url)
     columns = summary_columns(database_url)
-    assert columns[-3:] == ["public_first", "foreign_hashes", "private_transitive"]
+    assert columns[-6:-3] == ["public_first", "foreign_hashes", "private_transitive"]
 
     command.downgrade(db.alembic_config(database_url), "0003")
 
-    assert summary_columns(database_url) == [c for c in columns[:-2] if c != "org"]  # 0007's
+    assert summary_columns(database_url) == [c for c in columns[:-5] if c != "org"]
 
 
 def scan_columns(url: str) -> list[str]:
@@ -196,5 +197,23 @@ def test_0007_adds_the_org_to_the_run_summary_and_takes_it_back(database_url: st
 
     command.downgrade(db.alembic_config(database_url), "0006")
 
-    assert summary_columns(database_url) == [c for c in columns if c != "org"]
+    assert summary_columns(database_url) == [c for c in columns[:-3] if c != "org"]
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
+
+
+def test_0008_counts_the_index_setting_kinds_and_takes_them_back(database_url: str) -> None:
+    db.upgrade(database_url)
+    columns = summary_columns(database_url)
+    assert columns[-3:] == ["index_not_explicit", "unsafe_index_strategy", "extra_index_url"]
+
+    command.downgrade(db.alembic_config(database_url), "0007")
+
+    assert summary_columns(database_url) == columns[:-3]
+    assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
+
+
+def test_the_run_summary_counts_every_kind_that_can_break_compliance(database_url: str) -> None:
+    db.upgrade(database_url)
+    columns = set(summary_columns(database_url))
+
+    assert {kind.value.replace("-", "_") for kind in NONCOMPLIANT_KINDS} <= columns

@@ -148,6 +148,39 @@ def _texts(kind: FindingKind) -> tuple[str, str]:
                 "private package needs its index.",
                 f"Nothing, as long as every private package carries {_PINNED}.",
             )
+        case FindingKind.INDEX_NOT_EXPLICIT:
+            return (
+                "The private index is not reserved for the packages pinned to it: uv asks an "
+                "index without `explicit = true` for every package, and Poetry asks a "
+                "`supplemental` or `primary` source for packages that name no source. A typo "
+                "or an upstream look-alike it serves gets installed, and a private source "
+                "beside PyPI as `primary` lets either answer for a private name.",
+                "uv: give the `[[tool.uv.index]]` entry `explicit = true` and pin each private "
+                'package with `[tool.uv.sources] name = { index = "codeartifact" }`. Poetry: '
+                'set the `[[tool.poetry.source]]` to `priority = "explicit"` and give each '
+                'private dependency `source = "codeartifact"`. Then lock again and commit '
+                "both files.",
+            )
+        case FindingKind.UNSAFE_INDEX_STRATEGY:
+            return (
+                '`index-strategy = "unsafe-best-match"` (or `unsafe-first-match`) makes uv '
+                "compare versions across every index, so a public package with a private "
+                "name and a higher version wins. " + _CONFUSION,
+                "Remove `index-strategy` (uv's default, `first-index`, stops at the first "
+                "index that has the name) and pin private packages to the CodeArtifact index "
+                "in `[tool.uv.sources]`.",
+            )
+        case FindingKind.EXTRA_INDEX_URL:
+            return (
+                "pip treats `--index-url` and every `--extra-index-url` as one pool and "
+                "installs the highest version it finds in any of them: with CodeArtifact as "
+                "an extra index beside PyPI, a public package with a private name and a "
+                "higher version wins. " + _CONFUSION,
+                "Make CodeArtifact the only index (`--index-url` with the CodeArtifact URL, "
+                "no `--extra-index-url`) and let it reach PyPI through the repository's "
+                "upstream (external connection), or move the project to a tool that pins a "
+                "package to one index (pipenv, uv, Poetry).",
+            )
         case FindingKind.NON_REGISTRY:
             return (
                 "For information: the entry comes from git, a path, a file or a URL rather than "

@@ -32,6 +32,10 @@ class FindingKind(StrEnum):
     HARDCODED_CREDENTIAL = "hardcoded-credential"
     INSECURE_SOURCE = "insecure-source"
     PUBLIC_FIRST = "public-first"
+    # Index settings of uv, Poetry and pip that let a private name resolve elsewhere
+    INDEX_NOT_EXPLICIT = "index-not-explicit"
+    UNSAFE_INDEX_STRATEGY = "unsafe-index-strategy"
+    EXTRA_INDEX_URL = "extra-index-url"
     # Dependency confusion, from the registries' answers
     CONFUSION_RISK = "confusion-risk"
     NAME_CLAIMABLE = "name-claimable"
@@ -52,7 +56,11 @@ class FindingKind(StrEnum):
                 | FindingKind.NAME_CLAIMABLE
             ):
                 return Severity.INFO
-            case FindingKind.VERSION_NOT_FOUND | FindingKind.INSECURE_SOURCE:
+            case (
+                FindingKind.VERSION_NOT_FOUND
+                | FindingKind.INSECURE_SOURCE
+                | FindingKind.INDEX_NOT_EXPLICIT
+            ):
                 return Severity.MEDIUM
             case (
                 FindingKind.MISSING_INDEX
@@ -63,9 +71,14 @@ class FindingKind(StrEnum):
                 | FindingKind.CONFUSION_RISK
                 | FindingKind.ORIGIN_DRIFT
                 | FindingKind.PRIVATE_TRANSITIVE
+                | FindingKind.UNSAFE_INDEX_STRATEGY
             ):
                 return Severity.HIGH
-            case FindingKind.HARDCODED_CREDENTIAL | FindingKind.FOREIGN_HASHES:
+            case (
+                FindingKind.HARDCODED_CREDENTIAL
+                | FindingKind.FOREIGN_HASHES
+                | FindingKind.EXTRA_INDEX_URL
+            ):
                 return Severity.CRITICAL
             case _:
                 assert_never(self)
@@ -139,6 +152,9 @@ NONCOMPLIANT_KINDS = frozenset(
         FindingKind.INSECURE_SOURCE,
         FindingKind.FOREIGN_HASHES,
         FindingKind.PRIVATE_TRANSITIVE,
+        FindingKind.INDEX_NOT_EXPLICIT,
+        FindingKind.UNSAFE_INDEX_STRATEGY,
+        FindingKind.EXTRA_INDEX_URL,
     }
 )
 

@@ -367,7 +367,7 @@ def _priority_findings(project: PoetryProject, private: PoetrySource) -> list[Fi
         return []
     return [
         Finding(
-            FindingKind.PUBLIC_FIRST,
+            FindingKind.INDEX_NOT_EXPLICIT,
             project.path,
             message,
             line=private.line,

@@ -373,7 +373,7 @@ def _confusion(
             continue
         findings.append(
             Finding(
-                FindingKind.MISSING_INDEX,
+                FindingKind.EXTRA_INDEX_URL,
                 requirements.path,
                 f"{requirement.name} is private, but pip looks for it on every index of this "
                 f"file ({others} beside CodeArtifact) and installs the highest version it "
@@ -384,7 +384,6 @@ def _confusion(
                 package=requirement.name,
                 current=requirement.text,
                 line=requirement.line,
-                severity=Severity.CRITICAL,
             )
         )
     return findings

@@ -401,19 +401,18 @@ def _index_findings(
         # is meant to serve everything (CodeArtifact with PyPI as its upstream).
         findings.append(
             Finding(
-                FindingKind.CONFUSION_RISK,
+                FindingKind.INDEX_NOT_EXPLICIT,
                 project.path,
                 f"the private index {private.name!r} is not explicit: uv asks it for every "
                 "package; set explicit = true so only the packages pinned to it resolve there",
                 line=private.line,
                 source=private.name,
-                severity=Severity.MEDIUM,
             )
         )
     if project.index_strategy == UNSAFE_STRATEGY:
         findings.append(
             Finding(
-                FindingKind.CONFUSION_RISK,
+                FindingKind.UNSAFE_INDEX_STRATEGY,
                 project.path,
                 f'index-strategy = "{UNSAFE_STRATEGY}" makes uv take the highest version from any '
                 "index, so a public impostor of a private name can win; remove it",
