@@ -27,8 +27,8 @@ import pytest
 from sqlalchemy import text
 from tests.conftest import cache_home
 from tests.distributions import lock_hash, wheel
+from tests.loopback_indexes import Server, pypiserver
 from tests.pipenv_tools import PIPENV, PYTHON_VERSION, folded, isolated_env, output, run
-from tests.test_pipenv_e2e import Server, pypiserver
 
 from pipfleet.config import Settings, parse_settings
 from pipfleet.engine.prbody import code
