@@ -275,7 +275,7 @@ def normalised(text: str) -> str:
 
 def pull_files(world: World, repo: Repository, pull: PullRequest) -> dict[str, str]:
     """What the pull request's head commit changes against its parent: path -> blob id."""
-    head = current_head(repo, pull) if pull.state == "open" else pull.head_sha
+    head = world.pull_head(repo, pull)
     commit = world.store.commit(head) if head else None
     if commit is None:
         return {}
@@ -285,10 +285,6 @@ def pull_files(world: World, repo: Repository, pull: PullRequest) -> dict[str, s
     changed = {p: s for p, s in theirs.items() if ours.get(p) != s}
     changed.update({p: "<deleted>" for p in ours if p not in theirs})
     return dict(sorted(changed.items()))
-
-
-def current_head(repo: Repository, pull: PullRequest) -> str:
-    return repo.branch(pull.head) or pull.head_sha
 
 
 def pull_view(world: World, repo: Repository, pull: PullRequest) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def test_a_closure_while_the_default_branch_still_needs_the_fix_is_wrongful(
 ) -> None:
     site, repo, pull = site_with_pull(tmp_path)
     before = watch(site)
-    site.world.close_pull(pull)
+    site.world.close_pull(repo, pull)
     verdicts = Verdicts()
     judge_run(site, before, result(), verdicts, "test")
     assert (
@@ -64,7 +64,7 @@ def test_a_closure_after_a_hand_fix_is_rightful(tmp_path: Path) -> None:
     site, repo, pull = site_with_pull(tmp_path)
     before = watch(site)
     site.world.commit_changes(repo, "main", {"Pipfile": FIXED}, "By hand\n")
-    site.world.close_pull(pull)
+    site.world.close_pull(repo, pull)
     verdicts = Verdicts()
     judge_run(site, before, result(), verdicts, "test")
     assert (verdicts.wrongful_closures, verdicts.rightful_closures) == (0, 1)

@@ -557,6 +557,30 @@ def test_pull_request_lifecycle(api: API, world: World) -> None:
     conforms(archived, "POST", pulls)
 
 
+@pytest.mark.parametrize("closer", ["api", "human"])
+def test_a_closed_pull_request_keeps_its_head_when_the_branch_name_is_reused(
+    api: API, world: World, closer: str
+) -> None:
+    first = push_branch(world, "orb-api", "pipfleet/pins", {"Pipfile": b"[packages]\nx = '*'\n"})
+    pulls, one = REPO + "/pulls", REPO + "/pulls/{pull_number}"
+    proposal = {"title": "Pin", "head": "acme:pipfleet/pins", "base": "main"}
+    api("POST", pulls, 201, repo="orb-api", body=proposal)
+    repo = world.orgs["acme"]["orb-api"]
+    if closer == "api":
+        api("PATCH", one, 200, repo="orb-api", pull_number=1, body={"state": "closed"})
+    else:  # closed on GitHub's page: no API read of the pull request at all
+        world.close_pull(repo, repo.pulls[1])
+    del repo.refs["heads/pipfleet/pins"]
+    second = push_branch(world, "orb-api", "pipfleet/pins", {"Pipfile.lock": b"{}\n"})
+    api("POST", pulls, 201, repo="orb-api", body=proposal)
+
+    # Reading both, as a bot looking for its pull request by branch does, moves nothing.
+    listed = api("GET", pulls, 200, repo="orb-api", params={"state": "all"}).json()
+    assert {p["number"]: p["head"]["sha"] for p in listed} == {1: first, 2: second}
+    old = api("GET", one, 200, repo="orb-api", pull_number=1).json()
+    assert (old["state"], old["head"]["sha"], old["changed_files"]) == ("closed", first, 1)
+
+
 def test_conflicting_pull_request_is_not_mergeable(api: API, world: World) -> None:
     push_branch(world, "orb-api", "ours", {"README.md": b"ours\n"})
     world.commit_changes(world.orgs["acme"]["orb-api"], "main", {"README.md": b"theirs\n"}, "race")

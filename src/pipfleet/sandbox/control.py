@@ -115,7 +115,7 @@ def routes(world: World) -> list[BaseRoute]:
             named = pull(request)
             if named is None:
                 return _error(404, "no such pull request")
-            world.close_pull(named[1])
+            world.close_pull(*named)
         return JSONResponse({"state": "closed", "merged": False})
 
     async def push(request: Request) -> Response:

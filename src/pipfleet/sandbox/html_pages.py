@@ -82,7 +82,7 @@ def diff_html(diff: str) -> str:
 def pull_diff(world: World, repo: Repository, pull: PullRequest) -> str:
     """The pull request's files changed, measured from where its head left its base."""
     store = world.store
-    head = repo.branch(pull.head) or pull.head_sha
+    head = world.pull_head(repo, pull)
     merge = store.commit(pull.merge_commit_sha or "")
     # A merged pull request is measured against the base as it was before the merge.
     before = merge.parents[0] if pull.merged and merge and merge.parents else repo.branch(pull.base)

@@ -266,7 +266,7 @@ class World:
         raises MergeConflict when the base changed the same files differently.
         """
         base = repo.branch(pull.base)
-        head = repo.branch(pull.head) or pull.head_sha
+        head = self.pull_head(repo, pull)
         if pull.state != "open" or base is None or not head:
             raise MergeConflict("Pull Request is not mergeable")
         common = self.store.tree_of(self.store.merge_base(base, head))
@@ -285,7 +285,19 @@ class World:
         repo.pushed_at = stamp
         return sha
 
-    def close_pull(self, pull: PullRequest) -> None:
+    def pull_head(self, repo: Repository, pull: PullRequest) -> str:
+        """The pull request's head commit: its branch's while it is open (or the last one
+        seen, once the branch is gone), and the one it had when it closed after that.
+
+        GitHub keeps a closed pull request's commits: a branch that moves on later (the
+        same name reused for a new pull request) does not change what the old one shows.
+        """
+        if pull.state == "open":
+            pull.head_sha = repo.branch(pull.head) or pull.head_sha
+        return pull.head_sha
+
+    def close_pull(self, repo: Repository, pull: PullRequest) -> None:
+        self.pull_head(repo, pull)
         stamp = now()
         pull.state, pull.closed_at, pull.updated_at = "closed", stamp, stamp
 

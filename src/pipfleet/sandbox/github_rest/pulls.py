@@ -22,7 +22,7 @@ from pipfleet.sandbox.world import BOT_LOGIN, PullRequest, Repository
 
 def pull_body(call: Call, repo: Repository, pr: PullRequest, full: bool = True) -> JSON:
     store = call.store
-    pr.head_sha = repo.branch(pr.head) or pr.head_sha
+    call.world.pull_head(repo, pr)
     base_sha = repo.branch(pr.base) or ""
     # A merged pull request is measured against the base as it was before the merge.
     merged = store.commit(pr.merge_commit_sha or "")
@@ -174,6 +174,7 @@ def update_pull(call: Call) -> Response:
     if base is not None:
         pr.base = base
     if state is not None and state != pr.state:
+        call.world.pull_head(repo, pr)  # the head it closes with, or reopens to
         pr.state, pr.closed_at = state, (moment if state == "closed" else None)
     if isinstance(call.field("maintainer_can_modify"), bool):
         call.state.maintainer_can_modify[(repo.id, pr.number)] = call.field("maintainer_can_modify")
