@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FindingKind, Severity
 from pipfleet.engine.listing import Listing, parse_listing
-from pipfleet.engine.requirements import IncludeKind, IndexRole, audit, parse
+from pipfleet.engine.requirements import IncludeKind, IndexRole, audit, line_ends, parse
 from pipfleet.errors import PipfileError
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "requirements"
@@ -274,3 +274,19 @@ def test_a_private_name_in_a_real_file_with_an_extra_index_is_found() -> None:
     assert kinds(text, parse_listing("conformer\n")) == []
     swapped = re.sub(r"https://aiinfra\.pkgs\.visualstudio\.com\S*", CA, text)
     assert [kind for kind, _ in kinds(swapped, parse_listing("conformer\n"))] == ["extra-index-url"]
+
+
+def test_an_index_url_after_codeartifact_replaces_it_and_pip_never_asks_it() -> None:
+    text = f"--extra-index-url {CA}\n-i https://pypi.org/simple\norb-common\n"
+    report = audit(parse(text), LISTING)
+    assert [(f.kind, f.line) for f in report.findings] == [(FindingKind.MISSING_INDEX, 3)]
+    assert "line 2 of requirements.txt is read after --extra-index-url on line 1" in (
+        report.findings[0].message
+    )
+    # --no-index drops every index, CodeArtifact included: nothing is asked at all.
+    assert kinds(f"--extra-index-url {CA}\n-i https://x/simple\n--no-index\norb-common\n") == []
+
+
+def test_line_ends_follow_continuations() -> None:
+    text = "a==1 \\\n  --hash=sha256:aa \\\n  --hash=sha256:bb\n\n# c \\\nb\nc \\\n"
+    assert line_ends(text) == {1: 3, 6: 6, 7: 7}

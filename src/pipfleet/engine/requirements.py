@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -117,10 +118,12 @@ _FLAG_OPTIONS = {
 }
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """(first physical line number, text) after joining continuations and dropping comments."""
-    joined: list[tuple[int, str]] = []
+def _logical_lines(text: str) -> list[tuple[int, int, str]]:
+    """(first and last physical line numbers, text) after joining continuations and
+    dropping comments."""
+    joined: list[tuple[int, int, str]] = []
     start, parts = 0, list[str]()
+    number = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         if not parts:
             start = number
@@ -129,12 +132,17 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
             parts.append(raw[:-1])
             continue
         parts.append(raw)
-        joined.append((start, "".join(parts)))
+        joined.append((start, number, "".join(parts)))
         parts = []
     if parts:
-        joined.append((start, "".join(parts)))
-    stripped = ((number, _COMMENT.sub("", line).strip()) for number, line in joined)
-    return [(number, line) for number, line in stripped if line]
+        joined.append((start, number, "".join(parts)))
+    stripped = ((first, last, _COMMENT.sub("", line).strip()) for first, last, line in joined)
+    return [(first, last, line) for first, last, line in stripped if line]
+
+
+def line_ends(text: str) -> dict[int, int]:
+    """The last physical line of each logical line that holds something, by its first."""
+    return {first: last for first, last, _ in _logical_lines(text)}
 
 
 def _split_args_options(line: str) -> tuple[str, str]:
@@ -246,7 +254,7 @@ def parse(text: str, path: str = "requirements.txt") -> RequirementsFile:
     indexes: list[IndexOption] = []
     trusted: list[TrustedHost] = []
     pre = no_index = False
-    for line, logical in _logical_lines(text):
+    for line, _, logical in _logical_lines(text):
         argument, option_text = _split_args_options(logical)
         options = _options(option_text, line)
         hashes = tuple(value for option, value in options if option == "--hash")
@@ -290,7 +298,7 @@ def _where(option: IndexOption) -> str:
     return f"{option.role.value} {mask_credentials(option.url)} (line {option.line})"
 
 
-def _hygiene(requirements: RequirementsFile) -> list[Finding]:
+def hygiene_findings(requirements: RequirementsFile) -> list[Finding]:
     findings = []
     for option in requirements.indexes:
         if has_literal_credential(option.url):
@@ -332,21 +340,32 @@ def _hygiene(requirements: RequirementsFile) -> list[Finding]:
     return findings
 
 
-def _index_urls(requirements: RequirementsFile) -> list[str]:
-    """Every index pip asks for a name: PyPI unless an --index-url replaces it."""
-    if requirements.no_index:
+@dataclass(frozen=True)
+class PlacedIndex:
+    """An index option and the file it is written in."""
+
+    file: str
+    option: IndexOption
+
+
+def index_urls(indexes: Sequence[PlacedIndex], no_index: bool) -> list[str]:
+    """The indexes pip asks for every name once it has read ``indexes`` in order, as its
+    handle_option_line does: PyPI to start with, an --index-url replaces the whole list
+    (extra indexes read before it included), an --extra-index-url adds to it, and
+    --no-index anywhere empties it for good."""
+    if no_index:
         return []
-    urls = [
-        option.url
-        for option in requirements.indexes
-        if option.role in (IndexRole.INDEX_URL, IndexRole.EXTRA_INDEX_URL)
-    ]
-    if not any(option.role is IndexRole.INDEX_URL for option in requirements.indexes):
-        urls.insert(0, PYPI_SIMPLE)
+    urls = [PYPI_SIMPLE]
+    for placed in indexes:
+        if placed.option.role is IndexRole.INDEX_URL:
+            urls = [placed.option.url]
+        elif placed.option.role is IndexRole.EXTRA_INDEX_URL:
+            urls.append(placed.option.url)
     return urls
 
 
-def _codeartifact(url: str, options: AuditOptions) -> bool:
+def is_codeartifact(url: str, options: AuditOptions) -> bool:
+    """A CodeArtifact URL, or one on the host of the configured private source."""
     if is_codeartifact_url(url):
         return True
     if options.source_url is None:
@@ -357,42 +376,76 @@ def _codeartifact(url: str, options: AuditOptions) -> bool:
         return False
 
 
-def _confusion(
-    requirements: RequirementsFile, listing: Listing, options: AuditOptions
+def _private(requirement: Requirement, listing: Listing) -> bool:
+    """A private name pip looks up on its indexes (a direct reference names its own URL)."""
+    return requirement.name is not None and requirement.url is None and requirement.name in listing
+
+
+def _written(placed: PlacedIndex) -> str:
+    return f"{placed.option.role.value} on line {placed.option.line} of {placed.file}"
+
+
+def confusion_findings(
+    files: Sequence[RequirementsFile],
+    indexes: Sequence[PlacedIndex],
+    no_index: bool,
+    listing: Listing,
+    options: AuditOptions,
 ) -> list[Finding]:
-    """A private name pip may take from any index: it picks the highest version among all."""
-    urls = _index_urls(requirements)
-    if not any(_codeartifact(url, options) for url in urls) or len(urls) < 2:
+    """Private names in ``files`` (one pip invocation) that pip may take from another index
+    than CodeArtifact: it asks every index for every name and installs the highest version."""
+    urls = index_urls(indexes, no_index)
+    private = [(f.path, r) for f in files for r in f.requirements if _private(r, listing)]
+    if not private:
         return []
-    others = ", ".join(mask_credentials(url) for url in urls if not _codeartifact(url, options))
-    findings = []
-    for requirement in requirements.requirements:
-        if requirement.name is None or requirement.url is not None:
-            continue
-        if requirement.name not in listing:
-            continue
-        findings.append(
-            Finding(
-                FindingKind.EXTRA_INDEX_URL,
-                requirements.path,
-                f"{requirement.name} is private, but pip looks for it on every index of this "
-                f"file ({others} beside CodeArtifact) and installs the highest version it "
-                "finds: a public package of the same name wins. Make CodeArtifact the only "
-                "index (--index-url <CodeArtifact URL>, no --extra-index-url, PyPI reached "
-                "through the repository's upstream), or move to a tool that pins a package "
-                "to one index (pipenv, uv, Poetry)",
-                package=requirement.name,
-                current=requirement.text,
-                line=requirement.line,
-            )
+    if not any(is_codeartifact(url, options) for url in urls):
+        replaced = [p for p in indexes if is_codeartifact(p.option.url, options)]
+        if not replaced or no_index:
+            return []
+        # An --index-url read later dropped CodeArtifact: pip never asks it.
+        last = next(p for p in reversed(indexes) if p.option.role is IndexRole.INDEX_URL)
+        message = (
+            "is private, but pip never asks CodeArtifact for it: "
+            f"{_written(last)} is read after {_written(replaced[-1])} and replaces every "
+            f"index before it, so pip looks only on {mask_credentials(last.option.url)}. "
+            "Make CodeArtifact the only index (--index-url <CodeArtifact URL>, PyPI reached "
+            "through the repository's upstream)"
         )
-    return findings
+        kind = FindingKind.MISSING_INDEX
+    elif len(urls) > 1:
+        others = ", ".join(mask_credentials(u) for u in urls if not is_codeartifact(u, options))
+        message = (
+            "is private, but pip looks for it on every index of this install "
+            f"({others} beside CodeArtifact) and installs the highest version it finds: a "
+            "public package of the same name wins. Make CodeArtifact the only index "
+            "(--index-url <CodeArtifact URL>, no --extra-index-url, PyPI reached through the "
+            "repository's upstream), or move to a tool that pins a package to one index "
+            "(pipenv, uv, Poetry)"
+        )
+        kind = FindingKind.EXTRA_INDEX_URL
+    else:
+        return []
+    return [
+        Finding(
+            kind,
+            path,
+            f"{requirement.name} {message}",
+            package=requirement.name,
+            current=requirement.text,
+            line=requirement.line,
+        )
+        for path, requirement in private
+    ]
 
 
 def audit(
     requirements: RequirementsFile, listing: Listing, options: AuditOptions | None = None
 ) -> FileReport:
-    """Dependency confusion and source hygiene of one requirements file."""
-    findings = _confusion(requirements, listing, options or AuditOptions())
-    findings += _hygiene(requirements)
+    """Dependency confusion and source hygiene of one requirements file, its includes
+    unread (``requirementsincludes.audit_tree`` follows them)."""
+    indexes = [PlacedIndex(requirements.path, option) for option in requirements.indexes]
+    findings = confusion_findings(
+        [requirements], indexes, requirements.no_index, listing, options or AuditOptions()
+    )
+    findings += hygiene_findings(requirements)
     return FileReport(requirements.path, tuple(sorted(findings, key=lambda f: f.line or 0)))
