@@ -23,6 +23,7 @@ ALLOWED = {
     "states": set(),
     "repositories": set(),
     "engine": {"errors", "safetext", "states"},
+    "manifests": {"engine", "errors", "states"},
     "scanresults": {"engine", "repositories", "states"},
 }
 # The layers above: what each must never import.

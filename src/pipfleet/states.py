@@ -1,4 +1,5 @@
-"""The states pipfleet records: of a scan run, a repository's scan, a Pipfile, a pull request.
+"""The states pipfleet records: of a scan run, a repository's scan, a manifest (its status
+and kind), a pull request.
 
 Plain enums, apart from the tables that store them, so the pure parts (the fix plan, the
 scan's results, the renderers) use them without loading the database layer. Their values
@@ -41,6 +42,15 @@ class PipfileStatus(StrEnum):
     BINARY = "binary"
     TRUNCATED = "truncated"
     MISSING = "missing"
+
+
+class ManifestKind(StrEnum):
+    """Which installer reads a manifest, so which engine audits it."""
+
+    PIPFILE = "pipfile"
+    UV = "uv"
+    POETRY = "poetry"
+    REQUIREMENTS = "requirements"
 
 
 class UpstreamPolicy(StrEnum):

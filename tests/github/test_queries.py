@@ -16,8 +16,8 @@ from pipfleet.github.queries import (
     blobs_batch,
     discovery_batch,
     errors_by_alias,
+    manifest_layout,
     parse_repositories,
-    pipfile_layout,
     pulls_batch,
 )
 from pipfleet.repositories import RepoSummary
@@ -117,7 +117,11 @@ def test_parsing_answers() -> None:
             },
         ]
     }
-    assert pipfile_layout(tree) == (["Pipfile", "svc/Pipfile"], frozenset({"Pipfile.lock"}))
+    layout = manifest_layout(tree)
+    assert (layout.pipfiles, layout.locks) == (
+        ["Pipfile", "svc/Pipfile"],
+        frozenset({"Pipfile.lock"}),
+    )
     assert blob_read("Pipfile", None) is None
     big = blob_read(
         "Pipfile", {"oid": "x", "byteSize": 2_000_000, "isTruncated": True, "text": None}
@@ -183,3 +187,44 @@ def test_a_cut_repository_page_is_an_error_never_fewer_repositories(cut: dict[st
 
     with pytest.raises(IncompleteAnswer, match="GitHub's answer lacks"):
         parse_repositories(cut, "acme")
+
+
+def _folder(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"entries": list(entries)}
+
+
+def _blob(name: str) -> dict[str, Any]:
+    return {"name": name, "type": "blob"}
+
+
+def _tree(name: str, *entries: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "type": "tree", "object": _folder(*entries)}
+
+
+def test_the_layout_finds_every_manifest_kind_root_first() -> None:
+    tree = _folder(
+        _blob("pyproject.toml"),
+        _blob("uv.lock"),
+        _blob("requirements-dev.txt"),
+        _blob("constraints.txt"),
+        _blob("README.txt"),
+        _tree(
+            "services",
+            _tree("api", _blob("pyproject.toml"), _blob("poetry.lock"), _blob("notes.txt")),
+            _tree("worker", _blob("requirements.txt"), _blob("requirements.in")),
+        ),
+        _tree("requirements", _blob("base.txt"), _blob("prod.txt"), _blob("README.md")),
+        _tree("docs", _blob("requirements.txt"), _blob("pyproject.toml.bak")),
+    )
+    layout = manifest_layout(tree)
+    assert layout.pipfiles == []
+    assert layout.pyprojects == ["pyproject.toml", "services/api/pyproject.toml"]
+    assert layout.locks == frozenset({"uv.lock", "services/api/poetry.lock"})
+    assert layout.requirements == [
+        "constraints.txt",
+        "requirements-dev.txt",
+        "docs/requirements.txt",
+        "requirements/base.txt",
+        "requirements/prod.txt",
+        "services/worker/requirements.txt",
+    ]

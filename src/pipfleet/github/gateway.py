@@ -9,6 +9,7 @@ this module sees PyGithub's types.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from github import Auth, Github, GithubIntegration
@@ -28,18 +29,32 @@ from pipfleet.github.limits import Patience, server_error_retry
 from pipfleet.github.queries import (
     LIST_REPOSITORIES,
     Batch,
+    BlobRead,
+    Layout,
     PullRead,
     RepoFiles,
     blob_read,
     blobs_batch,
     discovery_batch,
     errors_by_alias,
+    manifest_layout,
     parse_repositories,
-    pipfile_layout,
     pull_read,
     pulls_batch,
 )
+from pipfleet.manifests import (
+    LOCK_NAMES,
+    PIPFILE_LOCK,
+    PIPFILE_NAME,
+    POETRY_LOCK,
+    PYPROJECT_NAME,
+    UV_LOCK,
+    is_requirements,
+    pyproject_kind,
+    sibling,
+)
 from pipfleet.repositories import RepoSummary
+from pipfleet.states import ManifestKind
 
 USER_AGENT = f"pipfleet/{__version__}"
 PAGE_SIZE = 100
@@ -148,7 +163,7 @@ class GitHubGateway:
     def read_files(
         self, repos: Sequence[RepoSummary], on_batch: Callable[[int], None] | None = None
     ) -> list[RepoFiles]:
-        """The Pipfiles (and lock and opt-out files) of each repository at its head oid."""
+        """The manifests (and lock and opt-out files) of each repository at its head oid."""
         results: list[RepoFiles] = []
         size = self._settings.graphql_batch
         for start in range(0, len(repos), size):
@@ -212,18 +227,24 @@ class GitHubGateway:
                 found[alias] = RepoFiles(repo, error=problem)
                 continue
             opt_out = (node.get("optout") or {}).get("text")
+            layout = manifest_layout(node.get("tree"))
             if explicit == "auto":
-                paths, locks = pipfile_layout(node.get("tree"))
-            else:
+                paths, locks = layout.pipfiles, layout.locks
+            else:  # the configured Pipfiles, and no other manifest
                 paths, locks = list(explicit), frozenset()
-            root = blob_read("Pipfile", node.get("pipfile"))
-            pipfiles = (root,) if root and "Pipfile" in paths else ()
+            root = blob_read(PIPFILE_NAME, node.get("pipfile"))
+            pipfiles = (root,) if root and PIPFILE_NAME in paths else ()
             found[alias] = RepoFiles(repo, pipfiles, locks, opt_out)
-            rest = [p for p in paths if p != "Pipfile"]
+            rest = [p for p in paths if p != PIPFILE_NAME]
             if explicit != "auto":  # explicit paths also say whether a lock sits beside them
-                rest += [_lock_of(p) for p in paths]
-            else:  # the locks beside Pipfiles, read whole in the same request
-                rest += [_lock_of(p) for p in paths if _lock_of(p) in locks]
+                rest += [sibling(p, PIPFILE_LOCK) for p in paths]
+            else:  # the other manifests and the locks beside them, read whole in one request
+                rest += layout.pyprojects + layout.requirements
+                rest += [
+                    lock
+                    for path, name in _lock_names(layout)
+                    if (lock := sibling(path, name)) in locks
+                ]
             if rest:
                 wanted.append((repo, rest))
         if wanted:
@@ -249,23 +270,57 @@ class GitHubGateway:
             if problem := _incomplete(node, asked, False):
                 found[alias_of[repo.full_name]] = RepoFiles(repo, error=problem)
                 continue
-            blobs = list(original.pipfiles)
-            locks = set(original.lockfiles)
-            lock_texts: dict[str, str] = {}
-            for (owner_alias, key), path in batch.paths.items():
-                if owner_alias != alias:
-                    continue
-                read = blob_read(path, node.get(key))
-                if path.endswith("Pipfile.lock"):
-                    if read is not None:
-                        locks.add(path)
-                        if read.text is not None and not (read.truncated or read.binary):
-                            lock_texts[path] = read.text
-                elif read is not None:
-                    blobs.append(read)
-            found[alias_of[repo.full_name]] = RepoFiles(
-                repo, tuple(blobs), frozenset(locks), original.opt_out, lock_texts=lock_texts
-            )
+            reads = [
+                read
+                for (owner_alias, key), path in batch.paths.items()
+                if owner_alias == alias and (read := blob_read(path, node.get(key))) is not None
+            ]
+            found[alias_of[repo.full_name]] = _sorted_reads(original, reads)
+
+
+def _lock_names(layout: Layout) -> list[tuple[str, str]]:
+    """(manifest path, lock name) of each lock a manifest of the layout may have beside it."""
+    return [(path, PIPFILE_LOCK) for path in layout.pipfiles] + [
+        (path, name) for path in layout.pyprojects for name in (UV_LOCK, POETRY_LOCK)
+    ]
+
+
+def _sorted_reads(original: RepoFiles, reads: Sequence[BlobRead]) -> RepoFiles:
+    """A repository's files with the second request's reads sorted in by their names.
+
+    A pyproject.toml is kept only when it is uv's or Poetry's (see pipfleet.manifests),
+    which may take the uv.lock beside it to tell.
+    """
+    pipfiles = list(original.pipfiles)
+    locks = set(original.lockfiles)
+    lock_texts: dict[str, str] = {}
+    pyprojects: list[BlobRead] = []
+    manifests: list[BlobRead] = []
+    for read in reads:
+        name = read.path.rpartition("/")[2]
+        whole = read.text is not None and not (read.truncated or read.binary)
+        if name in LOCK_NAMES:
+            locks.add(read.path)
+            if whole and read.text is not None:
+                lock_texts[read.path] = read.text
+        elif name == PYPROJECT_NAME:
+            pyprojects.append(read)
+        elif is_requirements(read.path):
+            manifests.append(replace(read, kind=ManifestKind.REQUIREMENTS))
+        else:
+            pipfiles.append(read)
+    for read in pyprojects:
+        text = read.text if not (read.truncated or read.binary) else None
+        if kind := pyproject_kind(text, sibling(read.path, UV_LOCK) in locks):
+            manifests.append(replace(read, kind=kind))
+    return RepoFiles(
+        original.repo,
+        tuple(pipfiles),
+        frozenset(locks),
+        original.opt_out,
+        lock_texts=lock_texts,
+        manifests=tuple(sorted(manifests, key=lambda m: (m.path.count("/"), m.path))),
+    )
 
 
 def _unlisted(org: str, errors: Sequence[Any]) -> GitHubError:
@@ -297,8 +352,3 @@ def _incomplete(node: Any, keys: Sequence[str], tree_needed: bool) -> str | None
     if tree_needed and not isinstance(node.get("tree"), dict):
         return "GitHub's answer has no root tree for this repository"
     return None
-
-
-def _lock_of(pipfile_path: str) -> str:
-    folder = pipfile_path.rsplit("/", 1)[0] if "/" in pipfile_path else ""
-    return f"{folder}/Pipfile.lock" if folder else "Pipfile.lock"

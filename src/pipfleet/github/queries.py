@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipfleet.errors import IncompleteAnswer
+from pipfleet.manifests import LOCK_NAMES, PIPFILE_NAME, PYPROJECT_NAME, is_requirements
 from pipfleet.repositories import RepoSummary
+from pipfleet.states import ManifestKind
 
 MAX_BLOB_BYTES = 1024 * 1024
-LOCK_NAME = "Pipfile.lock"
-PIPFILE_NAME = "Pipfile"
 OPT_OUT_FILE = ".pipfleet.toml"
 
 LIST_REPOSITORIES = """\
@@ -55,6 +55,7 @@ class BlobRead:
     binary: bool = False
     truncated: bool = False
     text: str | None = None
+    kind: ManifestKind = ManifestKind.PIPFILE  # which engine audits it
 
     @property
     def too_large(self) -> bool:
@@ -63,15 +64,25 @@ class BlobRead:
 
 @dataclass(frozen=True)
 class RepoFiles:
-    """What a repository's default branch holds that pipfleet reads."""
+    """What a repository's default branch holds that pipfleet reads.
+
+    Pipfiles stay apart from the other manifests: the fix job rewrites Pipfiles only.
+    """
 
     repo: RepoSummary
     pipfiles: tuple[BlobRead, ...] = ()
-    lockfiles: frozenset[str] = frozenset()  # paths of Pipfile.lock files next to a Pipfile
+    # paths of the locks read beside a manifest: Pipfile.lock, uv.lock, poetry.lock
+    lockfiles: frozenset[str] = frozenset()
     opt_out: str | None = None  # the text of .pipfleet.toml at the root, if any
     error: str | None = None
-    # path -> text of each lock beside a Pipfile that GitHub gave whole (not binary or cut)
+    # path -> text of each of those locks that GitHub gave whole (not binary or cut)
     lock_texts: Mapping[str, str] = field(default_factory=dict)
+    # uv and Poetry pyproject.toml files and requirements files, each with its kind
+    manifests: tuple[BlobRead, ...] = ()
+
+    @property
+    def all_manifests(self) -> tuple[BlobRead, ...]:
+        return self.pipfiles + self.manifests
 
 
 @dataclass(frozen=True)
@@ -230,15 +241,32 @@ def tree_paths(node: Mapping[str, Any] | None, prefix: str = "") -> Iterable[tup
             yield from tree_paths(entry.get("object"), path + "/")
 
 
-def pipfile_layout(tree: Mapping[str, Any] | None) -> tuple[list[str], frozenset[str]]:
-    """Pipfile paths in a tree answer (root first, then sorted) and the Pipfile.lock paths."""
-    files = {path for path, kind in tree_paths(tree) if kind == "blob"}
-    pipfiles = sorted(
-        (p for p in files if p.rsplit("/", 1)[-1] == PIPFILE_NAME),
+@dataclass(frozen=True)
+class Layout:
+    """The files of a tree answer a scan reads, each list root first, then sorted."""
+
+    pipfiles: list[str]
+    locks: frozenset[str]  # Pipfile.lock, uv.lock and poetry.lock paths
+    pyprojects: list[str]  # candidates: what they are is known once read
+    requirements: list[str]
+
+
+def manifest_layout(tree: Mapping[str, Any] | None) -> Layout:
+    """The Pipfiles, locks, pyproject.toml files and requirements files of a tree answer."""
+    files = sorted(
+        (path for path, kind in tree_paths(tree) if kind == "blob"),
         key=lambda p: (p.count("/"), p),
     )
-    locks = frozenset(p for p in files if p.rsplit("/", 1)[-1] == LOCK_NAME)
-    return pipfiles, locks
+
+    def named(name: str) -> list[str]:
+        return [p for p in files if p.rpartition("/")[2] == name]
+
+    return Layout(
+        named(PIPFILE_NAME),
+        frozenset(p for p in files if p.rpartition("/")[2] in LOCK_NAMES),
+        named(PYPROJECT_NAME),
+        [p for p in files if is_requirements(p)],
+    )
 
 
 def errors_by_alias(errors: Iterable[Mapping[str, Any]]) -> dict[str, str]:
