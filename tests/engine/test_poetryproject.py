@@ -234,11 +234,14 @@ def test_every_corpus_file_parses_or_fails_as_its_manifest_says(row: dict[str, s
         FindingKind.UNDEFINED_INDEX,
     }
     result = audit(project, names, AuditOptions())
-    poetry_names = {d.name for d in project.dependencies if d.group != "project"}
+    # Only [tool.poetry.dependencies] enriches [project]'s entries, optional ones included.
+    poetry_names = {
+        d.name for d in project.dependencies if d.table == ("tool", "poetry", "dependencies")
+    }
     expected = [
         d.key
         for d in project.dependencies
-        if d.non_registry_key is None and not (d.group == "project" and d.name in poetry_names)
+        if d.non_registry_key is None and not (d.table[0] == "project" and d.name in poetry_names)
     ]
     assert [f.package for f in result.findings if f.kind in verdicts] == expected
 

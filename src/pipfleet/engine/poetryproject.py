@@ -9,9 +9,10 @@ such as ``source``. tomllib decides what the file means; ``tomlspans`` says wher
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -20,10 +21,12 @@ from pipfleet.engine.findings import FileReport, Finding, FindingKind, Severity
 from pipfleet.engine.hygiene import has_literal_credential
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import NON_REGISTRY_KEYS, load_toml, package_name
+from pipfleet.engine.rewrite import quote
 from pipfleet.engine.tomlspans import Header, Statement, scan
 from pipfleet.errors import PipfileError
 
 _POETRY = ("tool", "poetry")
+MAIN_TABLE = (*_POETRY, "dependencies")
 _PYPI = "pypi"
 
 
@@ -55,6 +58,12 @@ class Dependency:
     sources: tuple[str | None, ...]  # one per constraint; None where none is named
     line: int | None
     non_registry_key: str | None = None  # git, path, url...: not from an index
+    table: tuple[str, ...] = ()  # where it is written: a Poetry table, or [project]'s array
+
+    @property
+    def is_pep621(self) -> bool:
+        """Written in [project] (Poetry 2): a source is given in [tool.poetry.dependencies]."""
+        return self.table[:1] == ("project",)
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class PoetryProject:
     path: str
     sources: tuple[PoetrySource, ...]
     dependencies: tuple[Dependency, ...]
+    text: str = ""
 
     def source_named(self, name: str) -> PoetrySource | None:
         return next((s for s in self.sources if s.name.lower() == name.lower()), None)
@@ -93,11 +103,12 @@ def parse(text: str, path: str = "pyproject.toml") -> PoetryProject:
         group = _group_of(table_path)
         for key, value in table.items():
             if key.lower() != "python":
-                dependencies.append(_dependency(group, key, value, lines.of(table_path, key)))
+                dependency = _dependency(group, key, value, lines.of(table_path, key))
+                dependencies.append(replace(dependency, table=table_path))
     project = data.get("project", {})
     if isinstance(project, dict):
         dependencies.extend(_pep621(project, text, lines))
-    return PoetryProject(path, sources, tuple(dependencies))
+    return PoetryProject(path, sources, tuple(dependencies), text)
 
 
 def _group_of(table_path: tuple[str, ...]) -> str:
@@ -206,7 +217,15 @@ def _pep621(project: Mapping[str, Any], text: str, lines: _Lines) -> list[Depend
                 line = text.count("\n", 0, at) + 1
             origin = "url" if parsed.url else None
             found.append(
-                Dependency(group, requirement, package_name(parsed.name), (None,), line, origin)
+                Dependency(
+                    group,
+                    requirement,
+                    package_name(parsed.name),
+                    (None,),
+                    line,
+                    origin,
+                    (*table, key),
+                )
             )
     return found
 
@@ -215,12 +234,13 @@ def audit(project: PoetryProject, listing: Listing, options: AuditOptions) -> Fi
     """Findings for each private dependency, each undefined source and the private source."""
     private = _private_source(project, options.index_name)
     target = private.name if private else options.index_name
-    # Poetry 2 constraints in [tool.poetry.dependencies] apply to [project]'s entries.
-    pinned = {d.name: d for d in project.dependencies if d.group != "project"}
+    # Poetry 2 constraints in [tool.poetry.dependencies] apply to [project]'s entries
+    # (its optional ones too), matched by name.
+    pinned = {d.name for d in project.dependencies if d.table == MAIN_TABLE}
     findings: list[Finding] = []
     private_count = 0
     for dependency in project.dependencies:
-        if dependency.group == "project" and dependency.name in pinned:
+        if dependency.is_pep621 and dependency.name in pinned:
             continue
         if dependency.non_registry_key is not None:
             continue
@@ -230,7 +250,7 @@ def audit(project: PoetryProject, listing: Listing, options: AuditOptions) -> Fi
         private_count += 1
         findings.append(_private_dependency(project, dependency, target))
     if private_count and private is None:
-        findings.insert(0, _missing_source(project, target))
+        findings.insert(0, _missing_source(project, target, options.source_url))
     if private is not None:
         findings[:0] = _priority_findings(project, private)
     findings[:0] = _credential_findings(project)
@@ -259,6 +279,8 @@ def _finding(
     message: str,
     target: str,
     severity: Severity | None = None,
+    *,
+    fix: bool = False,
 ) -> Finding:
     return Finding(
         kind,
@@ -266,9 +288,37 @@ def _finding(
         message,
         category=dependency.group,
         package=dependency.key,
+        expected=source_setting(target) if fix else None,
         line=dependency.line,
         source=target,
         severity=kind.severity if severity is None else severity,
+    )
+
+
+def source_setting(name: str) -> str:
+    """What the fix gives a private dependency (in [tool.poetry.dependencies] for [project]'s)."""
+    return f"source = {quote(name)}"
+
+
+EXPLICIT = 'priority = "explicit"'
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with no user or password: Poetry takes them from POETRY_HTTP_BASIC_<NAME>_*."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))
+
+
+def source_block(name: str, url: str, newline: str = "\n") -> str:
+    """The ``[[tool.poetry.source]]`` table the fix adds, without a trailing newline."""
+    return newline.join(
+        [
+            "[[tool.poetry.source]]",
+            f"name = {quote(name)}",
+            f"url = {quote(without_credentials(url))}",
+            EXPLICIT,
+        ]
     )
 
 
@@ -287,6 +337,7 @@ def _undefined(
             dependency,
             f"{dependency.key} names source {source!r}, which is no [[tool.poetry.source]]",
             target,
+            fix=private,
         )
         for source in dict.fromkeys(dependency.sources)
         if source is not None and project.source_named(source) is None
@@ -308,6 +359,7 @@ def _private_dependency(project: PoetryProject, dependency: Dependency, target: 
                 f'that is the only primary source; add source = "{target}"',
                 target,
                 Severity.INFO,
+                fix=True,
             )
         return _finding(
             FindingKind.MISSING_INDEX,
@@ -316,6 +368,7 @@ def _private_dependency(project: PoetryProject, dependency: Dependency, target: 
             f"{dependency.key} is private but has no source: Poetry looks for it on the "
             f'primary sources (PyPI unless another is primary); add source = "{target}"',
             target,
+            fix=True,
         )
     others = sorted({s for s in dependency.sources if s is not None and s != target})
     if others:
@@ -325,6 +378,7 @@ def _private_dependency(project: PoetryProject, dependency: Dependency, target: 
             dependency,
             f"{dependency.key} is private but uses source {others[0]!r} instead of {target!r}",
             target,
+            fix=True,
         )
     return _finding(
         FindingKind.COMPLIANT,
@@ -335,12 +389,14 @@ def _private_dependency(project: PoetryProject, dependency: Dependency, target: 
     )
 
 
-def _missing_source(project: PoetryProject, target: str) -> Finding:
+def _missing_source(project: PoetryProject, target: str, source_url: str | None) -> Finding:
     return Finding(
         FindingKind.MISSING_SOURCE,
         project.path,
         f"private packages are present but no [[tool.poetry.source]] named {target!r} or "
-        'with a CodeArtifact URL exists: add one with priority = "explicit"',
+        'with a CodeArtifact URL exists: add one with priority = "explicit"'
+        + ("" if source_url else " (give its URL with --source-url)"),
+        expected=source_block(target, source_url) if source_url else None,
         source=target,
     )
 
@@ -370,6 +426,8 @@ def _priority_findings(project: PoetryProject, private: PoetrySource) -> list[Fi
             FindingKind.INDEX_NOT_EXPLICIT,
             project.path,
             message,
+            current=f"priority = {quote(private.priority.value)}",
+            expected=EXPLICIT,
             line=private.line,
             source=private.name,
             severity=severity,
