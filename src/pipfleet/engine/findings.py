@@ -133,6 +133,8 @@ FIXABLE_KINDS = frozenset(
         FindingKind.UNDEFINED_INDEX,
         FindingKind.MISSING_SOURCE,
         FindingKind.PRIVATE_TRANSITIVE,
+        # uv and Poetry: the private index becomes explicit (its pins are fixed alongside).
+        FindingKind.INDEX_NOT_EXPLICIT,
     }
 )
 
