@@ -57,14 +57,20 @@ def pypiserver(
     log: Path,
     htpasswd: Path | None = None,
     startup_timeout: float = 20.0,
+    fallback_url: str | None = None,
 ) -> Iterator[Server]:
     """Run pypiserver on a free loopback port for the duration of the block.
 
     With htpasswd, every action (list, download, update) requires basic auth,
     as CodeArtifact does; without it, the index is open like public PyPI.
+    With fallback_url, a project page it does not hold redirects there: a
+    CodeArtifact repository with that index as its upstream.
     """
     port = free_port()
     auth = ["-P", str(htpasswd), "-a", "download,list,update"] if htpasswd else []
+    # Without a fallback URL a miss would redirect to pypi.org, which would hide
+    # the very "not on this index" failure the tests rely on.
+    fallback = ["--fallback-url", fallback_url] if fallback_url else ["--disable-fallback"]
     cmd = [
         sys.executable,
         "-m",
@@ -74,9 +80,7 @@ def pypiserver(
         str(port),
         "-i",
         "127.0.0.1",
-        # Without this a miss redirects to pypi.org, which would hide the very
-        # "not on this index" failure the tests rely on.
-        "--disable-fallback",
+        *fallback,
         *auth,
         str(packages),
     ]
