@@ -9,9 +9,10 @@ serves only the packages pinned to it. tomllib decides what the file means and
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -21,6 +22,7 @@ from pipfleet.engine.findings import FileReport, Finding, FindingKind, Severity
 from pipfleet.engine.hygiene import has_literal_credential
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import load_toml
+from pipfleet.engine.rewrite import quote
 from pipfleet.engine.tomlspans import Header, Statement, scan, value_end
 from pipfleet.errors import PipfileError
 from pipfleet.safetext import mask_credentials
@@ -30,6 +32,8 @@ _BETWEEN_ITEMS = re.compile(r"(?:[ \t\r\n,]+|#[^\n]*)*")
 # The [tool.uv.sources] keys that fetch a package from somewhere other than an index.
 _NON_REGISTRY_KEYS = ("git", "path", "url", "workspace")
 UNSAFE_STRATEGY = "unsafe-best-match"
+# The category of findings about a [tool.uv.sources] entry (others name a dependency list).
+SOURCES_CATEGORY = "tool.uv.sources"
 _DEFAULT_OPTIONS = AuditOptions()
 
 
@@ -109,16 +113,22 @@ class _Lines:
         statement = self._statements.get(path)
         if statement is None or self._text[statement.value.start] != "[":
             return None
-        lines: list[int] = []
-        pos = statement.value.start + 1
-        while True:
-            match = _BETWEEN_ITEMS.match(self._text, pos)
-            assert match is not None  # the pattern matches the empty string
-            pos = match.end()
-            if self._text[pos] == "]":
-                return lines
-            lines.append(self._text.count("\n", 0, pos) + 1)
-            pos = value_end(self._text, pos)
+        starts = array_items(self._text, statement.value.start)
+        return [self._text.count("\n", 0, start) + 1 for start in starts]
+
+
+def array_items(text: str, open_bracket: int) -> list[int]:
+    """The offset where each item of the array whose ``[`` is at ``open_bracket`` starts."""
+    starts: list[int] = []
+    pos = open_bracket + 1
+    while True:
+        match = _BETWEEN_ITEMS.match(text, pos)
+        assert match is not None  # the pattern matches the empty string
+        pos = match.end()
+        if text[pos] == "]":
+            return starts
+        starts.append(pos)
+        pos = value_end(text, pos)
 
 
 def _table(value: Any, what: str, line: int | None) -> dict[str, Any]:
@@ -246,6 +256,37 @@ def parse(text: str, path: str = "pyproject.toml") -> UvProject:
     )
 
 
+def pinned_source(index: str) -> str:
+    """The ``[tool.uv.sources]`` value that pins a package to ``index``."""
+    return f"{{ index = {quote(index)} }}"
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without its user info: uv reads an index's credentials from
+    UV_INDEX_<NAME>_USERNAME/PASSWORD, so the file never needs them."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))
+
+
+def index_block(
+    name: str, url: str, newline: str = "\n", quoted: Callable[[str], str] = quote
+) -> str:
+    """The ``[[tool.uv.index]]`` table the fix adds for CodeArtifact, without a final newline.
+
+    explicit = true: only the packages pinned to it resolve there, so adding it moves
+    no public package; the URL goes without credentials (see ``without_credentials``).
+    """
+    return newline.join(
+        [
+            "[[tool.uv.index]]",
+            f"name = {quoted(name)}",
+            f"url = {quoted(without_credentials(url))}",
+            "explicit = true",
+        ]
+    )
+
+
 def private_index(project: UvProject, index_name: str) -> UvIndex | None:
     """The index private packages belong to: the one named ``index_name``, else CodeArtifact's."""
     if (named := project.index_named(index_name)) is not None:
@@ -337,7 +378,13 @@ def _private_package(
             severity = Severity.HIGH
         return [
             _requirement_finding(
-                FindingKind.MISSING_INDEX, project, requirement, message, target, severity
+                FindingKind.MISSING_INDEX,
+                project,
+                requirement,
+                message,
+                target,
+                severity,
+                expected=pinned_source(target),
             )
         ]
     findings = []
@@ -361,14 +408,28 @@ def _private_package(
                 "which no [[tool.uv.index]] declares"
             )
             findings.append(
-                _source_finding(FindingKind.UNDEFINED_INDEX, project, source, message, target)
+                _source_finding(
+                    FindingKind.UNDEFINED_INDEX,
+                    project,
+                    source,
+                    message,
+                    target,
+                    expected=pinned_source(target),
+                )
             )
         elif source.index != target or index is None:
             message = (
                 f"{source.package} is private but pinned to {source.index!r} instead of {target!r}"
             )
             findings.append(
-                _source_finding(FindingKind.WRONG_INDEX, project, source, message, target)
+                _source_finding(
+                    FindingKind.WRONG_INDEX,
+                    project,
+                    source,
+                    message,
+                    target,
+                    expected=pinned_source(target),
+                )
             )
     if findings:
         return findings
@@ -446,7 +507,10 @@ def _missing_source(project: UvProject, target: str, source_url: str | None) -> 
     )
     if source_url is None:
         message += "; give --source-url (or the config's source URL) to add one"
-    return Finding(FindingKind.MISSING_SOURCE, project.path, message, source=target)
+    expected = None if source_url is None else index_block(target, source_url)
+    return Finding(
+        FindingKind.MISSING_SOURCE, project.path, message, expected=expected, source=target
+    )
 
 
 def _requirement_finding(
@@ -456,6 +520,7 @@ def _requirement_finding(
     message: str,
     target: str,
     severity: Severity | None = None,
+    expected: str | None = None,
 ) -> Finding:
     return Finding(
         kind,
@@ -464,6 +529,7 @@ def _requirement_finding(
         category=requirement.group,
         package=requirement.name,
         current=mask_credentials(requirement.text),
+        expected=expected,
         line=requirement.line,
         source=target,
         severity=kind.severity if severity is None else severity,
@@ -471,14 +537,20 @@ def _requirement_finding(
 
 
 def _source_finding(
-    kind: FindingKind, project: UvProject, source: UvSource, message: str, target: str | None = None
+    kind: FindingKind,
+    project: UvProject,
+    source: UvSource,
+    message: str,
+    target: str | None = None,
+    expected: str | None = None,
 ) -> Finding:
     return Finding(
         kind,
         project.path,
         message,
-        category="tool.uv.sources",
+        category=SOURCES_CATEGORY,
         package=source.package,
+        expected=expected,
         line=source.line,
         source=target,
     )
