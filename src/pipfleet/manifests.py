@@ -11,9 +11,20 @@ from __future__ import annotations
 
 import re
 
+from pipfleet.engine import poetryproject, requirements, uvproject
+from pipfleet.engine.audit import AuditOptions
+from pipfleet.engine.findings import FileReport
+from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import load_toml
+from pipfleet.engine.poetryproject import PoetryProject
+from pipfleet.engine.requirements import RequirementsFile
+from pipfleet.engine.uvproject import UvProject
 from pipfleet.errors import PipfileError
 from pipfleet.states import ManifestKind
+
+# A manifest other than a Pipfile, parsed: a Pipfile's audit also reads its lock, so the
+# scan keeps Pipfiles on their own path.
+Project = UvProject | PoetryProject | RequirementsFile
 
 PIPFILE_NAME = "Pipfile"
 PIPFILE_LOCK = "Pipfile.lock"
@@ -27,6 +38,15 @@ _REQUIREMENTS_PREFIXES = ("requirements", "constraints")
 # For a pyproject.toml that is not valid TOML: its table headers still say whose it is, so
 # its parse error is reported to the right engine rather than the file being ignored.
 _TOOL_HEADER = re.compile(r"^[ \t]*\[{1,2}[ \t]*tool\.(poetry|uv)\b", re.MULTILINE)
+
+
+def lock_name(kind: ManifestKind) -> str | None:
+    """The lock its installer writes beside a manifest of this kind; None: it has none."""
+    return {
+        ManifestKind.PIPFILE: PIPFILE_LOCK,
+        ManifestKind.UV: UV_LOCK,
+        ManifestKind.POETRY: POETRY_LOCK,
+    }.get(kind)
 
 
 def sibling(path: str, name: str) -> str:
@@ -59,3 +79,26 @@ def pyproject_kind(text: str | None, uv_lock_beside: bool) -> ManifestKind | Non
     if "uv" in tools or uv_lock_beside:
         return ManifestKind.UV
     return None
+
+
+def parse_project(kind: ManifestKind, text: str, path: str) -> Project:
+    """Parse a uv, Poetry or requirements manifest; raise PipfileError when it is invalid."""
+    match kind:
+        case ManifestKind.UV:
+            return uvproject.parse(text, path)
+        case ManifestKind.POETRY:
+            return poetryproject.parse(text, path)
+        case ManifestKind.REQUIREMENTS:
+            return requirements.parse(text, path)
+    raise ValueError(f"a {kind} manifest is not parsed here")
+
+
+def audit_project(project: Project, listing: Listing, options: AuditOptions) -> FileReport:
+    """The findings of a parsed uv, Poetry or requirements manifest, by its own engine."""
+    match project:
+        case UvProject():
+            return uvproject.audit(project, listing, options)
+        case PoetryProject():
+            return poetryproject.audit(project, listing, options)
+        case RequirementsFile():
+            return requirements.audit(project, listing, options)

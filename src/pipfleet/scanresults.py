@@ -15,16 +15,19 @@ from typing import Protocol
 from pipfleet.engine.confusion import PackageIntel
 from pipfleet.engine.findings import FileReport
 from pipfleet.repositories import RepoSummary
-from pipfleet.states import PipfileStatus, RunStatus, ScanStatus
+from pipfleet.states import ManifestKind, PipfileStatus, RunStatus, ScanStatus
 
 
 @dataclass(frozen=True)
 class PipfileResult:
+    """One manifest's result: a Pipfile, or a uv, Poetry or requirements manifest."""
+
     path: str
     blob_oid: str | None
     status: PipfileStatus
     report: FileReport
-    has_lock: bool = False
+    has_lock: bool = False  # its installer's lock sits beside it
+    kind: ManifestKind = ManifestKind.PIPFILE
 
     @property
     def compliant(self) -> bool:
@@ -35,14 +38,14 @@ class PipfileResult:
 class RepoResult:
     repo: RepoSummary
     status: ScanStatus
-    pipfiles: tuple[PipfileResult, ...] = ()
+    pipfiles: tuple[PipfileResult, ...] = ()  # every manifest read, whatever its kind
     skip_reason: str | None = None
     error: str | None = None
     opted_out: str | None = None  # why its .pipfleet.toml wants no pull requests
 
     @property
     def compliant(self) -> bool | None:
-        """None when there is nothing to judge (no Pipfile, skipped or failed)."""
+        """None when there is nothing to judge (no manifest, skipped or failed)."""
         if self.status not in (ScanStatus.FETCHED, ScanStatus.CARRIED) or not self.pipfiles:
             return None
         return all(pipfile.compliant for pipfile in self.pipfiles)
@@ -125,9 +128,9 @@ class ScanSummary:
     carried: int = 0
     skipped: int = 0
     failed: int = 0
-    pipfiles: int = 0
+    pipfiles: int = 0  # manifests read, of every kind (the name is older than the kinds)
     compliant_repositories: int = 0
-    judged_repositories: int = 0  # with at least one Pipfile read
+    judged_repositories: int = 0  # with at least one manifest read
     findings: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     github_requests: int = 0

@@ -296,3 +296,87 @@ def test_a_cut_answer_for_a_lock_is_a_repository_failure_not_no_lock(
     assert (summary.status, summary.failed) == ("partial", 2)
     assert any(e.startswith("acme/orb-shop: GitHub's answer") for e in summary.errors)
     assert summary.findings["foreign-hashes"] == 0
+
+
+CODEARTIFACT_URL = (
+    "https://acme-111122223333.d.codeartifact.eu-west-1.amazonaws.com/pypi/private/simple/"
+)
+UV_PINNED = f"""\
+[project]
+name = "svc"
+dependencies = ["orb-common>=2", "requests"]
+
+[[tool.uv.index]]
+name = "codeartifact"
+url = "{CODEARTIFACT_URL}"
+explicit = true
+
+[tool.uv.sources]
+orb-common = {{ index = "codeartifact" }}
+"""
+POETRY_UNPINNED = """\
+[tool.poetry]
+name = "svc"
+
+[tool.poetry.dependencies]
+python = "^3.11"
+orb-events = "^1.0"
+"""
+REQUIREMENTS_EXTRA = f"--extra-index-url {CODEARTIFACT_URL}\norb-common==2.1.0\nrequests\n"
+PLAIN_PEP621 = '[project]\nname = "lib"\ndependencies = ["orb-common"]\n'
+
+
+def test_uv_poetry_and_requirements_manifests_are_audited_with_their_kind(
+    sandbox: SandboxServer, world: World, settings_for: SettingsFactory
+) -> None:
+    world.add_repository(
+        "acme",
+        "orb-manifests",
+        {
+            "pyproject.toml": UV_PINNED.encode(),
+            "uv.lock": b"version = 1\n",
+            "services/billing/pyproject.toml": POETRY_UNPINNED.encode(),
+            "requirements/prod.txt": REQUIREMENTS_EXTRA.encode(),
+            "libs/plain/pyproject.toml": PLAIN_PEP621.encode(),  # no installer named: not read
+            "tools/pyproject.toml": b"[tool.poetry\nname = 'x'\n",
+        },
+    )
+    world.add_repository("acme", "orb-uv-only", {"pyproject.toml": UV_PINNED.encode()})
+    settings = settings_for()
+    summary = scan_fleet(settings)
+    assert summary.status == "completed" and summary.failed == 0
+    assert summary.pipfiles == 2 + 4 + 1  # two Pipfiles, four manifests here, one there
+    files = rows(
+        settings.database.url,
+        "SELECT r.name, p.path, p.status, p.has_lock, p.compliant FROM pipfiles p"
+        " JOIN repositories r ON r.id = p.repository_id"
+        " WHERE r.name IN ('orb-manifests', 'orb-uv-only') ORDER BY r.name, p.path",
+    )
+    assert [row[:4] for row in files] == [
+        ("orb-manifests", "pyproject.toml", "ok", True),
+        ("orb-manifests", "requirements/prod.txt", "ok", False),
+        ("orb-manifests", "services/billing/pyproject.toml", "ok", False),
+        ("orb-manifests", "tools/pyproject.toml", "parse-error", False),
+        ("orb-uv-only", "pyproject.toml", "ok", False),
+    ]
+    assert [row[4] for row in files] == [True, False, False, False, True]
+    findings = rows(
+        settings.database.url,
+        "SELECT f.path, f.package, f.kind FROM findings f"
+        " JOIN repositories r ON r.id = f.repository_id"
+        " WHERE r.name = 'orb-manifests' ORDER BY f.path, f.kind",
+    )
+    assert "libs/plain/pyproject.toml" not in {path for path, _, _ in findings}
+    assert ("pyproject.toml", "orb-common", "compliant") in findings
+    assert ("requirements/prod.txt", "orb-common", "extra-index-url") in findings
+    assert ("services/billing/pyproject.toml", "orb-events", "missing-index") in findings
+    assert ("services/billing/pyproject.toml", None, "missing-source") in findings
+    assert ("tools/pyproject.toml", None, "parse-error") in findings
+    latest = dict(
+        rows(
+            settings.database.url,
+            "SELECT full_name, compliant FROM v_repository_latest"
+            " WHERE full_name IN ('acme/orb-manifests', 'acme/orb-uv-only')",
+        )
+    )
+    assert latest == {"acme/orb-manifests": False, "acme/orb-uv-only": True}

@@ -1,4 +1,4 @@
-"""The fleet scan: enumerate repositories, read their Pipfiles, audit, record.
+"""The fleet scan: enumerate repositories, read their manifests, audit, record.
 
 The job orchestrates injected parts: a GitHub gateway, the registry answers
 (listing and intel), and a recorder for the database (None in a dry run). The
@@ -12,7 +12,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pipfleet.config import GitHubSettings, SafetySettings
@@ -24,6 +24,7 @@ from pipfleet.engine.pipfile import Pipfile, parse
 from pipfleet.engine.provenance import LockedPackage, locked_packages, sibling_lock
 from pipfleet.errors import ImplausibleChange, Interrupted, PipfileError, PipfleetError
 from pipfleet.github.queries import BlobRead, PullRead, RepoFiles
+from pipfleet.manifests import Project, audit_project, lock_name, parse_project, sibling
 from pipfleet.repositories import RepoSummary
 from pipfleet.scanresults import (
     Baseline,
@@ -33,7 +34,7 @@ from pipfleet.scanresults import (
     RepoResult,
     ScanSummary,
 )
-from pipfleet.states import PipfileStatus, RunStatus, ScanStatus
+from pipfleet.states import ManifestKind, PipfileStatus, RunStatus, ScanStatus
 
 
 class Gateway(Protocol):
@@ -86,12 +87,14 @@ def matches(repo: RepoSummary, settings: GitHubSettings) -> bool:
 
 @dataclass(frozen=True)
 class ParsedFiles:
-    """A repository's files, each Pipfile and lock parsed once: the version lookup and
-    the audit both read them, and parsing is most of a scan's own work."""
+    """A repository's files, each manifest and Pipfile.lock parsed once: the version lookup
+    and the audit both read them, and parsing is most of a scan's own work."""
 
     files: RepoFiles
     pipfiles: Mapping[str, Pipfile | PipfileError]  # by path, the readable blobs only
-    locks: Mapping[str, list[LockedPackage] | None]  # by path; None: not a lock
+    locks: Mapping[str, list[LockedPackage] | None]  # by path; None: not a Pipfile.lock
+    # the readable uv, Poetry and requirements manifests, by path
+    projects: Mapping[str, Project | PipfileError] = field(default_factory=dict)
 
     @property
     def repo(self) -> RepoSummary:
@@ -103,26 +106,39 @@ def _readable(blob: BlobRead) -> bool:
 
 
 def parse_files(files: RepoFiles) -> ParsedFiles:
-    """Parse a repository's readable Pipfiles and its locks. Pure."""
+    """Parse a repository's readable manifests and its Pipfile.lock files. Pure."""
     pipfiles: dict[str, Pipfile | PipfileError] = {}
+    projects: dict[str, Project | PipfileError] = {}
     if files.error is None:
-        for blob in files.pipfiles:
-            if _readable(blob):
-                assert blob.text is not None
-                try:
+        for blob in files.all_manifests:
+            if not _readable(blob):
+                continue
+            assert blob.text is not None
+            try:
+                if blob.kind is ManifestKind.PIPFILE:
                     pipfiles[blob.path] = parse(blob.text, blob.path)
-                except PipfileError as exc:
-                    pipfiles[blob.path] = exc
+                else:
+                    projects[blob.path] = parse_project(blob.kind, blob.text, blob.path)
+            except PipfileError as exc:
+                (pipfiles if blob.kind is ManifestKind.PIPFILE else projects)[blob.path] = exc
     locks = {} if files.error is not None else files.lock_texts
     return ParsedFiles(
-        files, pipfiles, {path: locked_packages(text) for path, text in locks.items()}
+        files,
+        pipfiles,
+        {
+            path: locked_packages(text)
+            for path, text in locks.items()
+            if path.rpartition("/")[2] == lock_name(ManifestKind.PIPFILE)
+        },
+        projects,
     )
 
 
-def _pipfile_result(
+def _manifest_result(
     blob: BlobRead, parsed: ParsedFiles, listing: Listing, options: AuditOptions
 ) -> PipfileResult:
-    lock_path = sibling_lock(blob.path)
+    lock = lock_name(blob.kind)
+    lock_path = sibling(blob.path, lock) if lock else None
     has_lock = lock_path in parsed.files.lockfiles
     unreadable = None
     if blob.too_large:
@@ -132,15 +148,20 @@ def _pipfile_result(
     elif blob.truncated or blob.text is None:
         unreadable = PipfileStatus.TRUNCATED
     if unreadable is not None:  # recorded as such, never parsed
-        return PipfileResult(blob.path, blob.oid, unreadable, FileReport(blob.path, ()), has_lock)
-    pipfile = parsed.pipfiles[blob.path]
-    if isinstance(pipfile, PipfileError):
-        report = parse_error_report(blob.path, pipfile)
+        report = FileReport(blob.path, ())
+        return PipfileResult(blob.path, blob.oid, unreadable, report, has_lock, blob.kind)
+    manifest = (parsed.pipfiles if blob.kind is ManifestKind.PIPFILE else parsed.projects)[
+        blob.path
+    ]
+    if isinstance(manifest, PipfileError):
+        report = parse_error_report(blob.path, manifest)
+    elif isinstance(manifest, Pipfile):
+        locked = parsed.locks.get(sibling_lock(blob.path))
+        report = audit(manifest, listing, options, locked, sibling_lock(blob.path))
     else:
-        locked = parsed.locks.get(lock_path)
-        report = audit(pipfile, listing, options, locked, lock_path)
+        report = audit_project(manifest, listing, options)
     status = PipfileStatus.PARSE_ERROR if report.parse_error else PipfileStatus.OK
-    return PipfileResult(blob.path, blob.oid, status, report, has_lock)
+    return PipfileResult(blob.path, blob.oid, status, report, has_lock, blob.kind)
 
 
 def file_opt_out(text: str | None) -> str | None:
@@ -159,9 +180,11 @@ def audit_repository(parsed: ParsedFiles, listing: Listing, options: AuditOption
     files = parsed.files
     if files.error is not None:
         return RepoResult(files.repo, ScanStatus.FAILED, error=files.error)
-    pipfiles = tuple(_pipfile_result(blob, parsed, listing, options) for blob in files.pipfiles)
+    results = tuple(
+        _manifest_result(blob, parsed, listing, options) for blob in files.all_manifests
+    )
     return RepoResult(
-        files.repo, ScanStatus.FETCHED, pipfiles, opted_out=file_opt_out(files.opt_out)
+        files.repo, ScanStatus.FETCHED, results, opted_out=file_opt_out(files.opt_out)
     )
 
 
