@@ -51,7 +51,7 @@ from pipfleet.errors import FixError, PipfileError, RewriteError
 
 _SOURCES = ("tool", "uv", "sources")
 _INDEX = ("tool", "uv", "index")
-# A package-level fix: (kind, category) of the findings this module rewrites.
+# The kinds of package findings this module fixes (with missing-source for the index).
 _PIN_KINDS = frozenset(
     {FindingKind.MISSING_INDEX, FindingKind.WRONG_INDEX, FindingKind.UNDEFINED_INDEX}
 )

@@ -1,0 +1,225 @@
+"""What a uv.lock installs: whether its private packages come from CodeArtifact's files.
+
+A uv.lock is TOML: one ``[[package]]`` per locked distribution, with ``name``,
+``version``, ``source = { registry = "<index URL>" }`` (or git, path, url,
+virtual, editable, directory) and its files, ``sdist = { url, hash }`` and
+``wheels = [{ url, hash }, ...]``. For each private package locked from a
+registry:
+
+- a registry that is neither the pyproject's private index (its URL without
+  credentials, which is what uv writes) nor a CodeArtifact host gives
+  ``wrong-index``: the lock was resolved from another index;
+- a hash that is not one of CodeArtifact's files for that version
+  (``Listing.hashes``) gives ``foreign-hashes``, as ``provenance`` does for a
+  Pipfile.lock; a version the listing does not have, ``version-not-found``.
+
+**Updating the lock in place after the pyproject fix: not done; the fix leaves
+uv.lock alone and says to run ``uv lock``.** Measured with uv 0.13.9 against two
+loopback pypiserver indexes (tests/test_uv_e2e.py repeats it): pinning a package
+to an explicit index changes three things in uv.lock, and ``uv lock --check``
+rejects the lock until all three match (it accepts the one ``uv lock`` writes,
+even offline):
+
+1. the package's ``source = { registry = ... }`` becomes the index URL;
+2. its ``sdist``/``wheels`` become the private index's files, each with its URL
+   (for pypiserver ``<host>/packages/<filename>``; CodeArtifact's own layout is
+   its own), its hash and, where the index gives them, size and upload time;
+   the private index may hold files the public one did not (an sdist), or a
+   different version altogether (the impostor's higher one), with other
+   dependencies;
+3. the root package's ``[package.metadata] requires-dist`` entry gains
+   ``index = "<index URL>"``.
+
+pipfleet knows (1) and (3), but for (2) the listing holds only each file's
+sha256, not its filename, URL, size or upload time, nor the private version's
+public dependencies; a lock written from it would be guessed, and a guessed lock
+is worse than a stale one that ``uv sync --locked`` refuses loudly. So
+``relock_note`` tells the pull request to run ``uv lock``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from pipfleet.engine.audit import AuditOptions, is_codeartifact_url
+from pipfleet.engine.findings import Finding, FindingKind
+from pipfleet.engine.listing import Listing
+from pipfleet.engine.pipfile import load_toml
+from pipfleet.engine.tomlspans import Header, scan
+from pipfleet.engine.uvproject import UvProject, private_index, without_credentials
+from pipfleet.errors import PipfileError
+
+LOCK_NAME = "uv.lock"
+_DEFAULT_OPTIONS = AuditOptions()
+
+
+def sibling_lock(pyproject_path: str) -> str:
+    """The path of the uv.lock beside a pyproject.toml."""
+    folder = pyproject_path.rpartition("/")[0]
+    return f"{folder}/{LOCK_NAME}" if folder else LOCK_NAME
+
+
+@dataclass(frozen=True)
+class UvLockedPackage:
+    name: str  # PEP 503
+    version: str | None
+    registry: str | None  # the index URL it was locked from; None when not from an index
+    hashes: tuple[str, ...]  # "sha256:<hex>" of its sdist and wheels, lower case
+    line: int | None  # its [[package]] line in the lock
+
+
+def _hashes(entry: dict[str, Any]) -> Iterator[str]:
+    files = [entry.get("sdist"), *(entry.get("wheels") or [])]
+    for file in files:
+        if isinstance(file, dict) and isinstance(file.get("hash"), str):
+            yield file["hash"].lower()
+
+
+def parse_lock(text: str) -> tuple[UvLockedPackage, ...]:
+    """Every ``[[package]]`` of a uv.lock; PipfileError (one line) when it is not one."""
+    data = load_toml(text)
+    packages = data.get("package", [])
+    if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
+        raise PipfileError("uv.lock: package must be an array of tables")
+    lines = [i.line for i in scan(text) if isinstance(i, Header) and i.path == ("package",)]
+    found = []
+    for position, entry in enumerate(packages):
+        name = entry.get("name")
+        if not isinstance(name, str):
+            raise PipfileError("uv.lock: each [[package]] needs a name", line=_at(lines, position))
+        version = entry.get("version")
+        source = entry.get("source")
+        registry = source.get("registry") if isinstance(source, dict) else None
+        found.append(
+            UvLockedPackage(
+                canonicalize_name(name),
+                version if isinstance(version, str) else None,
+                registry if isinstance(registry, str) else None,
+                tuple(_hashes(entry)),
+                _at(lines, position),
+            )
+        )
+    return tuple(found)
+
+
+def _at(lines: Sequence[int], position: int) -> int | None:
+    return lines[position] if position < len(lines) else None
+
+
+def _same_index(one: str, other: str) -> bool:
+    """Whether two index URLs are one index: credentials, a final slash and the case of
+    scheme and host aside."""
+
+    def key(url: str) -> str:
+        plain = without_credentials(url).rstrip("/")
+        scheme, _, rest = plain.partition("://")
+        host, slash, path = rest.partition("/")
+        return f"{scheme.lower()}://{host.lower()}{slash}{path}"
+
+    return key(one) == key(other)
+
+
+def lock_findings(
+    project: UvProject,
+    locked: Sequence[UvLockedPackage],
+    listing: Listing,
+    options: AuditOptions = _DEFAULT_OPTIONS,
+    lock_path: str | None = None,
+) -> list[Finding]:
+    """wrong-index, foreign-hashes and version-not-found for the private packages a
+    uv.lock (``parse_lock``) locks from an index; ``lock_path`` defaults to the sibling."""
+    lock_path = lock_path or sibling_lock(project.path)
+    index = private_index(project, options.index_name)
+    target = index.name if index is not None and index.name else options.index_name
+    findings = []
+    for package in locked:
+        if package.name not in listing or package.registry is None:
+            continue
+        spec = f"{package.name}=={package.version}"
+        where = f"{lock_path} (line {package.line})" if package.line else lock_path
+        trusted = is_codeartifact_url(package.registry) or (
+            index is not None and _same_index(package.registry, index.url)
+        )
+        if not trusted:
+            findings.append(
+                _finding(
+                    FindingKind.WRONG_INDEX,
+                    project,
+                    package,
+                    f"{where} locks {spec} from {package.registry}, not the private index "
+                    f"{target!r}: run `uv lock` once the package is pinned to it",
+                    target,
+                    lock_path,
+                )
+            )
+        if package.version is None:
+            continue
+        if listing.known_version(package.name, package.version) is False:
+            known = ", ".join(sorted(listing.versions(package.name) or ())) or "none"
+            findings.append(
+                _finding(
+                    FindingKind.VERSION_NOT_FOUND,
+                    project,
+                    package,
+                    f"{where} locks {spec}, which is not in the private repository "
+                    f"(it has: {known}): run `uv lock`",
+                    target,
+                    lock_path,
+                )
+            )
+            continue
+        files = listing.hashes_of(package.name, package.version)
+        if files is None or not package.hashes:
+            continue
+        foreign = [h for h in package.hashes if h not in files]
+        if foreign:
+            matching = len(package.hashes) - len(foreign)
+            findings.append(
+                _finding(
+                    FindingKind.FOREIGN_HASHES,
+                    project,
+                    package,
+                    f"{where} holds files for {spec} that CodeArtifact does not have: it was "
+                    f"resolved from another index (public PyPI?); {len(foreign)} foreign "
+                    f"hash(es), {matching} matching CodeArtifact's {len(files)} file(s)",
+                    target,
+                    lock_path,
+                )
+            )
+    return findings
+
+
+def _finding(
+    kind: FindingKind,
+    project: UvProject,
+    package: UvLockedPackage,
+    message: str,
+    target: str,
+    lock_path: str,
+) -> Finding:
+    return Finding(
+        kind,
+        project.path,
+        message,
+        category=lock_path,
+        package=package.name,
+        current=f"=={package.version}" if package.version else None,
+        source=target,
+    )
+
+
+def relock_note(lock_path: str, packages: Sequence[str]) -> str:
+    """What the pull request says about a uv.lock its pyproject fix leaves stale.
+
+    ``packages`` are the private packages whose source the fix changed.
+    """
+    names = ", ".join(sorted(packages)) or "the private packages"
+    return (
+        f"{lock_path} still locks {names} from where they resolved before this change, so "
+        "`uv sync --locked` and `uv lock --check` refuse it: run `uv lock` (with the "
+        "CodeArtifact credentials in UV_INDEX_<NAME>_USERNAME/PASSWORD) and commit the result"
+    )

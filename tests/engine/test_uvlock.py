@@ -1,0 +1,158 @@
+"""uv.lock provenance: private packages locked from another index or with files that are
+not CodeArtifact's. The lock texts are in the shape uv 0.13 writes (see test_uv_e2e for
+locks written by the real uv)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipfleet.engine.audit import AuditOptions
+from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.listing import Listing, version_key
+from pipfleet.engine.uvlock import lock_findings, parse_lock, relock_note, sibling_lock
+from pipfleet.engine.uvproject import parse
+from pipfleet.errors import PipfileError
+
+CA_HOST = "acme-111122223333.d.codeartifact.us-east-1.amazonaws.com"
+CA_URL = f"https://{CA_HOST}/pypi/internal/simple/"
+PUBLIC = "https://pypi.org/simple"
+WHEEL = "sha256:" + "a" * 64
+SDIST = "sha256:" + "b" * 64
+IMPOSTOR = "sha256:" + "c" * 64
+
+PYPROJECT = f"""\
+[project]
+name = "svc"
+version = "0.1.0"
+dependencies = ["orb-common", "requests"]
+
+[tool.uv.sources]
+orb-common = {{ index = "codeartifact" }}
+
+[[tool.uv.index]]
+name = "codeartifact"
+url = "{CA_URL}"
+explicit = true
+"""
+
+
+def lock(registry: str, version: str = "2.1.0", hashes: tuple[str, str] = (SDIST, WHEEL)) -> str:
+    sdist, wheel = hashes
+    return f"""\
+version = 1
+revision = 5
+requires-python = ">=3.11"
+
+[[package]]
+name = "orb-common"
+version = "{version}"
+source = {{ registry = "{registry}" }}
+sdist = {{ url = "{registry}/orb-common/{version}/orb_common-{version}.tar.gz", hash = "{sdist}" }}
+wheels = [
+    {{ url = "{registry}/orb-common/{version}/orb_common-{version}-py3-none-any.whl", hash = "{wheel}" }},
+]
+
+[[package]]
+name = "requests"
+version = "2.32.3"
+source = {{ registry = "{PUBLIC}" }}
+wheels = [
+    {{ url = "https://files.pythonhosted.org/r.whl", hash = "sha256:{"d" * 64}" }},
+]
+
+[[package]]
+name = "svc"
+version = "0.1.0"
+source = {{ virtual = "." }}
+dependencies = [
+    {{ name = "orb-common" }},
+    {{ name = "requests" }},
+]
+"""
+
+
+LISTING = Listing(
+    packages={"orb-common": frozenset({"2.1.0"})},
+    hashes={version_key("orb-common", "2.1.0"): frozenset({SDIST, WHEEL})},
+)
+
+
+def findings(lock_text: str, pyproject: str = PYPROJECT) -> list[tuple[FindingKind, str]]:
+    project = parse(pyproject, "svc/pyproject.toml")
+    found = lock_findings(project, parse_lock(lock_text), LISTING)
+    return [(f.kind, f.message) for f in found]
+
+
+def test_packages_are_read_with_registry_hashes_and_lines() -> None:
+    packages = parse_lock(lock(CA_URL.rstrip("/")))
+    assert [(p.name, p.version, p.line) for p in packages] == [
+        ("orb-common", "2.1.0", 5),
+        ("requests", "2.32.3", 14),
+        ("svc", "0.1.0", 22),
+    ]
+    assert packages[0].hashes == (SDIST, WHEEL)
+    assert packages[0].registry == CA_URL.rstrip("/") and packages[2].registry is None
+
+
+def test_codeartifact_files_from_the_private_index_comply() -> None:
+    # uv writes the index URL as given; a final slash or the host's case is no other index.
+    assert findings(lock(CA_URL.rstrip("/"))) == []
+    assert findings(lock(CA_URL.replace(CA_HOST, CA_HOST.upper()))) == []
+
+
+def test_a_private_package_locked_from_pypi_is_wrong_index_and_foreign() -> None:
+    found = findings(lock(PUBLIC, hashes=(IMPOSTOR, WHEEL)))
+    assert [kind for kind, _ in found] == [FindingKind.WRONG_INDEX, FindingKind.FOREIGN_HASHES]
+    assert found[0][1].startswith(f"svc/uv.lock (line 5) locks orb-common==2.1.0 from {PUBLIC}")
+    assert "1 foreign hash(es), 1 matching CodeArtifact's 2 file(s)" in found[1][1]
+
+
+def test_an_impostor_version_is_not_in_the_private_repository() -> None:
+    found = findings(lock(PUBLIC, version="99.0.0"))
+    assert [kind for kind, _ in found] == [
+        FindingKind.WRONG_INDEX,
+        FindingKind.VERSION_NOT_FOUND,
+    ]
+    assert "(it has: 2.1.0)" in found[1][1]
+
+
+def test_the_private_index_is_known_by_its_url_without_credentials() -> None:
+    mirror = "https://mirror.example/simple"
+    pyproject = PYPROJECT.replace(CA_URL, "https://ci:${TOKEN}@mirror.example/simple/")
+    assert findings(lock(mirror), pyproject) == []
+    # Without any private index only CodeArtifact's hosts are trusted.
+    bare = '[project]\nname = "svc"\nversion = "0.1.0"\ndependencies = ["orb-common"]\n'
+    assert [kind for kind, _ in findings(lock(mirror), bare)] == [FindingKind.WRONG_INDEX]
+    assert findings(lock(CA_URL), bare) == []
+
+
+def test_a_package_the_listing_has_no_files_for_is_not_judged_by_hash() -> None:
+    project = parse(PYPROJECT)
+    unknown = Listing.of(["orb-common"])
+    assert (
+        lock_findings(project, parse_lock(lock(CA_URL, hashes=(IMPOSTOR, IMPOSTOR))), unknown) == []
+    )
+    named = AuditOptions(index_name="codeartifact")
+    assert lock_findings(project, parse_lock(lock(CA_URL)), LISTING, named) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("version = 1\npackage = 3\n", "package must be an array of tables"),
+        ('[[package]]\nversion = "1"\n', "each [[package]] needs a name"),
+        ("[[package]\n", "Expected"),
+    ],
+)
+def test_a_bad_lock_is_a_one_line_error(text: str, message: str) -> None:
+    with pytest.raises(PipfileError, match=message.replace("[", r"\[")) as error:
+        parse_lock(text)
+    assert "\n" not in str(error.value)
+
+
+def test_the_relock_note_names_the_lock_and_the_packages() -> None:
+    assert sibling_lock("svc/pyproject.toml") == "svc/uv.lock"
+    assert sibling_lock("pyproject.toml") == "uv.lock"
+    note = relock_note("svc/uv.lock", ["orb-utils", "orb-common"])
+    assert note.startswith("svc/uv.lock still locks orb-common, orb-utils from")
+    assert "run `uv lock`" in note
