@@ -233,3 +233,14 @@ def test_corpus_files_are_left_alone_and_fixed_byte_minimally(path: Path) -> Non
     option = "--index-url" if alone else "--extra-index-url"
     assert changed == {path.name: f"{option} {CA}{newline}{text}"}
     assert run(changed, listing, root=path.name)[1] == {}
+
+
+def test_only_a_codeartifact_host_is_moved_to_https_without_asking() -> None:
+    """The configured source's host may serve plain http only (a proxy, a test index)."""
+    text = "--extra-index-url http://pkgs.acme.internal/simple\norb-common\n"
+    found, changed = run({"r.txt": text}, source_url="http://pkgs.acme.internal/simple")
+    assert changed == {"r.txt": "--index-url http://pkgs.acme.internal/simple\norb-common\n"}
+    assert [(p.kind, p.automatic) for p in found] == [
+        (FindingKind.EXTRA_INDEX_URL, True),
+        (FindingKind.INSECURE_SOURCE, False),
+    ]

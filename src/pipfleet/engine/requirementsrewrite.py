@@ -208,7 +208,9 @@ def _only_index(
     # The line is rewritten anyway: it takes the other automatic fixes of its URL with it.
     if has_literal_credential(url) and is_codeartifact(url, options):
         url = _with_variable(url) or url
-    if is_plain_http(url) and is_codeartifact(url, options):
+    # Only an AWS CodeArtifact host is known to serve https; the configured source's host
+    # (a loopback test index, a proxy) may not.
+    if is_plain_http(url) and is_codeartifact_url(url):
         url = "https" + url[len("http") :]
     ops = [_Op(keep.file, keep.option.line, _Action.ONLY_INDEX, keep.option.url, url)]
     ops += [
@@ -249,12 +251,12 @@ def _credential(placed: PlacedIndex, options: AuditOptions) -> _Planned:
     return _Planned(FindingKind.HARDCODED_CREDENTIAL, summary, (op,), fixed is not None)
 
 
-def _https(placed: PlacedIndex, options: AuditOptions) -> _Planned:
+def _https(placed: PlacedIndex) -> _Planned:
     url = placed.option.url
     fixed = "https" + url[len("http") :]
     op = _Op(placed.file, placed.option.line, _Action.SET_URL, url, fixed)
     summary = "Reach the index over https (CodeArtifact serves nothing else)."
-    return _Planned(FindingKind.INSECURE_SOURCE, summary, (op,), is_codeartifact(url, options))
+    return _Planned(FindingKind.INSECURE_SOURCE, summary, (op,), is_codeartifact_url(url))
 
 
 def _untrust(file: str, line: int, host: str) -> _Planned:
@@ -278,7 +280,7 @@ def _plan(
         if (FindingKind.HARDCODED_CREDENTIAL, *key) in at and has_literal_credential(url):
             planned.append(_credential(placed, options))
         if (FindingKind.INSECURE_SOURCE, *key) in at and is_plain_http(url):
-            planned.append(_https(placed, options))
+            planned.append(_https(placed))
     for requirements in tree.files:
         for trusted in requirements.trusted_hosts:
             if (FindingKind.INSECURE_SOURCE, requirements.path, trusted.line) in at:
