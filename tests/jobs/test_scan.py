@@ -348,7 +348,7 @@ def test_uv_poetry_and_requirements_manifests_are_audited_with_their_kind(
     assert summary.pipfiles == 2 + 4 + 1  # two Pipfiles, four manifests here, one there
     files = rows(
         settings.database.url,
-        "SELECT r.name, p.path, p.status, p.has_lock, p.compliant FROM pipfiles p"
+        "SELECT r.name, p.path, p.status, p.has_lock, p.compliant, p.manifest_kind FROM pipfiles p"
         " JOIN repositories r ON r.id = p.repository_id"
         " WHERE r.name IN ('orb-manifests', 'orb-uv-only') ORDER BY r.name, p.path",
     )
@@ -360,6 +360,7 @@ def test_uv_poetry_and_requirements_manifests_are_audited_with_their_kind(
         ("orb-uv-only", "pyproject.toml", "ok", False),
     ]
     assert [row[4] for row in files] == [True, False, False, False, True]
+    assert [row[5] for row in files] == ["uv", "requirements", "poetry", "poetry", "uv"]
     findings = rows(
         settings.database.url,
         "SELECT f.path, f.package, f.kind FROM findings f"
@@ -380,3 +381,11 @@ def test_uv_poetry_and_requirements_manifests_are_audited_with_their_kind(
         )
     )
     assert latest == {"acme/orb-manifests": False, "acme/orb-uv-only": True}
+    carried = scan_fleet(settings)
+    assert (carried.fetched, carried.pipfiles) == (0, 7)
+    kinds = rows(
+        settings.database.url,
+        "SELECT p.manifest_kind, COUNT(*) FROM pipfiles p"
+        f" WHERE p.run_id = {carried.run_id} GROUP BY p.manifest_kind ORDER BY 1",
+    )
+    assert kinds == [("pipfile", 2), ("poetry", 2), ("requirements", 1), ("uv", 2)]

@@ -51,9 +51,9 @@ def test_models_register_every_table() -> None:
 def test_upgrade_builds_every_table_and_view_on_an_empty_database(database_url: str) -> None:
     assert db.current(database_url) is None
 
-    assert db.upgrade(database_url) == head(database_url) == "0008"
+    assert db.upgrade(database_url) == head(database_url) == "0009"
 
-    assert db.current(database_url) == "0008"
+    assert db.current(database_url) == "0009"
     tables, views = schema(database_url)
     assert tables == TABLES | {"alembic_version"}
     assert views == VIEWS
@@ -77,7 +77,7 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(database_u
 
     assert db.current(database_url) is None
     assert schema(database_url) == ({"alembic_version"}, set())
-    assert db.upgrade(database_url) == "0008"
+    assert db.upgrade(database_url) == "0009"
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
 
 
@@ -210,6 +210,55 @@ def test_0008_counts_the_index_setting_kinds_and_takes_them_back(database_url: s
 
     assert summary_columns(database_url) == columns[:-3]
     assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
+
+
+def test_0009_records_each_file_as_a_pipfile_until_told_otherwise_and_takes_it_back(
+    database_url: str,
+) -> None:
+    config = db.alembic_config(database_url)
+    command.upgrade(config, "0008")
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO repositories (id, full_name, org, name, archived, fork, "
+                    "disabled, empty) VALUES (1, 'acme/orb-a', 'acme', 'orb-a', false, false, "
+                    "false, false)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO scan_runs (id, started_at, status) "
+                    "VALUES (1, CURRENT_TIMESTAMP, 'completed')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO pipfiles (run_id, repository_id, path, status) "
+                    "VALUES (1, 1, 'Pipfile', 'ok')"
+                )
+            )
+        command.upgrade(config, "0009")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO pipfiles (run_id, repository_id, path, status, manifest_kind) "
+                    "VALUES (1, 1, 'pyproject.toml', 'ok', 'uv')"
+                )
+            )
+            kinds = list(
+                connection.execute(text("SELECT path, manifest_kind FROM pipfiles ORDER BY path"))
+            )
+        assert kinds == [("Pipfile", "pipfile"), ("pyproject.toml", "uv")]
+
+        command.downgrade(config, "0008")
+
+        columns = [column["name"] for column in inspect(engine).get_columns("pipfiles")]
+        assert "manifest_kind" not in columns and "has_lock" in columns
+        assert schema(database_url) == (TABLES | {"alembic_version"}, VIEWS)
+    finally:
+        engine.dispose()
 
 
 def test_the_run_summary_counts_every_kind_that_can_break_compliance(database_url: str) -> None:

@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 from pipfleet.engine.confusion import Origin as PackageOrigin
 from pipfleet.engine.confusion import PublicStatus
 from pipfleet.states import (
+    ManifestKind,
     PipfileStatus,
     PullRequestState,
     RunStatus,
@@ -193,6 +194,12 @@ class PipfileRecord(SQLModel, table=True):
     private_source: str | None = None
     has_lock: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     compliant: bool | None = None
+    # Which engine audited it; the table keeps its older name, as every row was a Pipfile.
+    manifest_kind: ManifestKind = Field(
+        default=ManifestKind.PIPFILE,
+        sa_type=StrEnumType(ManifestKind),
+        sa_column_kwargs={"server_default": ManifestKind.PIPFILE.value},
+    )
 
 
 class FindingRecord(SQLModel, table=True):

@@ -237,6 +237,7 @@ class DatabaseRecorder:
                         "private_source": pipfile.report.private_source,
                         "has_lock": pipfile.has_lock,
                         "compliant": pipfile.compliant,
+                        "manifest_kind": pipfile.kind,
                     }
                 )
                 findings.extend(
