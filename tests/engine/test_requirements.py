@@ -290,3 +290,20 @@ def test_an_index_url_after_codeartifact_replaces_it_and_pip_never_asks_it() -> 
 def test_line_ends_follow_continuations() -> None:
     text = "a==1 \\\n  --hash=sha256:aa \\\n  --hash=sha256:bb\n\n# c \\\nb\nc \\\n"
     assert line_ends(text) == {1: 3, 6: 6, 7: 7}
+
+
+def test_an_index_option_after_a_requirement_is_ignored_as_pip_ignores_it() -> None:
+    """pip applies only --hash and the like on a requirement line (checked with pip 26)."""
+    parsed = parse(f"orb-common==2.1.0 --index-url {CA}\n-f ./wheels six\n")
+    assert [(o.role, o.ignored) for o in parsed.indexes] == [
+        (IndexRole.INDEX_URL, True),
+        (IndexRole.FIND_LINKS, False),
+    ]
+    report = audit(parsed, LISTING)
+    assert [(f.kind, f.line) for f in report.findings] == [(FindingKind.MISSING_INDEX, 1)]
+    message = report.findings[0].message
+    assert "follows a requirement on its line, where pip ignores index options" in message
+    assert "pip looks only on https://pypi.org/simple" in message
+    # Ignored, an --index-url on a requirement line does not replace CodeArtifact either.
+    text = f"--extra-index-url {CA}\nrequests --index-url https://x/simple\norb-common\n"
+    assert kinds(text) == [("extra-index-url", 3)]

@@ -106,6 +106,19 @@ def test_only_a_proposal_when_the_answer_is_not_in_the_file(files: dict[str, str
     )
 
 
+def test_codeartifact_on_a_requirement_line_is_proposed_on_a_line_of_its_own() -> None:
+    (only,), changed = run({"r.txt": f"requests\r\norb-common==2 --extra-index-url {CA}\r\n"})
+    assert changed == {} and only.kind is FindingKind.MISSING_INDEX
+    assert only.changes == (
+        LineChange(
+            "r.txt",
+            2,
+            (f"orb-common==2 --extra-index-url {CA}",),
+            (f"--index-url {CA}", "orb-common==2"),
+        ),
+    )
+
+
 def test_pytorch_proposal_names_what_would_be_dropped() -> None:
     files = {
         "r.txt": f"-i {CA}\n--extra-index-url https://download.pytorch.org/whl/cu121\norb-common\n"

@@ -2,8 +2,9 @@
 
 ``parse`` reads one file the way pip's own reader does (continuations, comments, options
 before or after a requirement); ``-r``/``-c`` includes are recorded, not followed: the
-caller reads the other file. ``audit`` reports what a rewrite cannot fix safely, so every
-finding proposes its change in its message instead of an automatic fix.
+caller reads the other file (``requirementsincludes`` follows them for a whole install).
+``audit`` reports confusion and hygiene; ``requirementsrewrite`` turns the findings into
+proposed changes and makes the few that the file settles.
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ class IndexOption:
     role: IndexRole
     url: str
     line: int
+    # Written after a requirement on its line: pip applies only per-requirement options
+    # (--hash, --config-settings) there and drops this one without a word.
+    ignored: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,7 @@ def parse(text: str, path: str = "requirements.txt") -> RequirementsFile:
         argument, option_text = _split_args_options(logical)
         options = _options(option_text, line)
         hashes = tuple(value for option, value in options if option == "--hash")
+        ignored = bool(argument)
         for text in [argument] + [value for option, value in options if not option]:
             if text:
                 requirements.extend(_requirements(text, line, hashes))
@@ -266,11 +271,11 @@ def parse(text: str, path: str = "requirements.txt") -> RequirementsFile:
                 case "-r" | "-c":
                     includes.append(Include(IncludeKind(option), value, line))
                 case "-i":
-                    indexes.append(IndexOption(IndexRole.INDEX_URL, value, line))
+                    indexes.append(IndexOption(IndexRole.INDEX_URL, value, line, ignored))
                 case "--extra-index-url":
-                    indexes.append(IndexOption(IndexRole.EXTRA_INDEX_URL, value, line))
+                    indexes.append(IndexOption(IndexRole.EXTRA_INDEX_URL, value, line, ignored))
                 case "-f":
-                    indexes.append(IndexOption(IndexRole.FIND_LINKS, value, line))
+                    indexes.append(IndexOption(IndexRole.FIND_LINKS, value, line, ignored))
                 case "--trusted-host":
                     trusted.append(TrustedHost(value, line))
                 case "-e":
@@ -351,12 +356,15 @@ class PlacedIndex:
 def index_urls(indexes: Sequence[PlacedIndex], no_index: bool) -> list[str]:
     """The indexes pip asks for every name once it has read ``indexes`` in order, as its
     handle_option_line does: PyPI to start with, an --index-url replaces the whole list
-    (extra indexes read before it included), an --extra-index-url adds to it, and
-    --no-index anywhere empties it for good."""
+    (extra indexes read before it included), an --extra-index-url adds to it, one written
+    after a requirement on its line counts for nothing, and --no-index anywhere empties it
+    for good."""
     if no_index:
         return []
     urls = [PYPI_SIMPLE]
     for placed in indexes:
+        if placed.option.ignored:
+            continue
         if placed.option.role is IndexRole.INDEX_URL:
             urls = [placed.option.url]
         elif placed.option.role is IndexRole.EXTRA_INDEX_URL:
@@ -399,17 +407,31 @@ def confusion_findings(
     if not private:
         return []
     if not any(is_codeartifact(url, options) for url in urls):
-        replaced = [p for p in indexes if is_codeartifact(p.option.url, options)]
-        if not replaced or no_index:
+        written = [p for p in indexes if is_codeartifact(p.option.url, options)]
+        if not written or no_index:
             return []
-        # An --index-url read later dropped CodeArtifact: pip never asks it.
-        last = next(p for p in reversed(indexes) if p.option.role is IndexRole.INDEX_URL)
+        ignored = next((p for p in written if p.option.ignored), None)
+        if ignored is not None:
+            why = (
+                f"{_written(ignored)} follows a requirement on its line, where pip ignores "
+                "index options"
+            )
+        else:
+            # An --index-url read later dropped CodeArtifact.
+            last = next(
+                p
+                for p in reversed(indexes)
+                if p.option.role is IndexRole.INDEX_URL and not p.option.ignored
+            )
+            why = (
+                f"{_written(last)} is read after {_written(written[-1])} and replaces every "
+                "index before it"
+            )
         message = (
-            "is private, but pip never asks CodeArtifact for it: "
-            f"{_written(last)} is read after {_written(replaced[-1])} and replaces every "
-            f"index before it, so pip looks only on {mask_credentials(last.option.url)}. "
-            "Make CodeArtifact the only index (--index-url <CodeArtifact URL>, PyPI reached "
-            "through the repository's upstream)"
+            f"is private, but pip never asks CodeArtifact for it: {why}, so pip looks only "
+            f"on {', '.join(mask_credentials(url) for url in urls)}. Make CodeArtifact the only "
+            "index (--index-url <CodeArtifact URL> on a line of its own, PyPI reached through "
+            "the repository's upstream)"
         )
         kind = FindingKind.MISSING_INDEX
     elif len(urls) > 1:

@@ -60,6 +60,9 @@ _SEPARATOR = r"(?P<sep>[ \t]*=[ \t]*|[ \t]+|)"
 class _Action(StrEnum):
     SET_URL = "set-url"  # replace the URL ``old`` by ``new`` where it is written
     ONLY_INDEX = "only-index"  # the index option of URL ``old`` becomes --index-url ``new``
+    # The index option of URL ``old`` leaves its requirement line (where pip ignores it)
+    # for a line of its own above it: --index-url ``new``.
+    OWN_LINE_INDEX = "own-line-index"
     DROP_INDEX = "drop-index"  # remove the index option of URL ``old``
     DROP_TRUSTED = "drop-trusted"  # remove --trusted-host ``old``
 
@@ -109,7 +112,7 @@ def _pattern(action: _Action, old: str) -> re.Pattern[str]:
             return re.compile(re.escape(old))
         case _Action.ONLY_INDEX:
             return re.compile(_INDEX_OPTION + _SEPARATOR + value)
-        case _Action.DROP_INDEX:
+        case _Action.DROP_INDEX | _Action.OWN_LINE_INDEX:
             return re.compile(r"[ \t]*" + _INDEX_OPTION + _SEPARATOR + value)
         case _Action.DROP_TRUSTED:
             return re.compile(
@@ -135,6 +138,9 @@ def _apply(op: _Op, raw: str) -> str | None:
         # Removed from the start of the line: the blanks after it go with it.
         end += len(raw[end:]) - len(raw[end:].lstrip(" \t"))
     changed = raw[: match.start()] + replacement + raw[end:]
+    if op.action is _Action.OWN_LINE_INDEX:
+        newline = "\r\n" if raw.endswith("\r\n") else "\n"
+        return f"--index-url {op.new}{newline}{changed}"
     return changed if line_ends(changed) else ""
 
 
@@ -212,7 +218,8 @@ def _only_index(
     # (a loopback test index, a proxy) may not.
     if is_plain_http(url) and is_codeartifact_url(url):
         url = "https" + url[len("http") :]
-    ops = [_Op(keep.file, keep.option.line, _Action.ONLY_INDEX, keep.option.url, url)]
+    action = _Action.OWN_LINE_INDEX if keep.option.ignored else _Action.ONLY_INDEX
+    ops = [_Op(keep.file, keep.option.line, action, keep.option.url, url)]
     ops += [
         _Op(p.file, p.option.line, _Action.DROP_INDEX, p.option.url) for p in written if p != keep
     ]
