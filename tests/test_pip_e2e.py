@@ -2,7 +2,8 @@
 impostor of a private name at a higher version) and one playing CodeArtifact (behind a
 token, PyPI as its upstream through pypiserver's fallback), proves what pipfleet's audit
 of requirements files says: CodeArtifact as an extra index installs the impostor, in the
-file itself or in one it includes; an --index-url read later drops CodeArtifact; and the
+file itself or in one it includes; an --index-url read later drops CodeArtifact, and one
+after a requirement on its line is ignored; and the
 arrangement pipfleet proposes (CodeArtifact the only --index-url) installs the private
 package and still the public ones.
 
@@ -167,6 +168,11 @@ CASES = {
         },
         FindingKind.MISSING_INDEX,
     ),
+    # CodeArtifact after the private requirement on its line: pip ignores it there.
+    "index-url-on-the-requirement-line": (
+        {"requirements.txt": "{public_name}\n{private_name} --index-url {private}\n"},
+        FindingKind.MISSING_INDEX,
+    ),
 }
 
 
@@ -181,7 +187,13 @@ def test_flagged_files_install_the_impostor_and_the_proposal_does_not(
     write(
         tmp_path,
         {
-            path: text.format(private=indexes.private_url, public=public, names=names)
+            path: text.format(
+                private=indexes.private_url,
+                public=public,
+                names=names,
+                private_name=PRIVATE,
+                public_name=PUBLIC,
+            )
             for path, text in templates.items()
         },
     )
