@@ -56,6 +56,7 @@ _PIN_KINDS = frozenset(
     {FindingKind.MISSING_INDEX, FindingKind.WRONG_INDEX, FindingKind.UNDEFINED_INDEX}
 )
 _BLANKS = re.compile(r"[ \t]*")
+_EQUALS = re.compile(r"[ \t]*=[ \t]*")
 # uv's documentation writes sources as { index = "name" }: the style when the file has none.
 _UV_STYLE = Style(pad_open=" ", pad_close=" ")
 
@@ -90,10 +91,14 @@ def _style(text: str, items: tuple[Header | Statement, ...]) -> Style:
         table = inline_table(text, statement.value.start)
         if not table.pairs:
             continue
-        pad_open = text[table.open_brace + 1 : table.pairs[0].key_span.start]
+        first = table.pairs[0]
+        pad_open = text[table.open_brace + 1 : first.key_span.start]
         pad_close = text[table.pairs[-1].value.end : table.close_brace]
         if _BLANKS.fullmatch(pad_open) and _BLANKS.fullmatch(pad_close):
             style = replace(style, pad_open=pad_open, pad_close=pad_close)
+        equals = text[first.key_span.end : first.value.start]
+        if _EQUALS.fullmatch(equals):
+            style = replace(style, equals=equals)
         quotes += [text[pair.value.start] for pair in table.pairs]
         break
     if quotes.count("'") > quotes.count('"'):
