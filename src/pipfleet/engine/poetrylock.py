@@ -323,7 +323,8 @@ def update_lock(
     The lock is updated only when it was fresh for the old pyproject and every private
     package the new one pins to the private source was locked with CodeArtifact's
     files; otherwise it is returned untouched (text None) with a note to run
-    ``poetry lock``. Raises PipfileError when a text cannot be read.
+    ``poetry lock``. Raises PipfileError when a text cannot be read, RewriteError
+    when the lock is written in a way this cannot edit (the result is re-parsed).
     """
     lock = parse_lock(lock_text)
     old_data, new_data = load_toml(old_pyproject), load_toml(new_pyproject)
@@ -409,13 +410,9 @@ def _set_source(text: str, package: LockedPackage, source: PoetrySource) -> str:
     block = [i for i in items if isinstance(i, Statement) and begin <= i.line_start < stop]
     existing = [s for s in block if s.table == ("package", "source")]
     if existing:
+        # An index's source has these three keys; anything else fails _verify.
         for statement in sorted(existing, key=lambda s: s.value.start, reverse=True):
-            wanted = values.get(statement.key[0])
-            if wanted is None:
-                # resolved_reference, subdirectory: not for an index; drop the line.
-                end = statement.line_end + len(newline)
-                text = text[: statement.line_start] + text[end:]
-            else:
+            if (wanted := values.get(statement.key[0])) is not None:
                 span = statement.value
                 text = text[: span.start] + quote(wanted) + text[span.end :]
         return text
