@@ -150,6 +150,15 @@ def test_a_bad_lock_is_a_one_line_error(text: str, message: str) -> None:
     assert "\n" not in str(error.value)
 
 
+def test_odd_shapes_are_read_as_nothing_rather_than_failing() -> None:
+    text = (
+        '[[package]]\nname = "orb-common"\nversion = 2\nsource = "x"\nwheels = 5\n'
+        "sdist = { hash = 7 }\n"
+    )
+    (package,) = parse_lock(text)
+    assert (package.version, package.registry, package.hashes) == (None, None, ())
+
+
 def test_the_relock_note_names_the_lock_and_the_packages() -> None:
     assert sibling_lock("svc/pyproject.toml") == "svc/uv.lock"
     assert sibling_lock("pyproject.toml") == "uv.lock"

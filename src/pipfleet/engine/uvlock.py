@@ -73,7 +73,8 @@ class UvLockedPackage:
 
 
 def _hashes(entry: dict[str, Any]) -> Iterator[str]:
-    files = [entry.get("sdist"), *(entry.get("wheels") or [])]
+    wheels = entry.get("wheels")
+    files = [entry.get("sdist"), *(wheels if isinstance(wheels, list) else [])]
     for file in files:
         if isinstance(file, dict) and isinstance(file.get("hash"), str):
             yield file["hash"].lower()
