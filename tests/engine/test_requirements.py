@@ -159,6 +159,7 @@ def test_codeartifact_as_index_url_with_another_index_beside_it_is_critical() ->
         f"--extra-index-url {CA}\norb-common @ https://h/orb_common-2.1.0.whl\n",  # direct URL
         f"--extra-index-url {CA}\n-e git+https://g/o/r.git#egg=orb-common\n",  # editable
         f"--no-index\n--extra-index-url {CA}\n-f ./wheels\norb-common\n",  # no index asked
+        f"-i {CA}\n--extra-index-url {CA}\norb-common\n",  # CodeArtifact twice, nothing else
     ],
 )
 def test_no_confusion_finding(text: str) -> None:

@@ -434,12 +434,11 @@ def confusion_findings(
             "the repository's upstream)"
         )
         kind = FindingKind.MISSING_INDEX
-    elif len(urls) > 1:
-        others = ", ".join(mask_credentials(u) for u in urls if not is_codeartifact(u, options))
+    elif others := [mask_credentials(u) for u in urls if not is_codeartifact(u, options)]:
         message = (
             "is private, but pip looks for it on every index of this install "
-            f"({others} beside CodeArtifact) and installs the highest version it finds: a "
-            "public package of the same name wins. Make CodeArtifact the only index "
+            f"({', '.join(others)} beside CodeArtifact) and installs the highest version it "
+            "finds: a public package of the same name wins. Make CodeArtifact the only index "
             "(--index-url <CodeArtifact URL>, no --extra-index-url, PyPI reached through the "
             "repository's upstream), or move to a tool that pins a package to one index "
             "(pipenv, uv, Poetry)"
