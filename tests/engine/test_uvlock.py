@@ -107,6 +107,36 @@ def test_a_private_package_locked_from_pypi_is_wrong_index_and_foreign() -> None
     assert "1 foreign hash(es), 1 matching CodeArtifact's 2 file(s)" in found[1][1]
 
 
+TRANSITIVE = f"""\
+[[package]]
+name = "orb-common"
+version = "2.1.0"
+source = {{ registry = "{CA_URL}" }}
+dependencies = [
+    {{ name = "orb-events" }},
+]
+
+[[package]]
+name = "orb-events"
+version = "1.0.0"
+source = {{ registry = "{PUBLIC}" }}
+"""
+
+
+def test_a_private_dependency_the_project_does_not_list_is_private_transitive() -> None:
+
+    listing = Listing.of(["orb-common", "orb-events"])
+    project = parse(PYPROJECT, "svc/pyproject.toml")
+    (finding,) = lock_findings(project, parse_lock(TRANSITIVE), listing)
+    assert (finding.kind, finding.package) == (FindingKind.PRIVATE_TRANSITIVE, "orb-events")
+    assert "needed by orb-common" in finding.message
+    assert "list orb-events in [project] dependencies" in finding.message
+    # Listed by the project itself, the same lock entry is a wrong index.
+    listed = PYPROJECT.replace('"requests"]', '"requests", "orb-events"]')
+    (finding,) = lock_findings(parse(listed), parse_lock(TRANSITIVE), listing)
+    assert finding.kind is FindingKind.WRONG_INDEX
+
+
 def test_an_impostor_version_is_not_in_the_private_repository() -> None:
     found = findings(lock(PUBLIC, version="99.0.0"))
     assert [kind for kind, _ in found] == [

@@ -11,7 +11,15 @@ registry:
   ``wrong-index``: the lock was resolved from another index;
 - a hash that is not one of CodeArtifact's files for that version
   (``Listing.hashes``) gives ``foreign-hashes``, as ``provenance`` does for a
-  Pipfile.lock; a version the listing does not have, ``version-not-found``.
+  Pipfile.lock; a version the listing does not have, ``version-not-found``;
+- a private package the project does not list itself (another package needs it),
+  locked from elsewhere, gives ``private-transitive`` instead of ``wrong-index``:
+  uv applies [tool.uv.sources] to the project's own dependencies only, so it
+  must be listed to be pinned. Measured with uv 0.13.9: orb-a pinned to an
+  explicit CodeArtifact index locked its dependency orb-b from the public index
+  (an impostor's 9.0.0 over CodeArtifact's 1.0.0), and a source for orb-b with
+  orb-b in ``constraint-dependencies`` did not change that; with the index not
+  explicit (and asked first) orb-b came from CodeArtifact.
 
 **Updating the lock in place after the pyproject fix: not done; the fix leaves
 uv.lock alone and says to run ``uv lock``.** Measured with uv 0.13.9 against two
@@ -70,6 +78,7 @@ class UvLockedPackage:
     registry: str | None  # the index URL it was locked from; None when not from an index
     hashes: tuple[str, ...]  # "sha256:<hex>" of its sdist and wheels, lower case
     line: int | None  # its [[package]] line in the lock
+    dependencies: tuple[str, ...] = ()  # PEP 503 names of what it needs
 
 
 def _hashes(entry: dict[str, Any]) -> Iterator[str]:
@@ -78,6 +87,13 @@ def _hashes(entry: dict[str, Any]) -> Iterator[str]:
     for file in files:
         if isinstance(file, dict) and isinstance(file.get("hash"), str):
             yield file["hash"].lower()
+
+
+def _dependency_names(entry: dict[str, Any]) -> Iterator[str]:
+    dependencies = entry.get("dependencies")
+    for dependency in dependencies if isinstance(dependencies, list) else []:
+        if isinstance(dependency, dict) and isinstance(dependency.get("name"), str):
+            yield canonicalize_name(dependency["name"])
 
 
 def parse_lock(text: str) -> tuple[UvLockedPackage, ...]:
@@ -102,6 +118,7 @@ def parse_lock(text: str) -> tuple[UvLockedPackage, ...]:
                 registry if isinstance(registry, str) else None,
                 tuple(_hashes(entry)),
                 _at(lines, position),
+                tuple(_dependency_names(entry)),
             )
         )
     return tuple(found)
@@ -136,6 +153,7 @@ def lock_findings(
     lock_path = lock_path or sibling_lock(project.path)
     index = private_index(project, options.index_name)
     target = index.name if index is not None and index.name else options.index_name
+    direct = {requirement.name for requirement in project.requirements}
     findings = []
     for package in locked:
         if package.name not in listing or package.registry is None:
@@ -145,7 +163,24 @@ def lock_findings(
         trusted = is_codeartifact_url(package.registry) or (
             index is not None and _same_index(package.registry, index.url)
         )
-        if not trusted:
+        if not trusted and package.name not in direct:
+            needed_by = next(
+                (p.name for p in locked if package.name in p.dependencies), "another package"
+            )
+            findings.append(
+                _finding(
+                    FindingKind.PRIVATE_TRANSITIVE,
+                    project,
+                    package,
+                    f"{where} locks {spec} (private, needed by {needed_by}) from "
+                    f"{package.registry}: uv pins only the project's own dependencies to an "
+                    f"index, so list {package.name} in [project] dependencies, pin it to "
+                    f"{target!r} and run `uv lock`",
+                    target,
+                    lock_path,
+                )
+            )
+        elif not trusted:
             findings.append(
                 _finding(
                     FindingKind.WRONG_INDEX,
