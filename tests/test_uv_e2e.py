@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.distributions import lock_hash, write_sdist, write_wheel
+from tests.distributions import lock_hash, wheel, write_sdist, write_wheel
 from tests.loopback_indexes import Server, pypiserver, write_htpasswd
 
 from pipfleet.engine.audit import AuditOptions
@@ -38,6 +38,8 @@ PRIVATE = "orb-e2e-common"
 PRIVATE_VERSION = "2.1.0"
 IMPOSTOR_VERSION = "9.0.0"
 PUBLIC = "orb-e2e-public"
+# A private package needing another private one, which an impostor on PyPI outbids.
+API, EVENTS = "orb-e2e-api", "orb-e2e-events"
 UV_TIMEOUT = 120
 
 
@@ -57,6 +59,10 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexes]:
     private_dir.mkdir()
     write_wheel(public_dir, PUBLIC, "1.0.0")
     write_wheel(public_dir, PRIVATE, IMPOSTOR_VERSION)
+    write_wheel(public_dir, EVENTS, IMPOSTOR_VERSION)
+    write_wheel(private_dir, EVENTS, "1.0.0")
+    filename, data = wheel(API, "1.0.0", requires=[EVENTS])
+    (private_dir / filename).write_bytes(data)
     private_files = [
         write_wheel(private_dir, PRIVATE, PRIVATE_VERSION),
         write_sdist(private_dir, PRIVATE, PRIVATE_VERSION),
@@ -204,3 +210,56 @@ dependencies = [
         check=True,
     )
     assert version.stdout.strip() == PRIVATE_VERSION
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("explicit", [True, False])
+def test_an_explicit_index_leaves_private_dependencies_to_the_default_index(
+    indexes: Indexes, tmp_path: Path, explicit: bool
+) -> None:
+    """Why index-not-explicit is not rewritten and why uvlock reports private-transitive:
+    uv pins only the project's own dependencies to an index."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f"""\
+[project]
+name = "svc"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["{API}"]
+
+[tool.uv]
+# A source for a package the project does not list does not pin it either.
+constraint-dependencies = ["{EVENTS}"]
+
+[tool.uv.sources]
+{API} = {{ index = "codeartifact" }}
+{EVENTS} = {{ index = "codeartifact" }}
+
+[[tool.uv.index]]
+name = "codeartifact"
+url = "http://127.0.0.1:{indexes.private.port}/simple"
+explicit = {str(explicit).lower()}
+"""
+    )
+    result = uv(["lock"], project, uv_env(tmp_path, indexes, indexes.token))
+    assert result.returncode == 0, said(result)
+    events = locked(project, EVENTS)
+    listing = Listing.of([API, EVENTS])
+    found = lock_findings(
+        parse((project / "pyproject.toml").read_text()),
+        parse_lock((project / "uv.lock").read_text()),
+        listing,
+    )
+    if explicit:
+        assert (events["version"], events["source"]) == (
+            IMPOSTOR_VERSION,
+            {"registry": indexes.public.simple_url},
+        )
+        assert [(f.kind, f.package) for f in found] == [(FindingKind.PRIVATE_TRANSITIVE, EVENTS)]
+        assert f"needed by {API}" in found[0].message
+    else:
+        # Not explicit and asked before the default index: uv finds it on CodeArtifact.
+        assert events["version"] == "1.0.0"
+        assert found == []

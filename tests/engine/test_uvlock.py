@@ -124,7 +124,6 @@ source = {{ registry = "{PUBLIC}" }}
 
 
 def test_a_private_dependency_the_project_does_not_list_is_private_transitive() -> None:
-
     listing = Listing.of(["orb-common", "orb-events"])
     project = parse(PYPROJECT, "svc/pyproject.toml")
     (finding,) = lock_findings(project, parse_lock(TRANSITIVE), listing)
