@@ -245,67 +245,56 @@ def lock_findings(
     ``target`` is the private source's name (the audit's ``FileReport.private_source``,
     or the index name when the project has none yet).
     """
-    lock_path = lock_path or sibling_lock(project.path)
+    path = lock_path or sibling_lock(project.path)
     private = project.source_named(target)
     declared = {d.name for d in project.dependencies}
-    findings = []
+    found = []
     for package in lock.packages:
         if package.name not in listing:
             continue
         spec = f"{package.key}=={package.version}"
-
-        def finding(kind: FindingKind, message: str, package: LockedPackage = package) -> Finding:
-            return Finding(
-                kind,
-                project.path,
-                f"{lock_path}:{package.line}: {message}",
-                category=LOCK_NAME,
-                package=package.key,
-                current=package.version,
-                source=target,
-            )
-
         if package.name not in declared:
-            findings.append(
-                finding(
-                    FindingKind.PRIVATE_TRANSITIVE,
-                    f"{package.key} (private) is locked but not listed in the pyproject.toml: "
-                    "Poetry looks for it on the primary sources; add it with "
-                    f'source = "{target}"',
-                )
+            message = (
+                f"{package.key} (private) is locked but not listed in the pyproject.toml: "
+                f'Poetry looks for it on the primary sources; add it with source = "{target}"'
             )
+            found.append((FindingKind.PRIVATE_TRANSITIVE, package, message))
         if listing.known_version(package.name, package.version) is False:
             known = ", ".join(sorted(listing.versions(package.name) or ())) or "none"
-            findings.append(
-                finding(
-                    FindingKind.VERSION_NOT_FOUND,
-                    f"locks {spec}, which is not in the private repository (it has: {known}): "
-                    "run poetry lock",
-                )
+            message = (
+                f"locks {spec}, which is not in the private repository (it has: {known}): "
+                "run poetry lock"
             )
+            found.append((FindingKind.VERSION_NOT_FOUND, package, message))
             continue
         files = listing.hashes_of(package.name, package.version)
-        foreign = [h for h in package.hashes if files is not None and h not in files]
-        if foreign:
-            assert files is not None
-            findings.append(
-                finding(
-                    FindingKind.FOREIGN_HASHES,
-                    f"the lock holds files for {spec} that CodeArtifact does not have: it was "
-                    f"resolved from another index ({_where(package.source)}); {len(foreign)} "
-                    f"foreign hash(es), {len(package.hashes) - len(foreign)} matching "
-                    f"CodeArtifact's {len(files)} file(s)",
-                )
+        foreign = [h for h in package.hashes if h not in files] if files is not None else []
+        if files is not None and foreign:
+            message = (
+                f"the lock holds files for {spec} that CodeArtifact does not have: it was "
+                f"resolved from another index ({_where(package.source)}); {len(foreign)} "
+                f"foreign hash(es), {len(package.hashes) - len(foreign)} matching "
+                f"CodeArtifact's {len(files)} file(s)"
             )
+            found.append((FindingKind.FOREIGN_HASHES, package, message))
         elif not _is_private_source(package.source, private):
-            findings.append(
-                finding(
-                    FindingKind.WRONG_INDEX,
-                    f"{spec} is locked from {_where(package.source)}, not {target!r}: "
-                    "poetry install downloads it from there",
-                )
+            message = (
+                f"{spec} is locked from {_where(package.source)}, not {target!r}: "
+                "poetry install downloads it from there"
             )
-    return findings
+            found.append((FindingKind.WRONG_INDEX, package, message))
+    return [
+        Finding(
+            kind,
+            project.path,
+            f"{path}{f':{package.line}' if package.line else ''}: {message}",
+            category=LOCK_NAME,
+            package=package.key,
+            current=package.version,
+            source=target,
+        )
+        for kind, package, message in found
+    ]
 
 
 @dataclass(frozen=True)
