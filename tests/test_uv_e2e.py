@@ -27,7 +27,7 @@ from tests.distributions import lock_hash, wheel, write_sdist, write_wheel
 from tests.loopback_indexes import Server, pypiserver, write_htpasswd
 
 from pipfleet.engine.audit import AuditOptions
-from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.findings import FileReport, FindingKind
 from pipfleet.engine.listing import Listing, version_key
 from pipfleet.engine.uvlock import lock_findings, parse_lock
 from pipfleet.engine.uvproject import audit, parse
@@ -243,15 +243,14 @@ url = "http://127.0.0.1:{indexes.private.port}/simple"
 explicit = {str(explicit).lower()}
 """
     )
-    result = uv(["lock"], project, uv_env(tmp_path, indexes, indexes.token))
+    env = uv_env(tmp_path, indexes, indexes.token)
+    result = uv(["lock"], project, env)
     assert result.returncode == 0, said(result)
     events = locked(project, EVENTS)
     listing = Listing.of([API, EVENTS])
-    found = lock_findings(
-        parse((project / "pyproject.toml").read_text()),
-        parse_lock((project / "uv.lock").read_text()),
-        listing,
-    )
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    found = lock_findings(parse(text), parse_lock((project / "uv.lock").read_text()), listing)
     if explicit:
         assert (events["version"], events["source"]) == (
             IMPOSTOR_VERSION,
@@ -259,6 +258,17 @@ explicit = {str(explicit).lower()}
         )
         assert [(f.kind, f.package) for f in found] == [(FindingKind.PRIVATE_TRANSITIVE, EVENTS)]
         assert f"needed by {API}" in found[0].message
+        # The fix lists it (its source is there already); then `uv lock` takes CodeArtifact's.
+        report = audit(parse(text), listing)
+        merged = FileReport(report.path, report.findings + tuple(found), report.private_source)
+        pyproject.write_text(rewrite(text, merged, listing, AuditOptions()))
+        assert pyproject.read_text() == text.replace(
+            f'dependencies = ["{API}"]', f'dependencies = ["{API}", "{EVENTS}"]'
+        )
+        relocked = uv(["lock"], project, env)
+        assert relocked.returncode == 0, said(relocked)
+        assert locked(project, EVENTS)["version"] == "1.0.0"
+        assert locked(project, EVENTS)["source"] == {"registry": indexes.private.simple_url}
     else:
         # Not explicit and asked before the default index: uv finds it on CodeArtifact.
         assert events["version"] == "1.0.0"

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from pipfleet.engine.audit import AuditOptions
-from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.findings import FileReport, FindingKind
 from pipfleet.engine.listing import Listing
+from pipfleet.engine.uvlock import lock_findings, parse_lock
 from pipfleet.engine.uvproject import audit, parse
 from pipfleet.engine.uvrewrite import rewrite
 from pipfleet.errors import FixError, RewriteError
@@ -227,3 +228,71 @@ def test_every_corpus_file_round_trips(path: Path) -> None:
     crlf = text.replace("\n", "\r\n")
     new_crlf = fixed(crlf, listing)
     assert new_crlf == new.replace("\n", "\r\n")
+
+
+TRANSITIVE_LOCK = f"""\
+[[package]]
+name = "orb-common"
+version = "2.1.0"
+source = {{ registry = "{CA_URL}" }}
+dependencies = [{{ name = "orb-events" }}, {{ name = "orb-auth" }}]
+
+[[package]]
+name = "orb-events"
+version = "1.0.0"
+source = {{ registry = "https://pypi.org/simple" }}
+
+[[package]]
+name = "orb-auth"
+version = "1.0.0"
+source = {{ registry = "https://pypi.org/simple" }}
+"""
+
+
+def fixed_with_lock(text: str) -> str:
+    listing = Listing.of(["orb-common", "orb-events", "orb-auth"])
+    project = parse(text)
+    report = audit(project, listing, OPTIONS)
+    found = lock_findings(project, parse_lock(TRANSITIVE_LOCK), listing, OPTIONS)
+    assert [f.kind for f in found] == [FindingKind.PRIVATE_TRANSITIVE] * 2
+    merged = FileReport(report.path, report.findings + tuple(found), report.private_source)
+    return rewrite(text, merged, listing, OPTIONS)
+
+
+PINNED = f"""\
+
+[tool.uv.sources]
+orb-common = {{ index = "codeartifact" }}
+
+[[tool.uv.index]]
+name = "codeartifact"
+url = "{CA_URL}"
+explicit = true
+"""
+ADDED_PINS = 'orb-auth = { index = "codeartifact" }\norb-common = { index = "codeartifact" }\norb-events = { index = "codeartifact" }\n'
+
+
+@pytest.mark.parametrize(
+    ("dependencies", "after"),
+    [
+        ('["orb-common"]', '["orb-common", "orb-auth", "orb-events"]'),
+        ("['orb-common',  'x']", "['orb-common',  'x',  'orb-auth',  'orb-events']"),
+        ("[]", '["orb-auth", "orb-events"]'),
+        (
+            '[\n    "orb-common",  # ours\n    # "old",\n]',
+            '[\n    "orb-common",  # ours\n    # "old",\n    "orb-auth",\n    "orb-events",\n]',
+        ),
+        (
+            '[\n  "orb-common"  # ours\n]',
+            '[\n  "orb-common",  # ours\n  "orb-auth",\n  "orb-events"\n]',
+        ),
+    ],
+)
+def test_a_private_transitive_dependency_is_listed_and_pinned(
+    dependencies: str, after: str
+) -> None:
+    head = '[project]\nname = "svc"\ndependencies = '
+    new = fixed_with_lock(head + dependencies + "\n" + PINNED)
+    assert new == head + after + "\n" + PINNED.replace(
+        'orb-common = { index = "codeartifact" }\n', ADDED_PINS
+    )

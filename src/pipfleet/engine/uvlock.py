@@ -58,7 +58,12 @@ from pipfleet.engine.findings import Finding, FindingKind
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import load_toml
 from pipfleet.engine.tomlspans import Header, scan
-from pipfleet.engine.uvproject import UvProject, private_index, without_credentials
+from pipfleet.engine.uvproject import (
+    UvProject,
+    pinned_source,
+    private_index,
+    without_credentials,
+)
 from pipfleet.errors import PipfileError
 
 LOCK_NAME = "uv.lock"
@@ -178,6 +183,7 @@ def lock_findings(
                     f"{target!r} and run `uv lock`",
                     target,
                     lock_path,
+                    expected=pinned_source(target),
                 )
             )
         elif not trusted:
@@ -236,6 +242,7 @@ def _finding(
     message: str,
     target: str,
     lock_path: str,
+    expected: str | None = None,
 ) -> Finding:
     return Finding(
         kind,
@@ -244,6 +251,7 @@ def _finding(
         category=lock_path,
         package=package.name,
         current=f"=={package.version}" if package.version else None,
+        expected=expected,
         source=target,
     )
 

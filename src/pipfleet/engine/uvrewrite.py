@@ -9,7 +9,10 @@ What is fixed (the findings ``uvproject.audit`` gives an ``expected``):
 - wrong-index and undefined-index of a private package: each index its source names
   becomes the private one (other keys, markers and list elements stay);
 - missing-source: a ``[[tool.uv.index]]`` for CodeArtifact with ``explicit = true``
-  and its URL without credentials (uv reads UV_INDEX_<NAME>_USERNAME/PASSWORD).
+  and its URL without credentials (uv reads UV_INDEX_<NAME>_USERNAME/PASSWORD);
+- private-transitive (from ``uvlock``): the package is added to [project]
+  dependencies and pinned like a missing index, since uv pins only the project's
+  own dependencies to an index.
 
 What is reported and left to a person:
 
@@ -35,10 +38,10 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from pipfleet.engine.audit import AuditOptions
-from pipfleet.engine.findings import FileReport, Finding, FindingKind
+from pipfleet.engine.findings import FileReport, FindingKind
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.rewrite import Style, added_key
-from pipfleet.engine.tomlspans import Header, Statement, inline_table, scan
+from pipfleet.engine.tomlspans import Header, Statement, inline_table, scan, value_end
 from pipfleet.engine.uvproject import (
     SOURCES_CATEGORY,
     array_items,
@@ -53,8 +56,15 @@ _SOURCES = ("tool", "uv", "sources")
 _INDEX = ("tool", "uv", "index")
 # The kinds of package findings this module fixes (with missing-source for the index).
 _PIN_KINDS = frozenset(
-    {FindingKind.MISSING_INDEX, FindingKind.WRONG_INDEX, FindingKind.UNDEFINED_INDEX}
+    {
+        FindingKind.MISSING_INDEX,
+        FindingKind.WRONG_INDEX,
+        FindingKind.UNDEFINED_INDEX,
+        FindingKind.PRIVATE_TRANSITIVE,
+    }
 )
+_DEPENDENCIES = ("project", "dependencies")
+_SEPARATOR = re.compile(r",[ \t]*")
 _BLANKS = re.compile(r"[ \t]*")
 _EQUALS = re.compile(r"[ \t]*=[ \t]*")
 # uv's documentation writes sources as { index = "name" }: the style when the file has none.
@@ -185,6 +195,44 @@ def _entries_edits(
     return [_Edit(at, at, "".join(parts)) for at, parts in inserts.items()]
 
 
+def _dependency_edits(
+    text: str, items: tuple[Header | Statement, ...], names: Sequence[str], style: Style, path: str
+) -> list[_Edit]:
+    """Append ``names`` to the [project] dependencies array, written as its items are:
+    one a line when its ``]`` has a line of its own, else on the same line."""
+    statement = next(
+        (i for i in items if isinstance(i, Statement) and i.table + i.key == _DEPENDENCIES), None
+    )
+    if statement is None or text[statement.value.start] != "[":
+        raise RewriteError(f"{path}: no [project] dependencies array to add {', '.join(names)} to")
+    starts = array_items(text, statement.value.start)
+    close = statement.value.end - 1
+    own = replace(style, quote=text[starts[0]]) if starts else style
+    quoted = [own.quoted(name) for name in sorted(names)]
+    if not starts:
+        at = statement.value.start + 1
+        return [_Edit(at, at, ", ".join(quoted))]
+    last_end = value_end(text, starts[-1])
+    after_last = text[last_end:close]
+    if "\n" not in after_last:
+        separator = ", "
+        if len(starts) > 1 and (match := _SEPARATOR.match(text, value_end(text, starts[0]))):
+            separator = match.group()
+        return [_Edit(last_end, last_end, "".join(separator + q for q in quoted))]
+    newline = _newline(text)
+    line_start = text.rfind("\n", 0, starts[-1]) + 1
+    indent = text[line_start : starts[-1]]
+    indent = indent if _BLANKS.fullmatch(indent) else "    "
+    comma = after_last.lstrip(" \t").startswith(",")
+    edits = [] if comma else [_Edit(last_end, last_end, ",")]
+    at = text.rfind("\n", 0, close) + 1
+    lines = [f"{indent}{q}{',' if comma else ''}" for q in quoted]
+    if not comma:
+        lines = [line + "," for line in lines[:-1]] + lines[-1:]
+    edits.append(_Edit(at, at, "".join(line + newline for line in lines)))
+    return edits
+
+
 def _last_index_end(items: tuple[Header | Statement, ...]) -> int | None:
     """The end of the last line of the last [[tool.uv.index]] table, if any."""
     headers = [i for i in items if isinstance(i, Header) and i.path == _INDEX]
@@ -235,14 +283,26 @@ def rewrite(text: str, report: FileReport, listing: Listing, options: AuditOptio
     newline = _newline(text)
     statements = _source_statements(items)
     style = _style(text, items)
+    transitive = sorted(
+        {
+            canonicalize_name(f.package or "")
+            for f in fixes
+            if f.kind is FindingKind.PRIVATE_TRANSITIVE
+        }
+    )
+    # A transitive package may have a source already (uv ignored it, as the package was
+    # not the project's own): it is repinned rather than given a second one.
+    sourced = set(parse(text, report.path).sources)
     added = sorted(
         {
             canonicalize_name(f.package or "")
             for f in fixes
             if f.kind is FindingKind.MISSING_INDEX and f.category != SOURCES_CATEGORY
-        }
+        }.union(name for name in transitive if name not in sourced)
     )
-    repinned = {canonicalize_name(f.package or "") for f in fixes if f.category == SOURCES_CATEGORY}
+    repinned = {
+        canonicalize_name(f.package or "") for f in fixes if f.category == SOURCES_CATEGORY
+    }.union(name for name in transitive if name in sourced)
     edits = [
         edit
         for statement in statements
@@ -250,6 +310,8 @@ def rewrite(text: str, report: FileReport, listing: Listing, options: AuditOptio
         and canonicalize_name((statement.table + statement.key)[3]) in repinned
         for edit in _index_edits(text, statement, target, style)
     ]
+    if transitive:
+        edits += _dependency_edits(text, items, transitive, style, report.path)
     tail: list[str] = []
     has_sources = any(isinstance(i, Header) and i.path == _SOURCES for i in items)
     if added and has_sources:
@@ -290,19 +352,27 @@ def rewrite(text: str, report: FileReport, listing: Listing, options: AuditOptio
     new_text = text
     for edit in sorted(set(edits), reverse=True):
         new_text = new_text[: edit.start] + edit.text + new_text[edit.end :]
-    _verify(text, new_text, report, fixes, target, added, added_index, listing, options)
+    _verify(
+        text, new_text, report, repinned, target, added, transitive, added_index, listing, options
+    )
     return new_text
 
 
 def _expected_data(
     old: Mapping[str, Any],
     added: Sequence[str],
+    transitive: Sequence[str],
     repinned: Collection[str],
     target: str,
     added_index: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """What the fixed file must mean: the old data, the pins and the index added."""
+    """What the fixed file must mean: the old data, the pins, the dependencies and the
+    index added."""
     data = dict(old)
+    if transitive:
+        project = dict(data["project"])
+        project["dependencies"] = [*project["dependencies"], *transitive]
+        data["project"] = project
     tool = dict(data.get("tool", {}))
     uv = dict(tool.get("uv", {}))
     sources = dict(uv.get("sources", {}))
@@ -330,9 +400,10 @@ def _verify(
     old_text: str,
     new_text: str,
     report: FileReport,
-    fixes: list[Finding],
+    repinned: Collection[str],
     target: str,
     added: Sequence[str],
+    transitive: Sequence[str],
     added_index: dict[str, Any] | None,
     listing: Listing,
     options: AuditOptions,
@@ -342,8 +413,9 @@ def _verify(
         new = tomllib.loads(new_text)
     except tomllib.TOMLDecodeError as exc:
         raise RewriteError(f"{report.path}: the rewrite produced invalid TOML ({exc})") from None
-    repinned = {canonicalize_name(f.package or "") for f in fixes if f.category == SOURCES_CATEGORY}
-    expected = _expected_data(tomllib.loads(old_text), added, repinned, target, added_index)
+    expected = _expected_data(
+        tomllib.loads(old_text), added, transitive, repinned, target, added_index
+    )
     if new != expected:
         raise RewriteError(
             f"{report.path}: the rewrite would change more than the fix; nothing written"
