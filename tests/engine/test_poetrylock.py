@@ -86,13 +86,38 @@ def test_content_hash_is_poetrys_for_every_corpus_file(path: Path) -> None:
     )
 
 
+# What poetry 1.8.5's Locker(path, data["tool"]["poetry"])._get_content_hash() gave for
+# corpus files that have a [project] table, which Poetry 1 did not read.
+POETRY_1_8_5 = {
+    "002": "c2e93f6ae4b3e05e6608cc21638f66914c630db5ef822a344b4434dc4ba8a44c",
+    "005": "9c935b65ebe6f629a9c74cab41dece65c73a05367c6e932693f8dbad36028080",
+    "012": "a53f053333af637a3e133b48054cc1a2e99fb51ca42c6e0d1311e0e56573c9a0",
+}
+
+
+@pytest.mark.parametrize("prefix", sorted(POETRY_1_8_5))
+def test_content_hash_is_poetry_1s_under_its_scheme(prefix: str) -> None:
+    (path,) = CORPUS.glob(f"{prefix}-*/pyproject.toml")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert content_hash(data, HashScheme.POETRY1) == POETRY_1_8_5[prefix]
+    assert content_hash(data) != POETRY_1_8_5[prefix]
+    written = lock(path.read_text(encoding="utf-8"), poetry="1.8.5")
+    poetry1 = parse_lock(written.replace(content_hash(data), POETRY_1_8_5[prefix]))
+    assert fresh_scheme(poetry1, data) is HashScheme.POETRY1
+    # Poetry 2 wrote none of these: a Poetry 1 hash in its lock is stale.
+    poetry2 = parse_lock(
+        written.replace("1.8.5", "2.1.0").replace(content_hash(data), POETRY_1_8_5[prefix])
+    )
+    assert fresh_scheme(poetry2, data) is None
+
+
 def test_content_hash_covers_dependency_groups_only_since_poetry_2_3() -> None:
     base = '[project]\nname = "a"\ndependencies = ["x"]\n[tool.poetry]\n'
     grouped = base + '[dependency-groups]\ndev = ["pytest"]\n'
     data, with_groups = tomllib.loads(base), tomllib.loads(grouped)
     assert content_hash(with_groups) != content_hash(data)
     assert content_hash(with_groups, HashScheme.NO_GROUPS) == content_hash(data)
-    for scheme in HashScheme:
+    for scheme in (HashScheme.GROUPS, HashScheme.NO_GROUPS):
         assert content_hash(with_groups, scheme) == Locker(
             Path("poetry.lock"), with_groups
         )._get_content_hash(with_dependency_groups=scheme is HashScheme.GROUPS)

@@ -53,6 +53,7 @@ _LEGACY_KEYS = ("dependencies", "source", "extras", "dev-dependencies")
 _RELEVANT_KEYS = (*_LEGACY_KEYS, "group")
 _RELEVANT_PROJECT_KEYS = ("requires-python", "dependencies", "optional-dependencies")
 _GROUPS_HASHED_SINCE = Version("2.3.0")
+_PROJECT_HASHED_SINCE = Version("2.0.0")
 
 
 def sibling_lock(pyproject_path: str) -> str:
@@ -65,7 +66,8 @@ class HashScheme(StrEnum):
     """How a Poetry release computes ``content-hash``."""
 
     GROUPS = "groups"  # [dependency-groups] included: Poetry >= 2.3
-    NO_GROUPS = "no-groups"  # before Poetry 2.3 (Poetry 1 too: it had no [project])
+    NO_GROUPS = "no-groups"  # Poetry 2.0 to 2.2
+    POETRY1 = "poetry1"  # [tool.poetry] alone: Poetry 1 read no [project]
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ def content_hash(pyproject: Mapping[str, Any], scheme: HashScheme = HashScheme.G
     and [tool.poetry] content as sorted JSON; with neither of the first two, the
     [tool.poetry] keys alone, at top level.
     """
-    project = pyproject.get("project", {})
+    project = pyproject.get("project", {}) if scheme is not HashScheme.POETRY1 else {}
     groups = pyproject.get("dependency-groups", {}) if scheme is HashScheme.GROUPS else {}
     tool_poetry = pyproject.get("tool", {}).get("poetry", {})
     relevant_project = {
@@ -209,14 +211,15 @@ def content_hash(pyproject: Mapping[str, Any], scheme: HashScheme = HashScheme.G
 
 
 def fresh_scheme(lock: PoetryLock, pyproject: Mapping[str, Any]) -> HashScheme | None:
-    """The scheme under which ``lock`` is fresh for ``pyproject``, as Poetry judges it
-    (the older scheme only for a lock written before 2.3); None when it is stale."""
-    if lock.content_hash == content_hash(pyproject, HashScheme.GROUPS):
-        return HashScheme.GROUPS
-    older = lock.generator is not None and lock.generator < _GROUPS_HASHED_SINCE
-    if older and lock.content_hash == content_hash(pyproject, HashScheme.NO_GROUPS):
-        return HashScheme.NO_GROUPS
-    return None
+    """The scheme under which ``lock`` is fresh for ``pyproject``, as the Poetry that
+    wrote it judges it (an older scheme only for a lock an older Poetry wrote: Poetry 2
+    accepts a pre-2.3 hash, a Poetry 1 user's lock holds Poetry 1's); None when stale."""
+    schemes = [HashScheme.GROUPS]
+    if lock.generator is not None and lock.generator < _GROUPS_HASHED_SINCE:
+        schemes.append(HashScheme.NO_GROUPS)
+    if lock.generator is not None and lock.generator < _PROJECT_HASHED_SINCE:
+        schemes.append(HashScheme.POETRY1)
+    return next((s for s in schemes if lock.content_hash == content_hash(pyproject, s)), None)
 
 
 def _is_private_source(source: LockSource | None, private: PoetrySource | None) -> bool:

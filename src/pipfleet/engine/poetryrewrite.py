@@ -111,7 +111,11 @@ def rewrite(text: str, report: FileReport) -> str:
 
 def _dependency(project: PoetryProject, finding: Finding) -> Dependency:
     for dependency in project.dependencies:
-        if dependency.group == finding.category and dependency.key == finding.package:
+        if (dependency.group, dependency.key, dependency.line) == (
+            finding.category,
+            finding.package,
+            finding.line,
+        ):
             return dependency
     raise RewriteError(f"{project.path}: cannot locate {finding.package} in {finding.category}")
 
