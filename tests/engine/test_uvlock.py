@@ -9,7 +9,13 @@ import pytest
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing, version_key
-from pipfleet.engine.uvlock import lock_findings, parse_lock, relock_note, sibling_lock
+from pipfleet.engine.uvlock import (
+    listing_transitive_findings,
+    lock_findings,
+    parse_lock,
+    relock_note,
+    sibling_lock,
+)
 from pipfleet.engine.uvproject import parse
 from pipfleet.errors import PipfileError
 
@@ -194,3 +200,55 @@ def test_the_relock_note_names_the_lock_and_the_packages() -> None:
     note = relock_note("svc/uv.lock", ["orb-utils", "orb-common"])
     assert note.startswith("svc/uv.lock still locks orb-common, orb-utils from")
     assert "run `uv lock`" in note
+
+
+CHAIN = Listing(
+    packages={
+        "orb-api": frozenset({"1.0.0", "2.0.0"}),
+        "orb-events": frozenset({"1.0.0"}),
+        "orb-core": frozenset({"3.0.0"}),
+    },
+    dependencies={
+        version_key("orb-api", "1.0.0"): (),
+        version_key("orb-api", "2.0.0"): ("orb-events>=1", "requests"),
+        version_key("orb-events", "1.0.0"): ("orb-core",),
+        version_key("orb-core", "3.0.0"): ("orb-api",),  # a cycle ends
+    },
+)
+
+
+def api_project(spec: str = "", explicit: str = "true", extra: str = "") -> str:
+    return f"""\
+[project]
+name = "svc"
+dependencies = ["orb-api{spec}"{extra}]
+
+[tool.uv.sources]
+orb-api = {{ index = "codeartifact" }}
+
+[[tool.uv.index]]
+name = "codeartifact"
+url = "{CA_URL}"
+explicit = {explicit}
+"""
+
+
+def test_without_a_lock_private_dependencies_come_from_the_listing() -> None:
+    found = listing_transitive_findings(parse(api_project()), CHAIN)
+    assert [(f.kind, f.package, f.expected) for f in found] == [
+        (FindingKind.PRIVATE_TRANSITIVE, "orb-events", '{ index = "codeartifact" }'),
+        (FindingKind.PRIVATE_TRANSITIVE, "orb-core", '{ index = "codeartifact" }'),
+    ]
+    assert found[0].message.startswith("orb-events (private) is needed by orb-api but not")
+    assert "needed by orb-events" in found[1].message
+    # The version the requirement allows decides: orb-api 1.0.0 needs nothing.
+    assert listing_transitive_findings(parse(api_project("<2")), CHAIN) == []
+    # Listed by the project, a dependency is its own requirement, audited as such.
+    listed = api_project(extra=', "orb-events", "orb-core"')
+    assert listing_transitive_findings(parse(listed), CHAIN) == []
+
+
+def test_codeartifact_asked_first_serves_private_dependencies_itself() -> None:
+    assert listing_transitive_findings(parse(api_project(explicit="false")), CHAIN) == []
+    unsafe = api_project(explicit="false") + '\n[tool.uv]\nindex-strategy = "unsafe-best-match"\n'
+    assert len(listing_transitive_findings(parse(unsafe), CHAIN)) == 2

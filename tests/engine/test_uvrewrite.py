@@ -12,8 +12,8 @@ import pytest
 
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FileReport, FindingKind
-from pipfleet.engine.listing import Listing
-from pipfleet.engine.uvlock import lock_findings, parse_lock
+from pipfleet.engine.listing import Listing, version_key
+from pipfleet.engine.uvlock import listing_transitive_findings, lock_findings, parse_lock
 from pipfleet.engine.uvproject import audit, parse
 from pipfleet.engine.uvrewrite import rewrite
 from pipfleet.errors import FixError, RewriteError
@@ -296,3 +296,22 @@ def test_a_private_transitive_dependency_is_listed_and_pinned(
     assert new == head + after + "\n" + PINNED.replace(
         'orb-common = { index = "codeartifact" }\n', ADDED_PINS
     )
+
+
+def test_private_dependencies_found_from_the_listing_are_listed_and_pinned() -> None:
+    listing = Listing(
+        packages={"orb-common": frozenset({"2.0.0"}), "orb-events": frozenset({"1.0.0"})},
+        dependencies={version_key("orb-common", "2.0.0"): ("orb-events>=1",)},
+    )
+    text = '[project]\nname = "svc"\ndependencies = [\n    "orb-common>=2",\n]\n' + PINNED
+    project = parse(text)
+    report = audit(project, listing, OPTIONS)
+    found = tuple(listing_transitive_findings(project, listing, OPTIONS))
+    new = rewrite(text, FileReport(report.path, report.findings + found), listing, OPTIONS)
+    assert new == text.replace(
+        '"orb-common>=2",\n', '"orb-common>=2",\n    "orb-events",\n'
+    ).replace(
+        'orb-common = { index = "codeartifact" }\n',
+        'orb-common = { index = "codeartifact" }\norb-events = { index = "codeartifact" }\n',
+    )
+    assert listing_transitive_findings(parse(new), listing, OPTIONS) == []

@@ -21,6 +21,9 @@ registry:
   orb-b in ``constraint-dependencies`` did not change that; with the index not
   explicit (and asked first) orb-b came from CodeArtifact.
 
+Without a lock, ``listing_transitive_findings`` finds the same from the listing's
+dependencies, as ``provenance`` does for a Pipfile.
+
 **Updating the lock in place after the pyproject fix: not done; the fix leaves
 uv.lock alone and says to run ``uv lock``.** Measured with uv 0.13.9 against two
 loopback pypiserver indexes (tests/test_uv_e2e.py repeats it): pinning a package
@@ -51,6 +54,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from pipfleet.engine.audit import AuditOptions, is_codeartifact_url
@@ -60,6 +64,9 @@ from pipfleet.engine.pipfile import load_toml
 from pipfleet.engine.tomlspans import Header, scan
 from pipfleet.engine.uvproject import (
     UvProject,
+    UvRequirement,
+    first_asked,
+    first_index_strategy,
     pinned_source,
     private_index,
     without_credentials,
@@ -254,6 +261,65 @@ def _finding(
         expected=expected,
         source=target,
     )
+
+
+def listing_transitive_findings(
+    project: UvProject, listing: Listing, options: AuditOptions = _DEFAULT_OPTIONS
+) -> list[Finding]:
+    """private-transitive for the private packages the project's private packages need
+    (the listing's dependencies of the newest version each requirement allows, followed
+    through private packages) and does not list: for a project without a uv.lock.
+
+    None when CodeArtifact is the first index uv asks for unpinned packages (not
+    explicit, first-index strategy): uv finds them there.
+    """
+    index = private_index(project, options.index_name)
+    if index is not None and first_asked(project) is index and first_index_strategy(project):
+        return []
+    target = index.name if index is not None and index.name else options.index_name
+    direct: dict[str, UvRequirement] = {}
+    for requirement in project.requirements:
+        direct.setdefault(requirement.name, requirement)
+    needs: dict[str, tuple[str, UvRequirement]] = {}
+    for requirement in direct.values():
+        if requirement.name not in listing or requirement.direct_url:
+            continue
+        spec = str(Requirement(requirement.text).specifier)
+        version = listing.newest(requirement.name, spec)
+        # Breadth first, so "needed by" names the nearest private package; each
+        # (name, version) is followed once, which also ends any cycle.
+        queue = [(requirement.name, version)] if version else []
+        seen = set(queue)
+        while queue:
+            name, version = queue.pop(0)
+            for raw in listing.dependencies_of(name, version) or ():
+                try:
+                    dependency = Requirement(raw)
+                except InvalidRequirement:  # parse_listing checked them; a hand-made one may not
+                    continue
+                needed = canonicalize_name(dependency.name)
+                if needed not in listing:
+                    continue
+                if needed not in direct:
+                    needs.setdefault(needed, (name, requirement))
+                chosen = listing.newest(needed, str(dependency.specifier))
+                if chosen is not None and (needed, chosen) not in seen:
+                    seen.add((needed, chosen))
+                    queue.append((needed, chosen))
+    return [
+        Finding(
+            FindingKind.PRIVATE_TRANSITIVE,
+            project.path,
+            f"{needed} (private) is needed by {needed_by} but not listed: uv pins only the "
+            "project's own dependencies to an index and looks for it on the default one, "
+            f"where it is missing or could be an impostor; list it and pin it to {target!r}",
+            category=requirement.group,
+            package=needed,
+            expected=pinned_source(target),
+            source=target,
+        )
+        for needed, (needed_by, requirement) in needs.items()
+    ]
 
 
 def relock_note(lock_path: str, packages: Sequence[str]) -> str:

@@ -361,7 +361,7 @@ def _private_package(
             _requirement_finding(FindingKind.NON_REGISTRY, project, requirement, message, target)
         ]
     if not sources:
-        if index is not None and first_asked(project) is index and _first_index(project):
+        if index is not None and first_asked(project) is index and first_index_strategy(project):
             # uv stops at the first index that has the name: here the private one, so the
             # package resolves, but only as long as the order and the strategy hold.
             message = (
@@ -484,7 +484,7 @@ def _index_findings(
     return findings
 
 
-def _first_index(project: UvProject) -> bool:
+def first_index_strategy(project: UvProject) -> bool:
     """Whether uv stops at the first index that has a name (its default strategy)."""
     return project.index_strategy in (None, "first-index")
 
