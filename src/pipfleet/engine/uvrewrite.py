@@ -10,16 +10,18 @@ What is fixed (the findings ``uvproject.audit`` gives an ``expected``):
   becomes the private one (other keys, markers and list elements stay);
 - missing-source: a ``[[tool.uv.index]]`` for CodeArtifact with ``explicit = true``
   and its URL without credentials (uv reads UV_INDEX_<NAME>_USERNAME/PASSWORD);
-- private-transitive (from ``uvlock``): the package is added to [project]
-  dependencies and pinned like a missing index, since uv pins only the project's
-  own dependencies to an index.
+- private-transitive (``uvlock.lock_findings`` or, without a lock,
+  ``uvlock.listing_transitive_findings``): the package is added to [project]
+  dependencies (also when only a dependency group needs it) and pinned like a
+  missing index, since uv pins only the project's own dependencies to an index.
 
 What is reported and left to a person:
 
 - index-not-explicit: ``explicit = true`` stops uv from asking CodeArtifact for the
   packages nobody pinned, and [tool.uv.sources] pins only the project's own
   dependencies, so a private package's private dependency would move to PyPI: the
-  very confusion this tool prevents. Its dependencies must be listed first.
+  very confusion this tool prevents (tests/test_uv_e2e.py shows it with real uv).
+  Where the listing does not name every private dependency, nobody can tell.
 - unsafe-index-strategy: removing it changes where every package resolves (and can
   leave the project unsatisfiable), which is a decision for the project.
 
