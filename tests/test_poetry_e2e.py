@@ -107,14 +107,18 @@ def _poetry(project: Path, env: dict[str, str], *args: str) -> str:
     return proc.stdout + proc.stderr
 
 
-def _pyproject(layout: str, public: Server, private: Server, priority: str) -> str:
+def _pyproject(layout: str, public: Server, private: Server, priority: str | None) -> str:
+    """Poetry 1 or PEP 621 layout; the CodeArtifact source with ``priority``, or none."""
     # The public index is primary: Poetry then leaves PyPI out.
     sources = (
         f'[[tool.poetry.source]]\nname = "public"\nurl = "{public.simple_url}/"\n'
-        'priority = "primary"\n\n'
-        f'[[tool.poetry.source]]\nname = "codeartifact"\nurl = "{private.simple_url}/"\n'
-        f'priority = "{priority}"\n'
+        'priority = "primary"\n'
     )
+    if priority is not None:
+        sources += (
+            f'\n[[tool.poetry.source]]\nname = "codeartifact"\nurl = "{private.simple_url}/"\n'
+            f'priority = "{priority}"\n'
+        )
     if layout == "poetry1":
         return (
             "[tool.poetry]\npackage-mode = false\n\n"
@@ -150,24 +154,31 @@ def _locked(project: Path) -> dict[str, tuple[str, str | None, frozenset[str]]]:
 def _fix(project: Path, indexes: Indexes) -> tuple[str, str]:
     """Audit and rewrite the pyproject.toml as the fix job does; (old, new) text."""
     old = (project / "pyproject.toml").read_text(encoding="utf-8")
-    report = audit(parse(old), indexes.listing, AuditOptions())
-    assert {f.kind for f in report.fixable} == {
-        FindingKind.MISSING_INDEX,
-        FindingKind.INDEX_NOT_EXPLICIT,
-    }
+    options = AuditOptions(
+        source_url=f"http://aws:{indexes.token}@{indexes.private.simple_url[7:]}/"
+    )
+    report = audit(parse(old), indexes.listing, options)
+    source_kind = (
+        FindingKind.INDEX_NOT_EXPLICIT if "codeartifact" in old else FindingKind.MISSING_SOURCE
+    )
+    assert {f.kind for f in report.fixable} == {FindingKind.MISSING_INDEX, source_kind}
     new = rewrite(old, report)
+    assert indexes.token not in new  # Poetry reads it from POETRY_HTTP_BASIC_CODEARTIFACT_*
     (project / "pyproject.toml").write_text(new, encoding="utf-8")
     return old, new
 
 
-@pytest.mark.parametrize("layout", ["poetry1", "pep621"])
+@pytest.mark.parametrize(
+    ("layout", "priority"),
+    [("poetry1", "supplemental"), ("pep621", "supplemental"), ("poetry1", None)],
+)
 def test_the_impostor_wins_before_the_fix_and_codeartifact_after_it(
-    indexes: Indexes, tmp_path: Path, layout: str
+    indexes: Indexes, tmp_path: Path, layout: str, priority: str | None
 ) -> None:
     project = tmp_path / "project"
     project.mkdir()
     env = _env(tmp_path / "home", indexes.token)
-    text = _pyproject(layout, indexes.public, indexes.private, "supplemental")
+    text = _pyproject(layout, indexes.public, indexes.private, priority)
     (project / "pyproject.toml").write_text(text, encoding="utf-8")
 
     _poetry(project, env, "lock")
@@ -213,6 +224,9 @@ def test_a_lock_of_codeartifact_files_is_updated_in_place_as_poetry_would_write_
     update = update_lock(lock_text, old, new, indexes.listing)
     assert update.text is not None and update.note is None
     assert update.resourced == (f"{PRIVATE}=={GENUINE}",)
+    # The old lock no longer matches the fixed pyproject.toml.
+    stale = run([POETRY, "check", "--lock"], cwd=project, env=env, timeout=TIMEOUT)
+    assert stale.returncode != 0 and "poetry lock" in stale.stdout + stale.stderr, output(stale)
     (project / "poetry.lock").write_text(update.text, encoding="utf-8")
     _poetry(project, env, "check", "--lock")
     assert _locked(project)[PRIVATE] == (
