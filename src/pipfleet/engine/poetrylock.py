@@ -367,7 +367,7 @@ def _pinned_sources(project: PoetryProject) -> dict[str, PoetrySource]:
     return pinned
 
 
-def lock_url(source: PoetrySource) -> str:
+def _lock_url(source: PoetrySource) -> str:
     """The URL Poetry writes for a package from ``source`` (its LegacyRepository's)."""
     assert source.url is not None
     return source.url.rstrip("/")
@@ -385,7 +385,7 @@ def _replace_content_hash(text: str, digest: str) -> str:
 def _set_source(text: str, package: LockedPackage, source: PoetrySource) -> str:
     """``text`` with the ``[package.source]`` of ``package`` naming ``source``."""
     newline = newline_of(text)
-    values = {"type": "legacy", "url": lock_url(source), "reference": source.name}
+    values = {"type": "legacy", "url": _lock_url(source), "reference": source.name}
     items = scan(text)
     headers = [i for i in items if isinstance(i, Header)]
     starts = [h for h in headers if h.path == ("package",) and h.is_array]
@@ -422,7 +422,7 @@ def _verify(
     for package, source in moves:
         expected["package"][package.index]["source"] = {
             "type": "legacy",
-            "url": lock_url(source),
+            "url": _lock_url(source),
             "reference": source.name,
         }
     try:
