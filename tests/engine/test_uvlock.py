@@ -252,3 +252,10 @@ def test_codeartifact_asked_first_serves_private_dependencies_itself() -> None:
     assert listing_transitive_findings(parse(api_project(explicit="false")), CHAIN) == []
     unsafe = api_project(explicit="false") + '\n[tool.uv]\nindex-strategy = "unsafe-best-match"\n'
     assert len(listing_transitive_findings(parse(unsafe), CHAIN)) == 2
+
+
+def test_headers_written_otherwise_give_no_lines_rather_than_wrong_ones() -> None:
+    text = '[[package]]\nname = "a"\n\n[[ package ]]\nname = "b"\n'
+    assert [(p.name, p.line) for p in parse_lock(text)] == [("a", None), ("b", None)]
+    crlf = '[[package]]\r\nname = "a"\r\n\r\n[[package]]\r\nname = "b"\r\n'
+    assert [p.line for p in parse_lock(crlf)] == [1, 4]

@@ -50,6 +50,7 @@ is worse than a stale one that ``uv sync --locked`` refuses loudly. So
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +62,6 @@ from pipfleet.engine.audit import AuditOptions, is_codeartifact_url
 from pipfleet.engine.findings import Finding, FindingKind
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import load_toml
-from pipfleet.engine.tomlspans import Header, scan
 from pipfleet.engine.uvproject import (
     UvProject,
     UvRequirement,
@@ -74,6 +74,7 @@ from pipfleet.engine.uvproject import (
 from pipfleet.errors import PipfileError
 
 LOCK_NAME = "uv.lock"
+_PACKAGE_HEADER = re.compile(r"^\[\[package\]\][ \t]*\r?$", re.MULTILINE)
 _DEFAULT_OPTIONS = AuditOptions()
 
 
@@ -114,7 +115,7 @@ def parse_lock(text: str) -> tuple[UvLockedPackage, ...]:
     packages = data.get("package", [])
     if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
         raise PipfileError("uv.lock: package must be an array of tables")
-    lines = [i.line for i in scan(text) if isinstance(i, Header) and i.path == ("package",)]
+    lines = _package_lines(text, len(packages))
     found = []
     for position, entry in enumerate(packages):
         name = entry.get("name")
@@ -134,6 +135,24 @@ def parse_lock(text: str) -> tuple[UvLockedPackage, ...]:
             )
         )
     return tuple(found)
+
+
+def _package_lines(text: str, count: int) -> list[int]:
+    """The line of each ``[[package]]`` header; none when they cannot be told apart.
+
+    uv writes each header on a line of its own, so a search finds them without
+    scanning every value (which took as long as tomllib itself on a 5 MB lock); a count
+    that differs from tomllib's (a header spelled otherwise) gives no lines at all.
+    """
+    starts = [match.start() for match in _PACKAGE_HEADER.finditer(text)]
+    if len(starts) != count:
+        return []
+    lines, line, previous = [], 1, 0
+    for start in starts:
+        line += text.count("\n", previous, start)
+        lines.append(line)
+        previous = start
+    return lines
 
 
 def _at(lines: Sequence[int], position: int) -> int | None:
