@@ -10,7 +10,7 @@ from tests.engine.test_requirements import FILES, TOKEN
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing, parse_listing
-from pipfleet.engine.requirements import IndexRole, parse
+from pipfleet.engine.requirements import IndexRole, index_urls, parse
 from pipfleet.engine.requirementsincludes import audit_loaded, load_tree
 from pipfleet.engine.requirementsrewrite import LineChange, Proposal, proposals, rewrite
 
@@ -95,15 +95,16 @@ def test_only_a_proposal_when_the_answer_is_not_in_the_file(files: dict[str, str
     (only,) = found
     assert not only.automatic
     assert only.kind in (FindingKind.EXTRA_INDEX_URL, FindingKind.MISSING_INDEX)
-    # Every index line but the kept CodeArtifact one goes; that one says --index-url.
-    (kept,) = [change for change in only.changes if change.after]
-    assert f"--index-url {CA}" in kept.after[0]
-    assert len(only.changes) == sum(
-        1
-        for text in files.values()
-        for o in parse(text).indexes
-        if o.role is not IndexRole.FIND_LINKS
-    )
+    # Made as shown, the change leaves CodeArtifact the only index pip asks.
+    proposed = dict(files)
+    for change in sorted(only.changes, key=lambda change: -change.line):
+        lines = proposed[change.file].splitlines()
+        assert lines[change.line - 1 : change.line - 1 + len(change.before)] == list(change.before)
+        lines[change.line - 1 : change.line - 1 + len(change.before)] = change.after
+        proposed[change.file] = "".join(f"{line}\n" for line in lines)
+    tree = load_tree("r.txt", proposed)
+    assert index_urls(tree.indexes, tree.no_index) == [CA]
+    assert [p.option.url for p in tree.indexes if p.option.role is not IndexRole.FIND_LINKS] == [CA]
 
 
 def test_codeartifact_on_a_requirement_line_is_proposed_on_a_line_of_its_own() -> None:
@@ -125,8 +126,8 @@ def test_pytorch_proposal_names_what_would_be_dropped() -> None:
     }
     (only,), _ = run(files)
     assert "https://download.pytorch.org/whl/cu121 would be dropped" in only.summary
+    # CodeArtifact's -i line stays as it is.
     assert only.changes == (
-        LineChange("r.txt", 1, (f"-i {CA}",), (f"--index-url {CA}",)),
         LineChange("r.txt", 2, ("--extra-index-url https://download.pytorch.org/whl/cu121",), ()),
     )
 

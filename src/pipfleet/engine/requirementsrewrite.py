@@ -53,7 +53,7 @@ from pipfleet.errors import PipfileError, RewriteError
 from pipfleet.safetext import mask_credentials
 
 TOKEN_VARIABLE = "${CODEARTIFACT_AUTH_TOKEN}"
-_INDEX_OPTION = r"(?<![\w-])(?:--extra-index-url|--index-url|-i)"
+_INDEX_OPTION = r"(?<![\w-])(?P<option>--extra-index-url|--index-url|-i)"
 _SEPARATOR = r"(?P<sep>[ \t]*=[ \t]*|[ \t]+|)"
 
 
@@ -129,8 +129,12 @@ def _apply(op: _Op, raw: str) -> str | None:
     if op.action is _Action.SET_URL:
         replacement = op.new
     elif op.action is _Action.ONLY_INDEX:
+        # An --index-url (or -i) keeps its spelling; an --extra-index-url becomes one.
+        option, separator = match.group("option", "sep")
+        if option == "--extra-index-url":
+            option, separator = "--index-url", separator or " "
         quote = match.group("q")
-        replacement = f"--index-url{match.group('sep') or ' '}{quote}{op.new}{quote}"
+        replacement = f"{option}{separator}{quote}{op.new}{quote}"
     else:
         replacement = ""
     end = match.end()
@@ -318,7 +322,8 @@ def proposals(
         for op in sorted(planned.ops, key=lambda op: (op.file, op.line)):
             raw = lines[op.file].raw(op.line)
             after = _apply(op, raw) or ""
-            changes.append(LineChange(op.file, op.line, _shown(raw), _shown(after)))
+            if after != raw:  # CodeArtifact's own --index-url line may stay as it is
+                changes.append(LineChange(op.file, op.line, _shown(raw), _shown(after)))
         result.append(Proposal(planned.kind, planned.summary, tuple(changes), planned.automatic))
     return tuple(result)
 
