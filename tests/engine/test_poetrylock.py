@@ -11,7 +11,7 @@ import pytest
 from poetry.packages.locker import Locker
 
 from pipfleet.engine.audit import AuditOptions
-from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.findings import FileReport, FindingKind
 from pipfleet.engine.listing import Listing, version_key
 from pipfleet.engine.poetrylock import (
     HashScheme,
@@ -274,3 +274,71 @@ def test_update_leaves_a_stale_lock() -> None:
     stale = lock(PYPROJECT.replace('requests = "*"', 'requests = "^2"'))
     update = update_lock(stale, PYPROJECT, fix(PYPROJECT), LISTING)
     assert update.text is None and update.note is not None and "not fresh" in update.note
+
+
+def transitive_fix(pyproject: str, locked: str) -> str:
+    """The pyproject.toml once the lock's private-transitive findings are fixed."""
+    found = lock_findings(parse(pyproject), parse_lock(locked), LISTING, "codeartifact")
+    # orb-utils comes from PyPI too (wrong-index): only a new lock changes that.
+    assert [f.kind for f in found] == [FindingKind.PRIVATE_TRANSITIVE, FindingKind.WRONG_INDEX]
+    new = rewrite(pyproject, FileReport("pyproject.toml", tuple(found)))
+    after = lock_findings(parse(new), parse_lock(locked), LISTING, "codeartifact")
+    assert [f.kind for f in after] == [FindingKind.WRONG_INDEX]
+    return new
+
+
+def test_a_private_transitive_package_joins_the_poetry_dependencies_pinned() -> None:
+    pinned = PYPROJECT.replace(
+        'orb-common = "^2"', 'orb-common = {version = "^2", source = "codeartifact"}'
+    )
+    locked = lock(
+        pinned,
+        package("orb-common", "2.0.0", GENUINE, "codeartifact"),
+        package("orb-utils", "1.0", OTHER),
+    )
+    new = transitive_fix(pinned, locked)
+    assert new == pinned.replace(
+        'requests = "*"\n', 'requests = "*"\norb-utils = {version = "*", source = "codeartifact"}\n'
+    )
+    # orb-utils's files are not known: the lock must be resolved again.
+    update = update_lock(locked, pinned, new, LISTING)
+    assert update.text is None and update.note is not None and "orb-utils==1.0" in update.note
+
+
+@pytest.mark.parametrize(
+    ("array", "after"),
+    [
+        ('["orb-common (>=2)"]', '["orb-common (>=2)", "orb-utils"]'),
+        ("['a',  'orb-common']", "['a',  'orb-common',  'orb-utils']"),
+        (
+            '[\n  "a",\n  "orb-common",  # ours\n]',
+            '[\n  "a",\n  "orb-common",  # ours\n  "orb-utils",\n]',
+        ),
+        (
+            '[\n    "a",\n    "orb-common"  # ours\n]',
+            '[\n    "a",\n    "orb-common",  # ours\n    "orb-utils"\n]',
+        ),
+        ('[\n  "a",\n  "orb-common"]', '[\n  "a",\n  "orb-common", "orb-utils"]'),
+    ],
+)
+def test_in_poetry_2_a_private_transitive_package_joins_project_dependencies(
+    array: str, after: str
+) -> None:
+    pyproject = (
+        f'[project]\nname = "app"\ndependencies = {array}\n\n[tool.poetry]\n\n'
+        '[tool.poetry.dependencies]\norb-common = {source = "codeartifact"}\n\n'
+        f'[[tool.poetry.source]]\nname = "codeartifact"\nurl = "{CA_URL}"\npriority = "explicit"\n'
+    )
+    for newline in ("\n", "\r\n"):
+        text = pyproject.replace("\n", newline)
+        locked = lock(
+            text,
+            package("orb-common", "2.0.0", GENUINE, "codeartifact"),
+            package("orb-utils", "1.0", OTHER),
+        )
+        new = transitive_fix(text, locked)
+        expected = pyproject.replace(array, after).replace(
+            'orb-common = {source = "codeartifact"}\n',
+            'orb-common = {source = "codeartifact"}\norb-utils = {source = "codeartifact"}\n',
+        )
+        assert new == expected.replace("\n", newline)

@@ -39,7 +39,7 @@ from pipfleet.engine.audit import is_codeartifact_url
 from pipfleet.engine.findings import Finding, FindingKind
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import load_toml
-from pipfleet.engine.poetryproject import PoetryProject, PoetrySource, parse
+from pipfleet.engine.poetryproject import PoetryProject, PoetrySource, added_dependency, parse
 from pipfleet.engine.poetryrewrite import newline_of
 from pipfleet.engine.rewrite import quote
 from pipfleet.engine.tomlspans import Header, Statement, scan
@@ -286,14 +286,17 @@ def lock_findings(
                 "poetry install downloads it from there"
             )
             found.append((FindingKind.WRONG_INDEX, package, message))
+    added = added_dependency(target, in_project=project.lists_in_project)
     return [
         Finding(
             kind,
             project.path,
             f"{path}{f':{package.line}' if package.line else ''}: {message}",
-            category=LOCK_NAME,
+            # The fix adds a private transitive package to the main dependencies.
+            category="main" if kind is FindingKind.PRIVATE_TRANSITIVE else LOCK_NAME,
             package=package.key,
             current=package.version,
+            expected=added if kind is FindingKind.PRIVATE_TRANSITIVE else None,
             source=target,
         )
         for kind, package, message in found

@@ -27,6 +27,7 @@ from pipfleet.errors import PipfileError
 
 _POETRY = ("tool", "poetry")
 MAIN_TABLE = (*_POETRY, "dependencies")
+PROJECT_DEPENDENCIES = ("project", "dependencies")
 _PYPI = "pypi"
 
 
@@ -75,6 +76,12 @@ class PoetryProject:
 
     def source_named(self, name: str) -> PoetrySource | None:
         return next((s for s in self.sources if s.name.lower() == name.lower()), None)
+
+    @property
+    def lists_in_project(self) -> bool:
+        """Whether [project] dependencies list the main dependencies (Poetry 2), so that
+        [tool.poetry.dependencies] can only add to those, not list more."""
+        return any(d.table == PROJECT_DEPENDENCIES for d in self.dependencies)
 
 
 def parse(text: str, path: str = "pyproject.toml") -> PoetryProject:
@@ -301,6 +308,14 @@ def source_setting(name: str) -> str:
 
 
 EXPLICIT = 'priority = "explicit"'
+
+
+def added_dependency(target: str, *, in_project: bool) -> str:
+    """The [tool.poetry.dependencies] value of a private package the fix adds: any
+    version from ``target``; with ``in_project`` its [project] requirement is added too."""
+    if in_project:
+        return f"{{source = {quote(target)}}}"
+    return f'{{version = "*", source = {quote(target)}}}'
 
 
 def without_credentials(url: str) -> str:

@@ -24,17 +24,18 @@ import copy
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from packaging.requirements import Requirement
 
 from pipfleet.engine.findings import FileReport, Finding, FindingKind
-from pipfleet.engine.pipfile import load_toml
+from pipfleet.engine.pipfile import load_toml, package_name
 from pipfleet.engine.poetryproject import (
     EXPLICIT,
     MAIN_TABLE,
+    PROJECT_DEPENDENCIES,
     Dependency,
     PoetryProject,
     parse,
@@ -87,6 +88,7 @@ def rewrite(text: str, report: FileReport) -> str:
     style = _style(text, items)
     edits: list[_Edit] = []
     enrich: dict[str, str] = {}  # PEP 503 name -> the name as [project] writes it
+    added: dict[str, str] = {}  # PEP 503 name -> the key of a private package to list
     target = next(f.source for f in fixes if f.source is not None)
     for finding in fixes:
         if finding.kind in _DEPENDENCY_KINDS:
@@ -100,12 +102,24 @@ def rewrite(text: str, report: FileReport) -> str:
             edits.append(_source_edit(text, items, finding.expected, newline))
         elif finding.kind is FindingKind.INDEX_NOT_EXPLICIT:
             edits.append(_explicit_edit(text, items, project, target, style, newline))
-    if enrich:
-        edits.append(_enrichment_edit(text, items, list(enrich.values()), target, style, newline))
+        elif finding.kind is FindingKind.PRIVATE_TRANSITIVE:
+            assert finding.package is not None
+            added.setdefault(package_name(finding.package), finding.package)
+    listed = [name for name in added.values() if not project.lists_in_project]
+    if project.lists_in_project and added:
+        # Poetry 2 locks [project]'s requirements only: the package joins them.
+        edits.append(_project_edit(text, items, list(added.values()), style, newline))
+        enrich.update((name, key) for name, key in added.items() if name not in enrich)
+    source_only = style.inline([("source", style.quoted(target))])
+    any_version = style.inline([("version", style.quoted("*")), ("source", style.quoted(target))])
+    lines = [f"{_key(name)} = {source_only}" for name in enrich.values()]
+    lines += [f"{_key(name)} = {any_version}" for name in listed]
+    if lines:
+        edits.append(_main_table_edit(text, items, lines, newline))
     new_text = text
     for edit in sorted(set(edits), reverse=True):
         new_text = new_text[: edit.start] + edit.text + new_text[edit.end :]
-    _verify(project, report, new_text, list(enrich.values()), target)
+    _verify(project, report, new_text, _Additions(list(enrich.values()), listed, added), target)
     return new_text
 
 
@@ -207,16 +221,21 @@ def _dependency_edits(
     raise RewriteError(f"cannot locate {dependency.key} in [{'.'.join(dependency.table)}]")
 
 
+def _match_end(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where ``pattern`` (which matches the empty string too) stops matching at ``pos``."""
+    match = pattern.match(text, pos)
+    assert match is not None
+    return match.end()
+
+
 def _array_items(text: str, span: Span) -> list[Span]:
     """The values of the array at ``span`` (a multiple-constraints dependency)."""
     spans = []
-    pos = _GAP.match(text, span.start + 1)
-    at = pos.end() if pos else span.start + 1
+    at = _match_end(_GAP, text, span.start + 1)
     while text[at] != "]":
         end = value_end(text, at)
         spans.append(Span(at, end))
-        gap = _GAP.match(text, end)
-        at = gap.end() if gap else end
+        at = _match_end(_GAP, text, end)
     return spans
 
 
@@ -303,16 +322,50 @@ def _explicit_edit(
     return _Edit(last.line_end, last.line_end, f"{newline}{lead}{EXPLICIT}")
 
 
-def _enrichment_edit(
-    text: str,
-    items: Sequence[Header | Statement],
-    names: Sequence[str],
-    target: str,
-    style: Style,
-    newline: str,
+@dataclass(frozen=True)
+class _Additions:
+    enriched: Sequence[str]  # [project] names given a source in [tool.poetry.dependencies]
+    listed: Sequence[str]  # keys added to [tool.poetry.dependencies] (Poetry 1 layout)
+    added: Mapping[str, str]  # every private package the fix lists, by PEP 503 name
+
+
+def _project_edit(
+    text: str, items: Sequence[Header | Statement], names: Sequence[str], style: Style, newline: str
 ) -> _Edit:
-    """A ``name = {source = target}`` line in [tool.poetry.dependencies] per [project] name."""
-    lines = [f"{_key(name)} = {style.inline([('source', style.quoted(target))])}" for name in names]
+    """Append ``names`` to [project] dependencies, written as the array's items are."""
+    statement = next(
+        i for i in items if isinstance(i, Statement) and (*i.table, *i.key) == PROJECT_DEPENDENCIES
+    )
+    span = statement.value
+    elements = _array_items(text, span)
+    firsts = [text[e.start] for e in elements if text[e.start] in "\"'"]
+    own = replace(style, quote=Counter(firsts).most_common(1)[0][0]) if firsts else style
+    quoted = [own.quoted(name) for name in names]
+    if not elements:
+        return _Edit(span.start + 1, span.start + 1, ", ".join(quoted))
+    last = elements[-1]
+    close = span.end - 1
+    line_end = text.find("\n", last.end)
+    if line_end < 0 or line_end > close:
+        # One line: the items' own separator.
+        gap = text[elements[-2].end : elements[-1].start] if len(elements) > 1 else ", "
+        separator = gap if "\n" not in gap and "#" not in gap else ", "
+        return _Edit(last.end, last.end, "".join(separator + q for q in quoted))
+    line_start = text.rfind("\n", 0, last.start) + 1
+    indent = text[line_start : _match_end(_BLANKS, text, line_start)]
+    trailing = text[last.end : line_end].lstrip().startswith(",")
+    at = line_end - 1 if text[line_end - 1] == "\r" else line_end
+    block = "".join(newline + indent + q + "," for q in quoted)
+    if trailing:
+        return _Edit(at, at, block)
+    # The last item gains the comma it lacked; the new ones follow on lines of their own.
+    return _Edit(last.end, at, "," + text[last.end : at] + block.rstrip(","))
+
+
+def _main_table_edit(
+    text: str, items: Sequence[Header | Statement], lines: Sequence[str], newline: str
+) -> _Edit:
+    """``lines`` at the end of [tool.poetry.dependencies], or in a new such table at the end."""
     header = next((i for i in items if isinstance(i, Header) and i.path == MAIN_TABLE), None)
     if header is not None:
         rows = [i for i in items if isinstance(i, Statement) and i.table == MAIN_TABLE]
@@ -341,7 +394,7 @@ def _verify(
     project: PoetryProject,
     report: FileReport,
     new_text: str,
-    enriched: Sequence[str],
+    additions: _Additions,
     target: str,
 ) -> None:
     """The new text must mean the old one plus the fixes, nothing else."""
@@ -377,10 +430,14 @@ def _verify(
                     del source[flag]
                     break
             source["priority"] = "explicit"
-    if enriched:
+    if additions.added and project.lists_in_project:
+        expected["project"]["dependencies"] += list(additions.added.values())
+    if additions.enriched or additions.listed:
         main = poetry.setdefault("dependencies", {})
-        for name in enriched:
+        for name in additions.enriched:
             main[name] = {"source": target}
+        for name in additions.listed:
+            main[name] = {"version": "*", "source": target}
     if new != expected:
         raise RewriteError(
             f"{project.path}: the rewrite would change more than the fix; nothing written"
