@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.engine.test_requirements import CORPUS
 
 from pipfleet.engine.findings import FindingKind, Severity
 from pipfleet.engine.listing import parse_listing
@@ -168,3 +169,46 @@ def test_a_diamond_doubling_at_every_level_is_bounded() -> None:
     report = audit_tree("f0.txt", files, LISTING)
     assert [f.kind for f in report.findings] == [FindingKind.PARSE_ERROR]
     assert f"more than {MAX_READS} includes" in report.findings[0].message
+
+
+# The shared corpus: real files at their repository paths, their includes not fetched.
+
+WANTED = {
+    "001": ["requirements/requirements-convert_legacy_llama.txt"],
+    "002": ["requirements/common.txt"],
+    "003": ["requirements/common.txt"],
+    "005": ["constraints.txt"],
+    "006": ["requirements/torch_common.txt"],
+    "007": ["requirements/torch_common.txt"],
+    "012": ["homeassistant/package_constraints.txt"],
+    "013": ["requirements.txt"],
+    "014": ["requirements.txt"],
+    "028": ["requirements.txt"],
+}
+
+
+def _corpus() -> list[tuple[str, str, str]]:
+    """(number, repository path, text) of every corpus file, from MANIFEST.tsv."""
+    rows = (CORPUS / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    found = []
+    for row in filter(None, rows):
+        folder, _, path, *_ = row.split("\t")
+        text = (CORPUS / folder / path.rsplit("/", 1)[-1]).read_bytes().decode("utf-8")
+        found.append((folder[:3], path, text))
+    return found
+
+
+@pytest.mark.parametrize(("number", "path", "text"), _corpus(), ids=lambda v: str(v)[:3])
+def test_corpus_files_want_their_includes_at_their_repository_paths(
+    number: str, path: str, text: str
+) -> None:
+    wanted = WANTED.get(number, [])
+    assert wanted_includes(path, text) == wanted
+    files: dict[str, str | None] = {path: text}
+    assert missing_includes(path, files) == wanted
+    # Fetched and absent, each include is one parse-error on its line, naming the path.
+    report = audit_tree(path, files | dict.fromkeys(wanted), LISTING)
+    errors = [f for f in report.findings if f.kind is FindingKind.PARSE_ERROR]
+    assert [(f.file, f.message.split(": ", 1)[1]) for f in errors] == [
+        (path, f"{p} is not in the repository; pip fails to open it") for p in wanted
+    ]
