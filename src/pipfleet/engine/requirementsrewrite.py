@@ -10,21 +10,28 @@ written and as they would read (credentials masked), for the report and the PR b
   CodeArtifact tokens live 12 hours at most, so the literal one is expired or leaked
   already; pip expands ``${NAME}`` from the environment on every line it reads, and that
   variable is the one ``aws codeartifact get-authorization-token`` is documented with.
-- CodeArtifact as an extra index beside PyPI and nothing else (PyPI implicit, or written
-  as -i https://pypi.org/simple) becomes the only ``--index-url``: its line is rewritten,
-  the PyPI line removed. This is CodeArtifact's own pip setup (``aws codeartifact login
-  --tool pip`` sets index-url alone), public packages coming through the repository's
-  PyPI upstream. Only when every index line is in one file and holds that one option, so
+- CodeArtifact (one repository URL) as an index beside PyPI and nothing else (PyPI
+  implicit, or written as -i/--extra-index-url https://pypi.org/simple) becomes the only
+  ``--index-url``: its line is rewritten (an -i keeps its spelling), the PyPI lines
+  removed. This is CodeArtifact's own pip setup (``aws codeartifact login --tool pip``
+  sets index-url alone), public packages coming through the repository's PyPI upstream;
+  tests/test_pip_e2e.py shows pip installing the private package and the public ones
+  that way. Only when every index line is in one file and holds that one option, so
   removing or rewriting a line touches nothing else.
-- ``http://`` to a CodeArtifact host becomes ``https://`` and ``--trusted-host`` for one is
-  removed: CodeArtifact serves only https, with a publicly trusted certificate.
+- ``http://`` to an AWS CodeArtifact host becomes ``https://`` and ``--trusted-host`` for
+  one is removed: CodeArtifact serves only https, with a publicly trusted certificate
+  (the configured source URL's host is not assumed to: it may be a proxy).
 
 Everything else stays a proposal: another extra index (PyTorch's wheels) cannot just be
-dropped, since what only it serves would stop resolving; another host may have no https
-or a private certificate authority; another credential needs a variable name only its
-owner can choose. Edits are spliced into the original text line by line, so every other
-byte (comments, CRLF, a missing final newline) stays; each result is re-parsed, audited
-again and rewritten again before it is returned (see ``_verify``).
+dropped, since what only it serves would stop resolving; two CodeArtifact URLs or one
+dropped by a later --index-url leave open which one is meant; an index option after a
+requirement (pip ignores it there) moves to a line of its own, which changes what pip
+does; another host may have no https or a private certificate authority; another
+credential needs a variable name only its owner can choose.
+
+Edits are spliced into the original text line by line, so every other byte (comments,
+CRLF, a missing final newline) stays; each result is re-parsed, audited again and
+rewritten again before it is returned (see ``_verify``).
 """
 
 from __future__ import annotations
