@@ -28,7 +28,7 @@ from tests.loopback_indexes import Server, pypiserver, write_htpasswd
 from tests.pipenv_tools import isolated_env, output, run
 
 from pipfleet.engine.audit import AuditOptions
-from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.findings import FileReport, FindingKind
 from pipfleet.engine.listing import Listing, version_key
 from pipfleet.engine.poetrylock import content_hash, lock_findings, parse_lock, update_lock
 from pipfleet.engine.poetryproject import audit, parse
@@ -39,6 +39,7 @@ pytestmark = pytest.mark.slow
 POETRY = str(Path(sys.executable).parent / "poetry")
 PRIVATE = "orb-poetry-common"
 PUBLIC = "orb-poetry-public"
+API = "orb-poetry-api"  # private, needs PRIVATE
 GENUINE = "1.2.0"
 IMPOSTOR = "9.9.9"
 TIMEOUT = 180
@@ -69,9 +70,14 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexes]:
     _put(public, PRIVATE, IMPOSTOR, origin="impostor")
     genuine = _put(private, PRIVATE, GENUINE, origin="codeartifact")
     _put(mirror, PRIVATE, GENUINE, origin="codeartifact")
+    filename, api = wheel(API, "1.0.0", requires=[f"{PRIVATE}>=1"])
+    (private / filename).write_bytes(api)
     listing = Listing(
-        packages={PRIVATE: frozenset({GENUINE})},
-        hashes={version_key(PRIVATE, GENUINE): frozenset({lock_hash(genuine)})},
+        packages={PRIVATE: frozenset({GENUINE}), API: frozenset({"1.0.0"})},
+        hashes={
+            version_key(PRIVATE, GENUINE): frozenset({lock_hash(genuine)}),
+            version_key(API, "1.0.0"): frozenset({lock_hash(api)}),
+        },
     )
     token = secrets.token_urlsafe(24)
     htpasswd = write_htpasswd(root / "htpasswd", "aws", token)
@@ -240,5 +246,55 @@ def test_a_lock_of_codeartifact_files_is_updated_in_place_as_poetry_would_write_
     _poetry(relocked, env, "lock", "--regenerate")
     assert (relocked / "poetry.lock").read_text(encoding="utf-8") == update.text
 
+    _poetry(project, env, "install")
+    assert _installed_origin(project, env) == "codeartifact"
+
+
+@pytest.mark.parametrize("layout", ["poetry1", "pep621"])
+def test_a_private_dependency_of_a_private_package_is_pinned_from_the_lock(
+    indexes: Indexes, tmp_path: Path, layout: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    env = _env(tmp_path / "home", indexes.token)
+    pin = f'{API} = {{version = "*", source = "codeartifact"}}'
+    head = '[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\npython = "^3.11"\n'
+    if layout == "pep621":
+        pin = f'{API} = {{source = "codeartifact"}}'
+        head = (
+            f'[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+            f'dependencies = [\n    "{API}",\n]\n\n'
+            "[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\n"
+        )
+    text = (
+        f"{head}{pin}\n\n"
+        f'[[tool.poetry.source]]\nname = "public"\nurl = "{indexes.public.simple_url}/"\n'
+        'priority = "primary"\n\n'
+        f'[[tool.poetry.source]]\nname = "codeartifact"\nurl = "{indexes.private.simple_url}/"\n'
+        'priority = "explicit"\n'
+    )
+    (project / "pyproject.toml").write_text(text, encoding="utf-8")
+    # The pyproject.toml is compliant, yet Poetry takes the private package's private
+    # dependency from the primary source: the impostor.
+    report = audit(parse(text), indexes.listing, AuditOptions())
+    assert report.compliant and report.fixable == ()
+    _poetry(project, env, "lock")
+    assert _locked(project)[PRIVATE][:2] == (IMPOSTOR, "public")
+    lock_text = (project / "poetry.lock").read_text(encoding="utf-8")
+    found = lock_findings(parse(text), parse_lock(lock_text), indexes.listing, "codeartifact")
+    assert [f.kind for f in found] == [
+        FindingKind.PRIVATE_TRANSITIVE,
+        FindingKind.VERSION_NOT_FOUND,
+    ]
+
+    new = rewrite(text, FileReport("pyproject.toml", (*report.findings, *found)))
+    (project / "pyproject.toml").write_text(new, encoding="utf-8")
+    update = update_lock(lock_text, text, new, indexes.listing)
+    assert update.text is None and update.note is not None
+    _poetry(project, env, "lock")
+    version, source, hashes = _locked(project)[PRIVATE]
+    assert (version, source) == (GENUINE, "codeartifact")
+    assert hashes == indexes.listing.hashes_of(PRIVATE, GENUINE)
+    _poetry(project, env, "check", "--lock")
     _poetry(project, env, "install")
     assert _installed_origin(project, env) == "codeartifact"
