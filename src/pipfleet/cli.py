@@ -333,6 +333,14 @@ def report(
             "--org", help="Only this org (default: every org, each as of its latest run)."
         ),
     ] = None,
+    manifest: Annotated[
+        str | None,
+        typer.Option(
+            "--manifest",
+            help="Only repositories with a manifest of this kind (pipfile, uv, poetry or "
+            "requirements), and the findings in those manifests.",
+        ),
+    ] = None,
 ) -> None:
     """Report a scan run: fleet summary, confusion risks, repositories, private packages."""
     from pipfleet.report.model import ReportQuery
@@ -340,7 +348,7 @@ def report(
 
     if output is not None:
         prepare_output(output, "the report")
-    query = ReportQuery(run_id=run_id, repo=repo, kind=kind, org=org)
+    query = ReportQuery(run_id=run_id, repo=repo, kind=kind, org=org, manifest=manifest)
     console = _console()
     color = output is None and console.is_terminal and not console.no_color
     text = make_report(

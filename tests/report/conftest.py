@@ -281,6 +281,11 @@ def expected_figures(query: Rows) -> dict[str, float | int | None]:
         f"SELECT COUNT(*) AS n FROM v_private_package_usage WHERE run_id = {run_id}"
     )
     figures["packages"] = packages["n"]
+    manifests = query(
+        "SELECT manifest_kind, COUNT(*) AS n FROM pipfiles"
+        f" WHERE run_id = {run_id} GROUP BY manifest_kind"
+    )
+    figures |= {f"manifests-{row['manifest_kind']}": row["n"] for row in manifests}
     return figures
 
 

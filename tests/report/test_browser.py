@@ -112,8 +112,8 @@ def check_dashboard(
     assert page.get_attribute("#repositories th:nth-child(1)", "aria-sort") == "ascending"
     page.click("#repositories th:nth-child(1) button")
     assert column(page, "repositories", 0) == sorted(names, reverse=True)
-    page.click("#repositories th:nth-child(4) button")  # findings, as numbers
-    findings = [int(n) for n in column(page, "repositories", 3)]
+    page.click("#repositories th:nth-child(5) button")  # findings, as numbers
+    findings = [int(n) for n in column(page, "repositories", 4)]
     assert findings == sorted(findings) and findings[-1] == 5
     assert column(page, "repositories", 0)[-1] == "acme/orb-api"
 

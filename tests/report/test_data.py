@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from pipfleet.errors import StoreError, UsageError
 from pipfleet.report.data import NO_SCAN, load_report, open_read_only
 from pipfleet.report.model import Report, ReportQuery
+from pipfleet.report.output import ReportFormat, make_report
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import World
 from pipfleet.store.db import make_engine, session_scope, upgrade
@@ -338,3 +341,73 @@ def test_a_pipfleet_toml_opt_out_is_its_own_state_across_runs(
         assert quiet.status == ("fetched", "carried")[run_id - 1]
     api = next(r for r in report_of(url).repositories if r.name == "orb-api")
     assert api.state == "non-compliant" and api.opted_out is None
+
+
+UV_PROJECT = """\
+[project]
+name = "svc"
+dependencies = ["orb-common"]
+
+[tool.uv]
+dev-dependencies = []
+"""
+
+
+def test_the_manifest_filter_keeps_repositories_and_findings_of_that_kind(
+    sandbox: SandboxServer, world: World, tmp_path: Path
+) -> None:
+    world.add_repository(
+        "acme",
+        "orb-mixed",
+        {
+            "Pipfile": b'[packages]\nrequests = "*"\n',
+            "services/api/pyproject.toml": UV_PROJECT.encode(),
+            "requirements.txt": (
+                b"--extra-index-url https://acme-111122223333.d.codeartifact.eu-west-1"
+                b".amazonaws.com/pypi/private/simple/\norb-common==2.1.0\n"
+            ),
+        },
+    )
+    url = f"sqlite:///{tmp_path / 'manifests.db'}"
+    scan_sandbox(sandbox, world, url)
+
+    everything = report_of(url)
+    mixed = next(r for r in everything.repositories if r.name == "orb-mixed")
+    assert mixed.manifest_kinds == ("pipfile", "uv", "requirements")
+    assert [(p.path, p.manifest_kind) for p in mixed.pipfile_states] == [
+        ("Pipfile", "pipfile"),
+        ("requirements.txt", "requirements"),
+        ("services/api/pyproject.toml", "uv"),
+    ]
+    assert dict(everything.summary.manifests_by_kind) == {
+        "pipfile": 3,  # orb-api's two and orb-mixed's
+        "uv": 1,
+        "poetry": 0,
+        "requirements": 1,
+    }
+
+    uv = report_of(url, manifest="uv")
+    assert [r.full_name for r in uv.repositories] == ["acme/orb-mixed"]
+    assert {(f.path, f.manifest_kind) for f in uv.findings} == {
+        ("services/api/pyproject.toml", "uv")
+    }
+    assert {f.kind for f in uv.findings} >= {"missing-source", "missing-index"}
+    assert uv.summary.compliant_repositories == 0  # compliance still covers every manifest
+    assert uv.trend[-1].findings == len(uv.findings)
+    pipfile = report_of(url, manifest="pipfile")
+    assert {r.full_name for r in pipfile.repositories} == {"acme/orb-api", "acme/orb-mixed"}
+    assert {f.manifest_kind for f in pipfile.findings} == {"pipfile"}
+    assert report_of(url, manifest="poetry").repositories == ()
+    with pytest.raises(UsageError, match="unknown manifest kind 'npm'"):
+        ReportQuery(manifest="npm")
+
+    rows = list(csv.DictReader(io.StringIO(make_report(url, ReportFormat.CSV))))
+    assert {(r["path"], r["manifest_kind"]) for r in rows if "orb-mixed" in r["repository"]} >= {
+        ("requirements.txt", "requirements"),
+        ("services/api/pyproject.toml", "uv"),
+    }
+    page = make_report(url, ReportFormat.HTML)
+    assert 'data-manifests="pipfile uv requirements"' in page
+    assert '<option value="uv">uv</option>' in page
+    assert '<option value="poetry">' not in page  # only the kinds the fleet has
+    assert "<td>pipfile, uv, requirements</td>" in page

@@ -35,7 +35,13 @@ def test_json_validates_against_the_documented_schema(scanned: str, query: Rows)
     document = json.loads(make_report(scanned, ReportFormat.JSON))
     jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
     assert document["schema"] == REPORT_SCHEMA == "pipfleet.report/1"
-    assert document["query"] == {"run": None, "repo": None, "kind": None, "org": None}
+    assert document["query"] == {
+        "run": None,
+        "repo": None,
+        "kind": None,
+        "org": None,
+        "manifest": None,
+    }
     view = query("SELECT * FROM v_run_summary WHERE run_id = 2")[0]
     assert document["run"]["id"] == 2
     assert document["summary"]["compliant_share"] == pytest.approx(view["compliant_share"])
@@ -61,7 +67,13 @@ def test_json_filters_are_recorded(sqlite_scanned: str) -> None:
     )
     document = json.loads(text)
     jsonschema.validate(document, SCHEMA)
-    assert document["query"] == {"run": 1, "repo": None, "kind": "missing-index", "org": None}
+    assert document["query"] == {
+        "run": 1,
+        "repo": None,
+        "kind": "missing-index",
+        "org": None,
+        "manifest": None,
+    }
     assert {f["kind"] for f in document["findings"]} == {"missing-index"}
 
 
@@ -107,11 +119,12 @@ def test_markdown_is_short_with_the_summary_table(sqlite_scanned: str) -> None:
     text = make_report(sqlite_scanned, ReportFormat.MARKDOWN)
     assert text.startswith("### pipfleet compliance, run 2 (partial, ")
     assert "| Metric | Value |" in text
-    assert "| Compliant repositories | **50.0%** (1 of 2 with Pipfiles) |" in text
+    assert "| Compliant repositories | **50.0%** (1 of 2 with manifests) |" in text
     assert "| Pull requests | 1 open, 1 merged, 0 dismissed |" in text
     assert "| Scan errors | 1 |" in text
     assert "Trend over the last 2 runs: 0.0% → 50.0%" in text
-    assert "| critical | acme/orb-api | services/worker/Pipfile:2 | orb-events |" in text
+    assert "| critical | acme/orb-api | services/worker/Pipfile:2 | pipfile | orb-events |" in text
+    assert "| Manifests | 3 (3 pipfile) |" in text
     assert "[#12 open](<https://github.com/acme/orb-api/pull/12>)" in text
     assert text.index("Dependency-confusion risks") < text.index("Repositories needing action")
     assert len(text.splitlines()) < 60
@@ -129,7 +142,7 @@ def test_table_shows_each_section_as_plain_text(sqlite_scanned: str) -> None:
     text = make_report(sqlite_scanned, ReportFormat.TABLE)
     for expected in (
         "pipfleet compliance, run 2",
-        "50.0% (1 of 2 repositories with Pipfiles)",
+        "50.0% (1 of 2 repositories with manifests)",
         "Dependency-confusion risks (2)",
         "acme/orb-api",
         "#12 open",
@@ -244,7 +257,7 @@ def test_every_format_shows_a_failed_run_over_the_last_good_state(after_bad_nigh
     banner = markdown.splitlines()[2]
     assert banner.startswith("> ❌ Run 4 failed ") and "from run 3, read " in banner
     assert "| Scan errors | 2 |" in markdown and "- **run 4**: " in markdown
-    assert "| Compliant repositories | **50.0%** (1 of 2 with Pipfiles) |" in markdown
+    assert "| Compliant repositories | **50.0%** (1 of 2 with manifests) |" in markdown
 
     table = make_report(after_bad_nights, ReportFormat.TABLE, width=300)
     assert table.startswith("Run 4 failed ") and "from run 3, read " in table

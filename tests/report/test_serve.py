@@ -73,7 +73,13 @@ def test_json_endpoints_mirror_report_json(server: DashboardServer, scanned: str
 def test_query_parameters_filter_like_the_cli(server: DashboardServer) -> None:
     repos = get(server, "/api/repositories.json", params={"repo": "orb-g*"}).json()
     assert [r["full_name"] for r in repos["repositories"]] == ["acme/orb-gone", "acme/orb-good"]
-    assert repos["query"] == {"run": None, "repo": "orb-g*", "kind": None, "org": None}
+    assert repos["query"] == {
+        "run": None,
+        "repo": "orb-g*",
+        "kind": None,
+        "org": None,
+        "manifest": None,
+    }
     risks = get(server, "/api/findings.json", params={"kind": "confusion-risk"}).json()
     assert [f["kind"] for f in risks["findings"]] == ["confusion-risk"]
     packages = get(server, "/api/packages.json", params={"run": "1"}).json()

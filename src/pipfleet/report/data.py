@@ -41,6 +41,7 @@ from pipfleet.engine.findings import FindingKind, Severity
 from pipfleet.errors import StoreError, UsageError
 from pipfleet.report.model import (
     GOOD_RUNS,
+    MANIFEST_KINDS,
     PR_STATES,
     SEVERITIES,
     SEVERITY_RANK,
@@ -57,7 +58,7 @@ from pipfleet.report.model import (
     TrendPoint,
     run_failed,
 )
-from pipfleet.states import RunStatus, ScanStatus
+from pipfleet.states import ManifestKind, RunStatus, ScanStatus
 from pipfleet.store.db import make_engine, parse_url
 from pipfleet.store.models import utcnow
 
@@ -150,15 +151,25 @@ def load_report(
     except DBAPIError as exc:  # not a pipfleet database, or one from another schema version
         raise StoreError(f"cannot read the report from the database: {_reason(exc)}") from exc
     findings = sorted(
-        (_finding(row, selected) for row in rows if query.kind in (None, row.kind)),
+        (
+            _finding(row, selected)
+            for row in rows
+            if query.kind in (None, row.kind) and query.manifest in (None, row.manifest_kind)
+        ),
         key=lambda f: (-_rank(f.severity), f.repository, f.path, f.line or 0, f.kind),
     )
     everyone = _repositories(scans, reads, findings, pulls, files, opt_out_topic)
     if len(parts) > 1:
         everyone = tuple(sorted(everyone, key=lambda row: row.full_name))
-    # --kind lists the repositories with such a finding; compliance still covers them all.
+    # --kind lists the repositories with such a finding, --manifest those with such a file;
+    # compliance still covers them all.
     seen = {f.repository for f in findings}
-    repositories = tuple(r for r in everyone if query.kind is None or r.full_name in seen)
+    repositories = tuple(
+        r
+        for r in everyone
+        if (query.kind is None or r.full_name in seen)
+        and (query.manifest is None or query.manifest in r.manifest_kinds)
+    )
     shown = _shown(parts)
     return Report(
         query=query,
@@ -364,6 +375,7 @@ def _pipfiles(connection: Connection, reads: Mapping[int, AnyRow]) -> dict[int, 
                 p.c.error_column,
                 p.c.has_lock,
                 p.c.compliant,
+                type_coerce(p.c.manifest_kind, String).label("manifest_kind"),
             )
             .where(p.c.run_id == run_id)
             .order_by(p.c.path)
@@ -380,6 +392,7 @@ def _pipfiles(connection: Connection, reads: Mapping[int, AnyRow]) -> dict[int, 
                         row.error_column,
                         bool(row.has_lock),
                         compliant,
+                        row.manifest_kind,
                     )
                 )
     return files
@@ -411,23 +424,40 @@ def _scans_of(run_id: int) -> Any:
 
 
 def _findings_of(run_id: int, only: Iterable[int] | None = None) -> Any:
-    f = _table("findings")
-    query = select(
-        f.c.repository_id,
-        f.c.path,
-        f.c.line,
-        f.c.category,
-        f.c.package,
-        f.c.package_name,
-        f.c.current,
-        f.c.expected,
-        f.c.index_name,
-        f.c.kind,
-        f.c.severity,
-        f.c.fixable,
-        f.c.message,
-    ).where(f.c.run_id == run_id)
+    f, p = _table("findings"), _table("pipfiles")
+    query = (
+        select(
+            f.c.repository_id,
+            f.c.path,
+            f.c.line,
+            f.c.category,
+            f.c.package,
+            f.c.package_name,
+            f.c.current,
+            f.c.expected,
+            f.c.index_name,
+            f.c.kind,
+            f.c.severity,
+            f.c.fixable,
+            f.c.message,
+            # Every finding's file is recorded in the same run; 'pipfile' covers none found.
+            func.coalesce(type_coerce(p.c.manifest_kind, String), ManifestKind.PIPFILE.value).label(
+                "manifest_kind"
+            ),
+        )
+        .select_from(f.outerjoin(p, _its_file(f, p)))
+        .where(f.c.run_id == run_id)
+    )
     return query if only is None else query.where(f.c.repository_id.in_(list(only)))
+
+
+def _its_file(findings: Table, pipfiles: Table) -> Any:
+    """The join of a finding to the row of the file it is in (same run, repository, path)."""
+    return (
+        (pipfiles.c.run_id == findings.c.run_id)
+        & (pipfiles.c.repository_id == findings.c.repository_id)
+        & (pipfiles.c.path == findings.c.path)
+    )
 
 
 def _finding(row: AnyRow, names: Mapping[int, str]) -> FindingRow:
@@ -541,6 +571,10 @@ def _trend(
     finding_counts = select(*finding_keys, func.count().label("n")).where(f.c.run_id.in_(run_ids))
     if query.kind is not None:
         finding_counts = finding_counts.where(f.c.kind == query.kind)
+    if query.manifest is not None:
+        p = _table("pipfiles")
+        finding_counts = finding_counts.join(p, _its_file(f, p))
+        finding_counts = finding_counts.where(p.c.manifest_kind == query.manifest)
     findings: Counter[int] = Counter()
     for row in connection.execute(finding_counts.group_by(*finding_keys)):
         if not by_repository or row.repository_id in selected:
@@ -634,6 +668,7 @@ def _summary(
     unpinned = sum(f.severity == Severity.CRITICAL.label for f in risks)
     by_state = Counter(row.state for row in repositories)
     failed = sum(row.status == ScanStatus.FAILED.value for row in repositories)
+    manifests = Counter(p.manifest_kind for row in repositories for p in row.pipfile_states)
     return FleetSummary(
         run_id=run.id,
         started_at=run.started_at,
@@ -646,6 +681,7 @@ def _summary(
         compliant_repositories=compliant,
         compliant_share=compliant / len(judged) if judged else None,
         pipfiles=sum(row.pipfiles for row in repositories),
+        manifests_by_kind={kind: manifests[kind] for kind in MANIFEST_KINDS},
         failed_repositories=failed,
         skipped_repositories=by_state["skipped"],
         findings=len(findings),

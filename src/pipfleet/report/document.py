@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pipfleet.report.model import (
+    MANIFEST_KINDS,
     STATES,
     FindingRow,
     PackageRow,
@@ -73,6 +74,7 @@ def _repository(row: RepositoryRow) -> dict[str, Any]:
                 "error_column": p.error_column,
                 "has_lock": p.has_lock,
                 "compliant": p.compliant,
+                "manifest_kind": p.manifest_kind,
             }
             for p in row.pipfile_states
         ],
@@ -109,6 +111,7 @@ def _finding(row: FindingRow) -> dict[str, Any]:
         "severity": row.severity,
         "fixable": row.fixable,
         "message": row.message,
+        "manifest_kind": row.manifest_kind,
     }
 
 
@@ -146,6 +149,7 @@ def _header(report: Report) -> dict[str, Any]:
             "repo": report.query.repo,
             "kind": report.query.kind,
             "org": report.query.org,
+            "manifest": report.query.manifest,
         },
         "orgs": list(report.orgs),
         "run": {
@@ -170,6 +174,7 @@ def document(report: Report, part: str | None = None) -> dict[str, Any]:
             "compliant_repositories": s.compliant_repositories,
             "compliant_share": s.compliant_share,
             "pipfiles": s.pipfiles,
+            "manifests_by_kind": dict(s.manifests_by_kind),
             "failed_repositories": s.failed_repositories,
             "skipped_repositories": s.skipped_repositories,
             "findings": s.findings,
@@ -228,6 +233,8 @@ _PULL_REQUEST = _object(
 )
 _RUN_STATUS = {"enum": ["running", "completed", "partial", "failed", "interrupted"]}
 
+_MANIFEST_KIND = {"enum": list(MANIFEST_KINDS)}
+
 _FINDING = _object(
     {
         "repository": _STR,
@@ -242,6 +249,7 @@ _FINDING = _object(
         "severity": _STR,
         "fixable": {"type": "boolean"},
         "message": _STR,
+        "manifest_kind": _MANIFEST_KIND,
     }
 )
 
@@ -259,6 +267,7 @@ SCHEMA: dict[str, Any] = {
                     "repo": _STR_OR_NULL,
                     "kind": _STR_OR_NULL,
                     "org": _STR_OR_NULL,
+                    "manifest": {"oneOf": [{"type": "null"}, _MANIFEST_KIND]},
                 }
             ),
             # The orgs covered when they are several, each as of its own latest run.
@@ -293,6 +302,7 @@ SCHEMA: dict[str, Any] = {
                     "compliant_repositories": _COUNT,
                     "compliant_share": _SHARE,
                     "pipfiles": _COUNT,
+                    "manifests_by_kind": _COUNTS,
                     "failed_repositories": _COUNT,
                     "skipped_repositories": _COUNT,
                     "findings": _COUNT,
@@ -357,6 +367,7 @@ SCHEMA: dict[str, Any] = {
                                     "error_column": {"type": ["integer", "null"]},
                                     "has_lock": {"type": "boolean"},
                                     "compliant": {"type": ["boolean", "null"]},
+                                    "manifest_kind": _MANIFEST_KIND,
                                 }
                             ),
                         },

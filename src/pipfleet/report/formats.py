@@ -42,6 +42,7 @@ CSV_COLUMNS = (
     "expected",
     "index_name",
     "message",
+    "manifest_kind",  # last: the columns before it are as they were before the kinds
 )
 # How many rows the short formats show before pointing at the complete ones.
 MARKDOWN_TOP = 10
@@ -117,7 +118,8 @@ def sparkline(shares: Sequence[float | None]) -> str:
 
 def headline(report: Report) -> str:
     s = report.summary
-    filters = (("repo", report.query.repo), ("kind", report.query.kind))
+    query = report.query
+    filters = (("repo", query.repo), ("kind", query.kind), ("manifest", query.manifest))
     narrowed = [f"{name} {value}" for name, value in filters if value is not None]
     where = f" ({', '.join(narrowed)})" if narrowed else ""
     return f"pipfleet compliance, run {s.run_id} ({s.status}, {when(s.started_at)}){where}"
@@ -127,6 +129,13 @@ def state_counts(report: Report) -> str:
     """The repositories by state, the states that have any."""
     by_state = report.summary.repositories_by_state
     return ", ".join(f"{n:,} {state}" for state, n in by_state.items() if n)
+
+
+def manifest_counts(report: Report) -> str:
+    """The manifests read, with the kinds there are, as '12 (9 pipfile, 3 uv)'."""
+    s = report.summary
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in s.manifests_by_kind.items() if n)
+    return f"{s.pipfiles:,} ({kinds})" if kinds else f"{s.pipfiles:,}"
 
 
 def risk_counts(report: Report) -> str:
@@ -190,6 +199,7 @@ def to_csv(report: Report) -> str:
                 csv_cell(f.expected),
                 csv_cell(f.index_name),
                 csv_cell(f.message),
+                csv_cell(f.manifest_kind),
                 *org,
             )
         )
@@ -238,10 +248,10 @@ def to_markdown(report: Report) -> str:
             (
                 "Compliant repositories",
                 f"**{share}** ({s.compliant_repositories:,} of "
-                f"{s.repositories_with_pipfiles:,} with Pipfiles)",
+                f"{s.repositories_with_pipfiles:,} with manifests)",
             ),
             ("Repositories scanned", f"{s.repositories:,} ({md(state_counts(report))})"),
-            ("Pipfiles", f"{s.pipfiles:,}"),
+            ("Manifests", md(manifest_counts(report))),
             ("Findings needing action", f"{s.findings_needing_action:,}"),
             ("Confusion risks", md(risk_counts(report))),
             ("Foreign files in locks", f"{s.foreign_hashes:,}"),
@@ -256,12 +266,18 @@ def to_markdown(report: Report) -> str:
     if report.risks:
         lines += ["", f"#### Dependency-confusion risks ({len(report.risks):,})", ""]
         lines += _md_table(
-            ("Severity", "Repository", "Where", "Package"),
+            ("Severity", "Repository", "Where", "Manifest", "Package"),
             [
-                (md(f.severity), md(f.repository), md(_where(f)), md(f.package or ""))
+                (
+                    md(f.severity),
+                    md(f.repository),
+                    md(_where(f)),
+                    md(f.manifest_kind),
+                    md(f.package or ""),
+                )
                 for f in report.risks[:MARKDOWN_TOP]
             ],
-            "llll",
+            "lllll",
         )
     worst = [r for r in attention_order(report.repositories) if r.findings or r.error]
     if worst:
@@ -317,14 +333,14 @@ def _summary_table(report: Report) -> Table:
         (
             "Compliant",
             f"{percent(s.compliant_share)} ({s.compliant_repositories:,} of "
-            f"{s.repositories_with_pipfiles:,} repositories with Pipfiles)",
+            f"{s.repositories_with_pipfiles:,} repositories with manifests)",
         ),
         (
             f"Trend ({len(report.trend)} runs)",
             f"{trend}  " + " ".join(percent(p.compliant_share) for p in report.trend[-4:]),
         ),
         ("Repositories", f"{s.repositories:,} ({state_counts(report)})"),
-        ("Pipfiles", f"{s.pipfiles:,}"),
+        ("Manifests", manifest_counts(report)),
         ("Findings", f"{s.findings:,} ({s.findings_needing_action:,} needing action)"),
         ("Confusion risks", risk_counts(report)),
         ("Foreign files in locks", f"{s.foreign_hashes:,}"),

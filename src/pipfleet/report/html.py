@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from pipfleet import __version__
 from pipfleet.engine.findings import FindingKind
+from pipfleet.manifests import lock_name
 from pipfleet.report.assets import CONTENT_SECURITY_POLICY, CSS, JS
 from pipfleet.report.document import REPORT_SCHEMA
 from pipfleet.report.formats import headline, percent, web_url
@@ -34,6 +35,7 @@ from pipfleet.report.model import (
     when,
 )
 from pipfleet.report.svg import bar_length, trend_chart
+from pipfleet.states import ManifestKind
 
 # Beyond this many risks the page lists the most severe and says how many more there are.
 RISK_ROWS = 1000
@@ -65,10 +67,10 @@ def _parse_error(p: PipfileRow) -> str:
 
 
 def _pipfile_state(p: PipfileRow) -> str:
-    """A Pipfile's state in words, for the dashboard file's short list."""
+    """A manifest's state in words, for the dashboard file's short list."""
     judged = "" if p.compliant is None else ", compliant" if p.compliant else ", not compliant"
     error = _parse_error(p)
-    lock = ", with Pipfile.lock" if p.has_lock else ""
+    lock = f", with {lock_name(ManifestKind(p.manifest_kind))}" if p.has_lock else ""
     return f"{p.status}{lock}{judged}" + (f": {error}" if error else "")
 
 
@@ -185,6 +187,7 @@ def to_html(report: Report, *, served: bool = False, base_path: str = "") -> str
         largest=max((n for _, n in chart), default=0),
         states=STATES,
         kinds=sorted({k for r in report.repositories for k in r.kinds}, key=KINDS.index),
+        manifest_kinds=[kind for kind, n in report.summary.manifests_by_kind.items() if n],
         topics=sorted({t for r in report.repositories for t in r.topics}),
         details=[r for r in report.repositories if has_detail(r)],
         findings=by_repository(report.findings),

@@ -11,10 +11,11 @@ from packaging.utils import canonicalize_name
 
 from pipfleet.engine.findings import FindingKind, Severity
 from pipfleet.errors import UsageError
-from pipfleet.states import PullRequestState, RunStatus
+from pipfleet.states import ManifestKind, PullRequestState, RunStatus
 
 TREND_RUNS = 12
 KINDS = tuple(kind.value for kind in FindingKind)
+MANIFEST_KINDS = tuple(kind.value for kind in ManifestKind)
 SEVERITIES = tuple(severity.label for severity in sorted(Severity, reverse=True))
 # Higher is worse. Rows from a newer engine may hold a severity this one does not know:
 # look it up with .get(label, -1), so that it ranks below info.
@@ -37,17 +38,22 @@ GOOD_RUNS = (RunStatus.COMPLETED.value, RunStatus.PARTIAL.value)
 @dataclass(frozen=True)
 class ReportQuery:
     """Which run (default: the latest finished), which repositories, which finding kind,
-    which org (default: every org, each as of its own latest run)."""
+    which org (default: every org, each as of its own latest run), which manifest kind."""
 
     run_id: int | None = None
     repo: str | None = None  # shell pattern on the name or full name, case-insensitive
     kind: str | None = None
     trend_runs: int = TREND_RUNS
     org: str | None = None
+    manifest: str | None = None  # a ManifestKind value: only files of that kind
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
             raise UsageError(f"unknown finding kind {self.kind!r}: one of {', '.join(KINDS)}")
+        if self.manifest is not None and self.manifest not in MANIFEST_KINDS:
+            raise UsageError(
+                f"unknown manifest kind {self.manifest!r}: one of {', '.join(MANIFEST_KINDS)}"
+            )
         if self.trend_runs < 1:
             raise UsageError("the trend needs at least one run")
 
@@ -78,6 +84,7 @@ class PipfileRow:
     error_column: int | None
     has_lock: bool
     compliant: bool | None
+    manifest_kind: str  # a ManifestKind value
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ class RepositoryRow:
     read_run_id: int | None = None
     topics: tuple[str, ...] = ()
     opted_out: str | None = None  # why it wants no pull requests: topic or .pipfleet.toml
-    pipfile_states: tuple[PipfileRow, ...] = ()  # its Pipfiles, as last read
+    pipfile_states: tuple[PipfileRow, ...] = ()  # its manifests of every kind, as last read
     pull_requests: tuple[PullRequestRow, ...] = ()  # every one, pull_request first
     kinds: tuple[str, ...] = ()  # the kinds of its findings, compliant left out
     org: str = ""
@@ -149,6 +156,12 @@ class RepositoryRow:
         return "non-compliant"
 
     @property
+    def manifest_kinds(self) -> tuple[str, ...]:
+        """The kinds of its manifests as last read, in ManifestKind's order."""
+        held = {p.manifest_kind for p in self.pipfile_states}
+        return tuple(kind for kind in MANIFEST_KINDS if kind in held)
+
+    @property
     def failure(self) -> str | None:
         """The scan error, saying so when the state shown is that of an earlier read."""
         if self.error is None:
@@ -180,6 +193,7 @@ class FindingRow:
     severity: str
     fixable: bool
     message: str
+    manifest_kind: str  # of the file it is in: a ManifestKind value
 
     @property
     def needs_action(self) -> bool:
@@ -231,7 +245,8 @@ class FleetSummary:
     repositories_with_pipfiles: int
     compliant_repositories: int
     compliant_share: float | None  # None when no selected repository has a Pipfile
-    pipfiles: int
+    pipfiles: int  # manifests of every kind
+    manifests_by_kind: Mapping[str, int]  # every ManifestKind value, in its order
     failed_repositories: int
     skipped_repositories: int
     findings: int

@@ -64,6 +64,7 @@ def _query(request: Request) -> ReportQuery:
         run_id=None if run is None else int(run),
         repo=params.get("repo") or None,
         kind=params.get("kind") or None,
+        manifest=params.get("manifest") or None,
     )
 
 
