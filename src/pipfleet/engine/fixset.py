@@ -1,4 +1,11 @@
-"""A repository's whole fix: every Pipfile rewritten and every lock brought along. Pure.
+"""A repository's whole fix: every manifest rewritten and every lock brought along. Pure.
+
+One pull request per repository covers all of its manifests: Pipfiles (and the
+Pipfile.lock beside each, updated in place), uv pyproject.toml files (uv.lock is never
+edited: the body says to run ``uv lock``, see ``uvlock``), Poetry pyproject.toml files
+(poetry.lock updated in place when ``poetrylock.update_lock`` can, else a note to run
+``poetry lock``) and requirements installs (the changes ``requirementsrewrite`` applies,
+and the proposals it does not, for the body to show).
 
 The fix PR carries exactly this set of file changes. Its fingerprint names the
 change and what it was made from, so a later run can tell "same fix, nothing to
@@ -9,14 +16,26 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from pipfleet.engine import (
+    poetrylock,
+    poetryproject,
+    poetryrewrite,
+    requirementsrewrite,
+    uvlock,
+    uvproject,
+    uvrewrite,
+)
 from pipfleet.engine.audit import AuditOptions, audit_text
-from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.findings import FileReport, Finding, FindingKind
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.lockfile import Rehashed, update_lock
+from pipfleet.engine.requirementsincludes import audit_loaded, load_tree, wanted_includes
+from pipfleet.engine.requirementsrewrite import Proposal
 from pipfleet.engine.rewrite import rewrite, unified_diff
 from pipfleet.errors import FixError, PipfileError, RewriteError
+from pipfleet.states import ManifestKind
 
 LOCK_NAME = "Pipfile.lock"
 
@@ -60,17 +79,44 @@ class FileChange:
 
 
 @dataclass(frozen=True)
+class ManifestFix:
+    """What the fix did to one uv, Poetry or requirements manifest, beyond its entries."""
+
+    path: str  # the pyproject.toml, or the requirements file pip is given (-r path)
+    kind: ManifestKind
+    added_index: bool = False  # gained the CodeArtifact index or source (no credentials)
+    lock: str | None = None  # the lock beside it, if the repository has one
+    lock_updated: bool = False  # the lock is among the changes (Poetry only)
+    relock: str | None = None  # why the lock was left alone: its installer must lock again
+    applied: tuple[Proposal, ...] = ()  # requirements: the changes made
+    proposals: tuple[Proposal, ...] = ()  # requirements: the changes shown but not made
+
+
+@dataclass(frozen=True)
+class Manifests:
+    """A repository's manifests other than Pipfiles, path -> text, as ``build_fix`` reads
+    them; their locks come in ``build_fix``'s ``locks`` beside the Pipfile.locks."""
+
+    uv: Mapping[str, str] = field(default_factory=dict)
+    poetry: Mapping[str, str] = field(default_factory=dict)
+    requirements: Mapping[str, str] = field(default_factory=dict)
+    # Other files the requirements files include (-r/-c); None: not in the repository.
+    includes: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RepoFix:
     changes: tuple[FileChange, ...]
     entries: tuple[ChangedEntry, ...]
     added_sources: tuple[str, ...] = ()  # Pipfiles that gained the private [[source]]
     stale_locks: tuple[str, ...] = ()  # locks that matched neither hash scheme: left alone
-    unfixable: tuple[str, ...] = ()  # "path: reason" for Pipfiles that needed a fix but got none
+    unfixable: tuple[str, ...] = ()  # "path: reason" for manifests that needed a fix but got none
     rehashed: tuple[RehashedEntry, ...] = ()  # lock entries given CodeArtifact's hashes
     # "lock: section/key==version" of private lock entries whose version CodeArtifact does
     # not have (hashes left alone), or "lock: section/key" of an added entry the lock does
     # not hold (lock left alone): run `pipenv lock`.
     relock: tuple[str, ...] = ()
+    manifests: tuple[ManifestFix, ...] = ()  # the uv, Poetry and requirements manifests fixed
 
     @property
     def foreign_hashes_fixed(self) -> bool:
@@ -96,18 +142,63 @@ def lock_path(pipfile_path: str) -> str:
     return f"{folder}/{LOCK_NAME}" if folder else LOCK_NAME
 
 
+@dataclass
+class _Parts:
+    """A RepoFix being built, manifest by manifest."""
+
+    changes: list[FileChange] = field(default_factory=list)
+    entries: list[ChangedEntry] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    unfixable: list[str] = field(default_factory=list)
+    rehashed: list[RehashedEntry] = field(default_factory=list)
+    relock: list[str] = field(default_factory=list)
+    manifests: list[ManifestFix] = field(default_factory=list)
+
+    def fix(self) -> RepoFix:
+        return RepoFix(
+            tuple(self.changes),
+            tuple(self.entries),
+            tuple(self.added),
+            tuple(self.stale),
+            tuple(self.unfixable),
+            tuple(self.rehashed),
+            tuple(self.relock),
+            tuple(self.manifests),
+        )
+
+
 def build_fix(
     pipfiles: Mapping[str, str],
     locks: Mapping[str, str],
     listing: Listing,
     options: AuditOptions,
+    manifests: Manifests | None = None,
 ) -> RepoFix:
-    """Rewrite each Pipfile's fixable entries and update the lock beside each one."""
-    changes: list[FileChange] = []
-    entries: list[ChangedEntry] = []
-    added, stale, unfixable = [], [], []
-    rehashed: list[RehashedEntry] = []
-    relock: list[str] = []
+    """Rewrite each manifest's fixable entries and bring the lock beside each one along.
+
+    ``locks`` maps a lock's path (Pipfile.lock, uv.lock, poetry.lock) to its text.
+    """
+    parts = _Parts()
+    _fix_pipfiles(parts, pipfiles, locks, listing, options)
+    if manifests is not None:
+        for path in sorted(manifests.uv):
+            _fix_uv(parts, path, manifests.uv[path], locks, listing, options)
+        for path in sorted(manifests.poetry):
+            _fix_poetry(parts, path, manifests.poetry[path], locks, listing, options)
+        _fix_requirements(parts, manifests, listing, options)
+    return parts.fix()
+
+
+def _fix_pipfiles(
+    parts: _Parts,
+    pipfiles: Mapping[str, str],
+    locks: Mapping[str, str],
+    listing: Listing,
+    options: AuditOptions,
+) -> None:
+    changes, entries, added = parts.changes, parts.entries, parts.added
+    stale, unfixable, rehashed, relock = parts.stale, parts.unfixable, parts.rehashed, parts.relock
     for path in sorted(pipfiles):
         text = pipfiles[path]
         lock = lock_path(path)
@@ -178,12 +269,193 @@ def build_fix(
         elif update.text is not None and update.text != lock_text:
             changes.append(FileChange(lock, lock_text, update.text))
             rehashed.extend(RehashedEntry.of(lock, r) for r in update.rehashed)
-    return RepoFix(
-        tuple(changes),
-        tuple(entries),
-        tuple(added),
-        tuple(stale),
-        tuple(unfixable),
-        tuple(rehashed),
-        tuple(relock),
+
+
+def _entries(path: str, report: FileReport) -> list[ChangedEntry]:
+    """The table rows of a pyproject's fixed package findings; a package it did not list
+    (private-transitive) shows as not listed, whatever version a lock holds."""
+    return [
+        ChangedEntry(
+            path,
+            finding.category,
+            finding.package,
+            "" if finding.kind is FindingKind.PRIVATE_TRANSITIVE else finding.current or "",
+            finding.expected or "",
+        )
+        for finding in report.fixable
+        if finding.category and finding.package and finding.kind is not FindingKind.MISSING_SOURCE
+    ]
+
+
+def _with(report: FileReport, findings: list[Finding]) -> FileReport:
+    """``report`` with the findings its lock (or the listing) adds, for one rewrite."""
+    return FileReport(
+        report.path,
+        report.findings + tuple(findings),
+        report.private_source,
+        report.private_source_match,
     )
+
+
+def _added_index(report: FileReport) -> bool:
+    return any(f.kind is FindingKind.MISSING_SOURCE for f in report.fixable)
+
+
+def _fix_uv(
+    parts: _Parts,
+    path: str,
+    text: str,
+    locks: Mapping[str, str],
+    listing: Listing,
+    options: AuditOptions,
+) -> None:
+    """A uv pyproject.toml's fix; its uv.lock is left alone with a note to run ``uv lock``."""
+    try:
+        project = uvproject.parse(text, path)
+    except PipfileError:
+        return  # the scan reports it; the fix job keeps an open pull request open
+    lock = uvlock.sibling_lock(path)
+    lock_text = locks.get(lock)
+    try:
+        # The lock says which private packages arrive through another one; without it
+        # the listing's dependencies do.
+        extra = (
+            uvlock.lock_findings(project, uvlock.parse_lock(lock_text), listing, options, lock)
+            if lock_text is not None
+            else uvlock.listing_transitive_findings(project, listing, options)
+        )
+    except PipfileError as exc:
+        parts.unfixable.append(f"{lock}: {exc}")
+        return
+    report = _with(uvproject.audit(project, listing, options), extra)
+    if not report.fixable:
+        return
+    try:
+        new_text = uvrewrite.rewrite(text, report, listing, options)
+    except (FixError, RewriteError) as exc:
+        parts.unfixable.append(f"{path}: {exc}")
+        return
+    if new_text == text:
+        return
+    parts.changes.append(FileChange(path, text, new_text))
+    entries = _entries(path, report)
+    parts.entries.extend(entries)
+    relock = None
+    if lock_text is not None:
+        relock = uvlock.relock_note(lock, sorted({e.package for e in entries}))
+    parts.manifests.append(
+        ManifestFix(
+            path,
+            ManifestKind.UV,
+            added_index=_added_index(report),
+            lock=lock if lock_text is not None else None,
+            relock=relock,
+        )
+    )
+
+
+def _fix_poetry(
+    parts: _Parts,
+    path: str,
+    text: str,
+    locks: Mapping[str, str],
+    listing: Listing,
+    options: AuditOptions,
+) -> None:
+    """A Poetry pyproject.toml's fix, and its poetry.lock updated in place when it can be."""
+    try:
+        project = poetryproject.parse(text, path)
+    except PipfileError:
+        return  # the scan reports it; the fix job keeps an open pull request open
+    report = poetryproject.audit(project, listing, options)
+    lock = poetrylock.sibling_lock(path)
+    lock_text = locks.get(lock)
+    if lock_text is not None:
+        target = report.private_source or options.index_name
+        try:
+            locked = poetrylock.parse_lock(lock_text)
+        except PipfileError as exc:
+            parts.unfixable.append(f"{lock}: {exc}")
+            return
+        report = _with(report, poetrylock.lock_findings(project, locked, listing, target, lock))
+    if not report.fixable:
+        return
+    try:
+        new_text = poetryrewrite.rewrite(text, report)
+    except (FixError, RewriteError) as exc:
+        parts.unfixable.append(f"{path}: {exc}")
+        return
+    if new_text == text:
+        return
+    parts.changes.append(FileChange(path, text, new_text))
+    parts.entries.extend(_entries(path, report))
+    updated, relock = False, None
+    if lock_text is not None:
+        try:
+            update = poetrylock.update_lock(lock_text, text, new_text, listing)
+        except (PipfileError, RewriteError) as exc:
+            relock = f"{lock} could not be updated ({exc}): run poetry lock"
+        else:
+            if update.text is not None and update.text != lock_text:
+                parts.changes.append(FileChange(lock, lock_text, update.text))
+                updated = True
+            relock = update.note
+    parts.manifests.append(
+        ManifestFix(
+            path,
+            ManifestKind.POETRY,
+            added_index=_added_index(report),
+            lock=lock if lock_text is not None else None,
+            lock_updated=updated,
+            relock=relock,
+        )
+    )
+
+
+def _fix_requirements(
+    parts: _Parts, manifests: Manifests, listing: Listing, options: AuditOptions
+) -> None:
+    """Each requirements install's applied changes and the proposals left to a person.
+
+    An install is a requirements file no other one includes: pip reads the index options
+    of every included file as one set, so a file is only judged within what includes it.
+    A later install reads the files as the earlier ones left them.
+    """
+    original: dict[str, str | None] = {**manifests.includes, **manifests.requirements}
+    texts = dict(original)
+    included = {
+        wanted
+        for path, text in manifests.requirements.items()
+        for wanted in wanted_includes(path, text)
+    }
+    shown: set[Proposal] = set()
+    for root in sorted(path for path in manifests.requirements if path not in included):
+        try:
+            tree = load_tree(root, texts)
+        except PipfileError:
+            continue  # the scan reports it; the fix job keeps an open pull request open
+        report = audit_loaded(tree, listing, options)
+        proposed = requirementsrewrite.proposals(tree, report, options)
+        if not proposed:
+            continue
+        applied: dict[str, str] = {}
+        if tree.problems:
+            # An include not read may hold index options that change the right answer.
+            parts.unfixable.append(f"{root}: {tree.problems[0].message}")
+        else:
+            try:
+                applied = requirementsrewrite.rewrite(tree, report, listing, options)
+            except RewriteError as exc:
+                parts.unfixable.append(f"{root}: {exc}")
+        texts.update(applied)
+        made = tuple(p for p in proposed if applied and p.automatic)
+        left = tuple(p for p in proposed if p not in made and p not in shown)
+        shown.update(left)
+        if made or left:
+            parts.manifests.append(
+                ManifestFix(root, ManifestKind.REQUIREMENTS, applied=made, proposals=left)
+            )
+    for path, text in texts.items():
+        old = original[path]
+        if text is not None and old is not None and text != old:
+            parts.changes.append(FileChange(path, old, text))
