@@ -17,6 +17,7 @@ from pipfleet.engine.poetrylock import (
     HashScheme,
     content_hash,
     fresh_scheme,
+    listing_transitive_findings,
     lock_findings,
     parse_lock,
     sibling_lock,
@@ -342,3 +343,87 @@ def test_in_poetry_2_a_private_transitive_package_joins_project_dependencies(
             'orb-common = {source = "codeartifact"}\norb-utils = {source = "codeartifact"}\n',
         )
         assert new == expected.replace("\n", newline)
+
+
+CONSTRAINTS = [
+    "^1.2.3",
+    "^0.2.3",
+    "^0.0.3",
+    "^0.0",
+    "^0",
+    "~1.2.3",
+    "~1.2",
+    "~1",
+    "*",
+    "1.2.3",
+    "=1.2",
+    ">=1,<2",
+    ">=1 <2",
+    "1.2.*",
+    "~=1.4",
+    "!=1.2.3",
+    "<0.2",
+]
+VERSIONS = [
+    "0",
+    "0.0.2",
+    "0.0.3",
+    "0.0.9",
+    "0.1",
+    "0.2.3",
+    "0.2.9",
+    "0.3",
+    "1",
+    "1.1",
+    "1.2",
+    "1.2.3",
+    "1.2.9",
+    "1.3",
+    "1.4",
+    "1.9",
+    "2",
+    "2.1",
+]
+
+
+@pytest.mark.parametrize("constraint", CONSTRAINTS)
+def test_poetry_constraints_allow_what_poetry_core_allows(constraint: str) -> None:
+    from packaging.specifiers import SpecifierSet
+    from poetry.core.constraints.version import Version as PoetryVersion
+    from poetry.core.constraints.version import parse_constraint
+
+    from pipfleet.engine.poetrylock import _pep440
+
+    spec = _pep440(constraint)
+    assert spec is not None
+    ours = SpecifierSet("" if spec == "*" else spec)
+    theirs = parse_constraint(constraint)
+    for version in VERSIONS:
+        assert ours.contains(version) is theirs.allows(PoetryVersion.parse(version)), version
+
+
+def test_without_a_lock_the_listing_names_private_dependencies_of_private_packages() -> None:
+    listing = Listing(
+        packages={"orb-api": frozenset({"1.4", "2.0"}), "orb-common": None, "orb-auth": None},
+        dependencies={
+            version_key("orb-api", "1.4"): ("orb-common>=1",),
+            version_key("orb-api", "2.0"): ("orb-auth",),
+            version_key("orb-auth", "1"): ("orb-common",),
+        },
+    )
+    one = '[tool.poetry]\n\n[tool.poetry.dependencies]\norb-api = {version = "~1.4", source = "codeartifact"}\n'
+    found = listing_transitive_findings(parse(one), listing, "codeartifact")
+    assert [(f.kind, f.package, f.fixable) for f in found] == [
+        (FindingKind.PRIVATE_TRANSITIVE, "orb-common", True)
+    ]
+    assert "needed by orb-api" in found[0].message
+    new = rewrite(one, FileReport("pyproject.toml", tuple(found)))
+    assert new == one + 'orb-common = {version = "*", source = "codeartifact"}\n'
+    assert listing_transitive_findings(parse(new), listing, "codeartifact") == []
+    # orb-api 2.0 needs orb-auth, whose listed version is unknown: not followed further.
+    two = one.replace("~1.4", "^2")
+    assert [
+        f.package for f in listing_transitive_findings(parse(two), listing, "codeartifact")
+    ] == ["orb-auth"]
+    either = one.replace("~1.4", "^1 || ^2")
+    assert listing_transitive_findings(parse(either), listing, "codeartifact") == []

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -301,6 +302,98 @@ def lock_findings(
         )
         for kind, package, message in found
     ]
+
+
+def listing_transitive_findings(
+    project: PoetryProject, listing: Listing, target: str
+) -> list[Finding]:
+    """private-transitive for a project without a poetry.lock: the private packages its
+    private dependencies need (the listing's dependencies of the newest version each
+    constraint allows, followed through private packages) and it does not list.
+
+    Poetry looks for a package no dependency pins on the primary sources, whatever the
+    private source's priority, so none is left out here.
+    """
+    direct = {d.name for d in project.dependencies}
+    needs: dict[str, tuple[str, str]] = {}  # PEP 503 name -> (as required, needed by)
+    for dependency in project.dependencies:
+        if dependency.name not in listing or dependency.non_registry_key is not None:
+            continue
+        specs = (_pep440(v) for v in dependency.versions)
+        chosen = {listing.newest(dependency.name, spec) for spec in specs if spec is not None}
+        # Breadth first, so "needed by" names the nearest private package; each
+        # (name, version) is followed once, which also ends any cycle.
+        queue = [(dependency.name, version, dependency.key) for version in chosen if version]
+        seen = {(name, version) for name, version, _ in queue}
+        while queue:
+            name, version, key = queue.pop(0)
+            for raw in listing.dependencies_of(name, version) or ():
+                try:
+                    requirement = Requirement(raw)
+                except InvalidRequirement:  # parse_listing checked them; a hand-made one may not
+                    continue
+                needed = canonicalize_name(requirement.name)
+                if needed not in listing:
+                    continue
+                if needed not in direct:
+                    needs.setdefault(needed, (requirement.name, key))
+                newest = listing.newest(needed, str(requirement.specifier))
+                if newest is not None and (needed, newest) not in seen:
+                    seen.add((needed, newest))
+                    queue.append((needed, newest, requirement.name))
+    added = added_dependency(target, in_project=project.lists_in_project)
+    return [
+        Finding(
+            FindingKind.PRIVATE_TRANSITIVE,
+            project.path,
+            f"{key} (private) is needed by {needed_by} but not listed: Poetry looks for it on "
+            f"the primary sources, where it is missing or could be an impostor; add it with "
+            f'source = "{target}"',
+            category="main",
+            package=key,
+            expected=added,
+            source=target,
+        )
+        for key, needed_by in needs.values()
+    ]
+
+
+def _pep440(constraint: str) -> str | None:
+    """A Poetry version constraint as a PEP 440 specifier; None for one this cannot say
+    (an "or" of constraints): its dependencies are then not followed."""
+    parts = [p for p in re.split(r"[,\s]+", constraint.strip()) if p]
+    if "||" in constraint:
+        return None
+    specs = []
+    for part in parts:
+        if part == "*":
+            continue
+        if part[0] in "^~" and not part.startswith("~="):
+            bound = _upper(part[1:], caret=part[0] == "^")
+            if bound is None:
+                return None
+            specs += [f">={part[1:]}", f"<{bound}"]
+        elif part[0] in "<>!=~":
+            specs.append("==" + part[1:] if part[0] == "=" and part[1:2] != "=" else part)
+        else:
+            specs.append(f"=={part}")
+    return ",".join(specs) or "*"
+
+
+def _upper(version: str, *, caret: bool) -> str | None:
+    """The exclusive upper bound of Poetry's ^version (the left-most non-zero part may
+    not change) or ~version (the minor, or the major when only that is given)."""
+    try:
+        release = list(Version(version).release)
+    except InvalidVersion:
+        return None
+    written = len(version.split("."))
+    release = (release + [0] * written)[:written]
+    if caret:
+        at = next((i for i, part in enumerate(release) if part), written - 1)
+    else:
+        at = 1 if written > 1 else 0
+    return ".".join(map(str, [*release[:at], release[at] + 1]))
 
 
 @dataclass(frozen=True)

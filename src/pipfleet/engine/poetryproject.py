@@ -60,6 +60,7 @@ class Dependency:
     line: int | None
     non_registry_key: str | None = None  # git, path, url...: not from an index
     table: tuple[str, ...] = ()  # where it is written: a Poetry table, or [project]'s array
+    versions: tuple[str, ...] = ()  # each constraint's version as written; "*" for any
 
     @property
     def is_pep621(self) -> bool:
@@ -178,19 +179,25 @@ def _priority(item: Mapping[str, Any], line: int | None) -> Priority:
 def _dependency(group: str, key: str, value: Any, line: int | None) -> Dependency:
     constraints = value if isinstance(value, list) else [value]
     sources: list[str | None] = []
+    versions: list[str] = []
     non_registry = None
     for constraint in constraints:
         if isinstance(constraint, str):
             sources.append(None)
+            versions.append(constraint)
         elif isinstance(constraint, dict):
             source = constraint.get("source")
             sources.append(source if isinstance(source, str) else None)
+            version = constraint.get("version")
+            versions.append(version if isinstance(version, str) else "*")
             non_registry = non_registry or next(
                 (k for k in NON_REGISTRY_KEYS if k in constraint), None
             )
         else:
             raise PipfileError(f"dependency {key!r} must be a string or a table", line=line)
-    return Dependency(group, key, package_name(key), tuple(sources), line, non_registry)
+    return Dependency(
+        group, key, package_name(key), tuple(sources), line, non_registry, versions=tuple(versions)
+    )
 
 
 def _pep621(project: Mapping[str, Any], text: str, lines: _Lines) -> list[Dependency]:
@@ -232,6 +239,7 @@ def _pep621(project: Mapping[str, Any], text: str, lines: _Lines) -> list[Depend
                     line,
                     origin,
                     (*table, key),
+                    (str(parsed.specifier) or "*",),
                 )
             )
     return found
