@@ -7,6 +7,7 @@ is replayed here against a small sandbox fleet with ``pipfleet run`` as a subpro
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,12 +19,13 @@ from tests.chaos.harness import (
     act,
     blob_text,
     bot_pulls,
+    changed_pipfile,
     make_site,
     pull_files,
     write_fleet,
 )
 
-from pipfleet.sandbox.world import Fault
+from pipfleet.sandbox.world import Fault, Repository
 
 pytestmark = pytest.mark.chaos
 
@@ -105,3 +107,33 @@ def test_a_pull_request_opened_before_a_lost_answer_and_closed_by_a_human_stays_
     assert again == [], (
         f"{repo.name}: the change a human closed in #{pull.number} is proposed again"
     )
+
+
+def test_a_merged_pull_request_keeps_its_files_when_its_branch_name_is_reused(
+    site: Site,
+) -> None:
+    # The soak's intermittent "different Pipfile, no Pipfile.lock" in an old pull request:
+    # after a lost answer the bot looks for its pull request by branch, which reads the
+    # old one too; reading it must not give it the new pull request's commit.
+    assert site.run("clean").returncode == 0
+    private = site.world.internal_names()
+
+    def new_need(repo: Repository) -> dict[str, str | None] | None:
+        with site.world.lock:
+            main = site.world.file_at(repo, repo.default_branch, "Pipfile") or b""
+        return changed_pipfile(random.Random(1), {"Pipfile": main.decode()}, private)
+
+    repo, pull = next((r, p) for r, p in bot_pulls(site.world) if new_need(r) is not None)
+    change = new_need(repo)
+    merged = pull_files(site.world, repo, pull)
+    texts = {path: blob_text(site.world, blob) for path, blob in merged.items()}
+    act(site, "merge", repo.name, pull.number, merged, texts, None, 2)  # branch deleted
+    act(site, "change", repo.name, 0, {}, {}, change, 2)
+    plant(site, Fault(route="/pulls$", method="POST", drop=True, after=True))
+    site.run("faulty")
+    assert site.run("clean").returncode == 0
+
+    with site.world.lock:
+        newer = [p for p in repo.pulls.values() if p.number > pull.number]
+        assert [p.head for p in newer] == [pull.head]  # the same branch name, reused
+        assert pull_files(site.world, repo, pull) == merged
