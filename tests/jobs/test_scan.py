@@ -20,6 +20,8 @@ from pipfleet.errors import RegistryError
 from pipfleet.jobs.setup import scan_fleet
 from pipfleet.registry.pypi import EtagCache
 from pipfleet.sandbox.clientconfig import config_text
+from pipfleet.sandbox.fleet import load_fleet
+from pipfleet.sandbox.makefleet import make_fleet
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import GitHubApp, World
 from pipfleet.store.db import make_engine
@@ -389,3 +391,21 @@ def test_uv_poetry_and_requirements_manifests_are_audited_with_their_kind(
         f" WHERE p.run_id = {carried.run_id} GROUP BY p.manifest_kind ORDER BY 1",
     )
     assert kinds == [("pipfile", 2), ("poetry", 2), ("requirements", 1), ("uv", 2)]
+
+
+def test_a_generated_fleet_scans_every_manifest_kind_it_planted(tmp_path: Path) -> None:
+    folder = tmp_path / "fleet"
+    planted = make_fleet(folder, 40, seed=5)
+    world = load_fleet(folder)
+    with SandboxServer(world) as server:
+        data = tomllib.loads(config_text(server.urls, world, "acme"))
+        url = f"sqlite:///{tmp_path / 'fleet.db'}"
+        env = {**cache_home(), "GITHUB_TOKEN": "sandbox-token", "PIPFLEET_DATABASE_URL": url}
+        summary = scan_fleet(parse_settings(data, env))
+    assert summary.failed == 0, summary.errors
+    recorded = dict(rows(url, "SELECT manifest_kind, COUNT(*) FROM pipfiles GROUP BY 1"))
+    assert set(recorded) == {"pipfile", "uv", "poetry", "requirements"}
+    # Every planted manifest of a repository the scan reads (orb-*, not archived, ...).
+    assert recorded["uv"] <= planted.uv_projects and recorded["poetry"] <= planted.poetry_projects
+    assert recorded["requirements"] <= planted.requirements_files
+    assert sum(recorded.values()) == summary.pipfiles

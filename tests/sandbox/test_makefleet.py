@@ -18,13 +18,21 @@ import pytest
 from packaging.utils import canonicalize_name
 from pipenv.utils.pipfile import Pipfile as PipenvPipfile
 
-from pipfleet.engine.audit import audit, audit_text
+from pipfleet.engine.audit import AuditOptions, audit, audit_text
 from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing, version_key
 from pipfleet.engine.pipfile import EntryForm, Pipfile, parse
 from pipfleet.errors import PipfileError, UsageError
+from pipfleet.manifests import (
+    Project,
+    audit_project,
+    is_requirements,
+    parse_project,
+    pyproject_kind,
+)
 from pipfleet.sandbox.fleet import load_fleet
 from pipfleet.sandbox.makefleet import IGNORE_TOPIC, PREFIX, FleetSummary, make_fleet
+from pipfleet.states import ManifestKind
 
 REPOS = 200
 SEED = 7
@@ -60,6 +68,37 @@ def parsed(pipfiles: dict[str, str]) -> dict[str, Pipfile | PipfileError]:
     for path, text in pipfiles.items():
         try:
             results[path] = parse(text, path)
+        except PipfileError as exc:
+            results[path] = exc
+    return results
+
+
+@pytest.fixture(scope="module")
+def manifests(fleet: tuple[Path, FleetSummary]) -> dict[str, ManifestKind]:
+    """The kind of every uv, Poetry and requirements manifest, by path from the org folder."""
+    org = fleet[0] / "github" / "acme"
+    found: dict[str, ManifestKind] = {}
+    for path in sorted(org.rglob("*")):
+        relative = path.relative_to(org).as_posix()
+        inner = relative.partition("/")[2]
+        if path.name == "pyproject.toml":
+            kind = pyproject_kind(path.read_text(), path.with_name("uv.lock").exists())
+            if kind is not None:
+                found[relative] = kind
+        elif path.is_file() and is_requirements(inner):
+            found[relative] = ManifestKind.REQUIREMENTS
+    return found
+
+
+@pytest.fixture(scope="module")
+def projects(
+    fleet: tuple[Path, FleetSummary], manifests: dict[str, ManifestKind]
+) -> dict[str, Project | PipfileError]:
+    org = fleet[0] / "github" / "acme"
+    results: dict[str, Project | PipfileError] = {}
+    for path, kind in manifests.items():
+        try:
+            results[path] = parse_project(kind, (org / path).read_text(), path)
         except PipfileError as exc:
             results[path] = exc
     return results
@@ -106,14 +145,25 @@ def test_shares_are_roughly_as_asked(fleet: tuple[Path, FleetSummary]) -> None:
     assert 0.3 <= summary.compliant_entries / summary.private_entries <= 0.7
     assert summary.version_not_found >= 1 and summary.non_registry_entries >= 5
     assert 20 <= summary.private_packages <= 40 and summary.confusion_candidates >= 2
+    # Most repositories stay on pipenv; some moved a service (or all) to uv or Poetry.
+    assert 0.08 * REPOS <= summary.uv_projects <= 0.25 * REPOS
+    assert 0.05 * REPOS <= summary.poetry_projects <= 0.18 * REPOS
+    assert 0.2 <= summary.uv_locks / summary.uv_projects <= 0.9
+    assert 0.12 * REPOS <= summary.requirements_files <= 0.6 * REPOS
+    assert summary.several_kinds >= 0.1 * REPOS
 
 
 def test_summary_matches_the_files(
     fleet: tuple[Path, FleetSummary],
     parsed: dict[str, Pipfile | PipfileError],
     listing: Listing,
+    manifests: dict[str, ManifestKind],
+    projects: dict[str, Project | PipfileError],
 ) -> None:
     root, summary = fleet
+    kinds_of: dict[str, set[ManifestKind]] = {}
+    for path, kind in manifests.items():
+        kinds_of.setdefault(path.split("/", 1)[0], set()).add(kind)
     org = root / "github" / "acme"
     repos = sorted(path for path in org.iterdir() if path.is_dir())
     meta = {p.stem: json.loads(p.read_text()) for p in org.glob("*.json")}
@@ -154,6 +204,15 @@ def test_summary_matches_the_files(
         private_packages=len(codeartifact["internal"]),
         confusion_candidates=len(set(codeartifact["internal"]) & set(pypi)),
         private_dependents=len(codeartifact["dependencies"]),
+        uv_projects=sum(kind is ManifestKind.UV for kind in manifests.values()),
+        uv_locks=len(list(org.rglob("uv.lock"))),
+        poetry_projects=sum(kind is ManifestKind.POETRY for kind in manifests.values()),
+        requirements_files=sum(kind is ManifestKind.REQUIREMENTS for kind in manifests.values()),
+        malformed_manifests=sum(isinstance(project, PipfileError) for project in projects.values()),
+        several_kinds=sum(
+            len(kinds | ({ManifestKind.PIPFILE} if repo in with_pipfile else set())) > 1
+            for repo, kinds in kinds_of.items()
+        ),
     )
     assert on_disk == summary
     assert all(kinds[kind] for kind in (FindingKind.WRONG_INDEX, FindingKind.UNDEFINED_INDEX))
@@ -279,3 +338,37 @@ def test_refuses_to_write_into_a_folder_with_files(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not an empty folder"):
         make_fleet(tmp_path, 5)
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_uv_poetry_and_requirements_manifests_mix_compliant_and_offending_entries(
+    fleet: tuple[Path, FleetSummary],
+    projects: dict[str, Project | PipfileError],
+    listing: Listing,
+) -> None:
+    options = AuditOptions()
+    results: dict[str, Counter[bool]] = {}
+    kinds: Counter[FindingKind] = Counter()
+    for path, project in projects.items():
+        if isinstance(project, PipfileError):
+            assert project.line is not None, path
+            continue
+        report = audit_project(project, listing, options)
+        kind = type(project).__name__
+        results.setdefault(kind, Counter())[report.compliant] += 1
+        kinds.update(finding.kind for finding in report.findings)
+    assert set(results) == {"UvProject", "PoetryProject", "RequirementsFile"}
+    assert all(counts[True] and counts[False] for counts in results.values()), results
+    assert {
+        FindingKind.COMPLIANT,
+        FindingKind.MISSING_INDEX,
+        FindingKind.MISSING_SOURCE,
+        FindingKind.INDEX_NOT_EXPLICIT,
+        FindingKind.EXTRA_INDEX_URL,
+    } <= set(kinds)
+    # The uv.lock beside a uv project resolves what the project asks for.
+    org = fleet[0] / "github" / "acme"
+    for lock in org.rglob("uv.lock"):
+        packages = {p["name"] for p in tomllib.loads(lock.read_text())["package"]}
+        project = projects[lock.with_name("pyproject.toml").relative_to(org).as_posix()]
+        if not isinstance(project, PipfileError):
+            assert {r.name for r in project.requirements} <= packages, lock

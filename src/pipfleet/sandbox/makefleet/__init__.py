@@ -4,10 +4,12 @@ The folder is what ``pipfleet.sandbox.fleet.load_fleet`` reads. It mixes what a
 real org accumulates: compliant and non-compliant private entries, monorepos,
 lock files, archived repositories and forks, repositories outside the ``orb-*``
 prefix, opt-outs and a few broken Pipfiles, private packages that need other
-private packages, and locks whose private entries came from another index.
+private packages, and locks whose private entries came from another index; and, beside
+or instead of Pipfiles, uv and Poetry projects and requirements files (see ``manifests``).
 
 Everything is drawn from ``random.Random(seed)`` in a fixed order (which private
-packages need others from a second rng seeded from the same seed), sets are
+packages need others, and the uv, Poetry and requirements files, from rngs of their own
+seeded from the same seed), sets are
 only ever used for membership, and no timestamp is written: a seed always gives
 the same bytes.
 """

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipfleet.sandbox.makefleet.locks import _LockWriter
+from pipfleet.sandbox.makefleet.manifests import _ManifestDraws
 from pipfleet.sandbox.makefleet.names import _MAIN, _PRIVATE_RUNTIME
 from pipfleet.sandbox.makefleet.pipfiles import _PipfileDraws
 
@@ -70,7 +71,7 @@ def _quota(rng: random.Random, population: Sequence[int], count: int) -> set[int
     return set(rng.sample(population, min(count, len(population))))
 
 
-class _RepoDraws(_PipfileDraws, _LockWriter):
+class _RepoDraws(_PipfileDraws, _LockWriter, _ManifestDraws):
     """Draws the repositories and the files each one holds."""
 
     repos: int
@@ -173,6 +174,8 @@ class _RepoDraws(_PipfileDraws, _LockWriter):
             path, template = rng.choice(_BARE_FILES)
             files[path] = template.format(name=repo.name)
             self.tally["without_pipfile"] += 1
+            files.update(self._manifests(repo.name, [], bare=True))
+            self._count_manifests(files)
             return files
         for path, text in rng.sample(_EXTRA_FILES, rng.randint(0, 2)):
             files[path] = text
@@ -193,6 +196,8 @@ class _RepoDraws(_PipfileDraws, _LockWriter):
                 files[f"{prefix}Pipfile.lock"] = lock
             if own_lib is not None:
                 libs.append((own_lib, folder))
+        files.update(self._manifests(repo.name, [folder for folder, _ in folders], bare=False))
+        self._count_manifests(files)
         return files
 
     def _pipfile_files(
