@@ -1,14 +1,16 @@
 """The fix job: one pull request per repository, kept in step with the latest scan.
 
 For each repository with fixable findings (or an open bot pull request) it reads
-the current Pipfiles and locks, builds the fix, syncs the last recorded pull
+the current manifests (Pipfiles, uv and Poetry pyproject.toml files, requirements files
+and what they include) and their locks, builds the fix, syncs the last recorded pull
 request with GitHub, decides (engine.plan) and acts. Nothing is opened twice,
 nothing a maintainer declined is proposed again, and a rate limit that would
 take too long to wait out stops the run cleanly with the rest deferred.
 
 Closing is destructive, so it needs positive evidence: the latest scan completed,
-this run read the repository in full (every Pipfile readable and parsed), GitHub
-said the pull request is still open, and the fix is gone from the default branch.
+this run read the repository in full (every manifest, include and lock readable, every
+manifest parsed), GitHub said the pull request is still open, and the fix is gone from
+the default branch.
 At most ``fix.max_closes_per_run`` closures happen in one run.
 """
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 
 from pipfleet.config import Settings
 from pipfleet.engine.audit import AuditOptions, audit_text
-from pipfleet.engine.fixset import RepoFix, build_fix, lock_path
+from pipfleet.engine.fixset import Manifests, RepoFix, build_fix
 from pipfleet.engine.listing import Listing, VersionKey
 from pipfleet.engine.plan import LastPull, PullAction, decide
 from pipfleet.engine.prbody import (
@@ -34,15 +36,21 @@ from pipfleet.engine.prbody import (
     rebuilt_marker,
     render,
 )
-from pipfleet.errors import GitHubError, RateLimited, SafetyLimit, StoreError
+from pipfleet.engine.requirementsincludes import missing_includes
+from pipfleet.errors import GitHubError, PipfileError, RateLimited, SafetyLimit, StoreError
 from pipfleet.github.pulls import PullRequests
 from pipfleet.github.queries import OPT_OUT_FILE, PullRead, RepoFiles
 from pipfleet.jobs.scan import Gateway, file_opt_out, one_line
+from pipfleet.manifests import lock_name, parse_project, sibling
 from pipfleet.registry.versions import Contents, with_contents
 from pipfleet.repositories import RepoSummary
-from pipfleet.states import PullRequestState, RunStatus
+from pipfleet.states import ManifestKind, PullRequestState, RunStatus
 from pipfleet.store.models import PullRequestRecord, utcnow
 from pipfleet.store.prs import Candidate, PullRequestStore
+
+# Rounds of reading what requirements files include (-r/-c): projects nest a level or two.
+# An include still unread after them counts as absent, which leaves its install unfixed.
+INCLUDE_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,32 @@ class FixSummary:
     @property
     def failed(self) -> int:
         return self.counts()[PullAction.FAILED]
+
+
+def _locks_beside(files: RepoFiles) -> set[str]:
+    """The paths of the locks each manifest's installer would write beside it."""
+    return {
+        sibling(blob.path, name) for blob in files.all_manifests if (name := lock_name(blob.kind))
+    }
+
+
+def _manifest_texts(files: RepoFiles) -> dict[ManifestKind, dict[str, str]]:
+    """The uv, Poetry and requirements manifests GitHub gave whole, by kind: path -> text."""
+    texts: dict[ManifestKind, dict[str, str]] = {
+        kind: {} for kind in (ManifestKind.UV, ManifestKind.POETRY, ManifestKind.REQUIREMENTS)
+    }
+    for blob in files.manifests:
+        if blob.text is not None and blob.oid and not (blob.truncated or blob.binary):
+            texts[blob.kind][blob.path] = blob.text
+    return texts
+
+
+def _parses(kind: ManifestKind, text: str, path: str) -> bool:
+    try:
+        parse_project(kind, text, path)
+    except PipfileError:
+        return False
+    return True
 
 
 def opted_out(repo: RepoSummary, files: RepoFiles | None, settings: Settings) -> str | None:
@@ -127,13 +161,14 @@ class FixJob:
         ]
         files = {f.repo.full_name: f for f in self.gateway.read_files(readable)}
         lock_wanted = {
-            f.repo.full_name: sorted(f.lockfiles & {lock_path(b.path) for b in f.pipfiles})
+            f.repo.full_name: sorted(f.lockfiles & _locks_beside(f))
             for f in files.values()
             if f.lockfiles and not f.error
         }
         locks = self.gateway.read_texts(
             [(live[name], paths) for name, paths in lock_wanted.items() if paths]
         )
+        includes = self._includes([f for f in files.values() if not f.error], live)
         open_pulls = [
             (live[c.full_name], c.record.number)
             for c in candidates
@@ -173,7 +208,15 @@ class FixJob:
                 if candidate.record is not None and candidate.record.number is not None:
                     remote = pulls_now.get((candidate.full_name, candidate.record.number))
                 outcome = self._repository(
-                    candidate, repo, read, locks, listing, budget, remote, closures
+                    candidate,
+                    repo,
+                    read,
+                    locks,
+                    includes.get(candidate.full_name, {}),
+                    listing,
+                    budget,
+                    remote,
+                    closures,
                 )
             except (RateLimited, SafetyLimit) as exc:
                 summary.stopped = str(exc)
@@ -198,6 +241,7 @@ class FixJob:
         repo: RepoSummary,
         read: RepoFiles,
         locks: dict[str, dict[str, str]],
+        includes: Mapping[str, str | None],
         listing: Listing,
         budget: int,
         remote: PullRead | None,
@@ -221,7 +265,14 @@ class FixJob:
         if reason := opted_out(repo, read, self.settings):
             return FixOutcome(name, PullAction.OPTED_OUT, reason)
         pipfiles = {b.path: b.text for b in read.pipfiles if b.text is not None and b.oid}
-        fix = build_fix(pipfiles, locks.get(name, {}), listing, self.options)
+        texts = _manifest_texts(read)
+        manifests = Manifests(
+            texts[ManifestKind.UV],
+            texts[ManifestKind.POETRY],
+            texts[ManifestKind.REQUIREMENTS],
+            includes,
+        )
+        fix = build_fix(pipfiles, locks.get(name, {}), listing, self.options, manifests)
         last = LastPull(record.state, record.fingerprint) if record else None
         fingerprint = None if fix.empty else fix.fingerprint
         decision = decide(fingerprint, last, self.settings.fix.reopen_dismissed)
@@ -234,7 +285,7 @@ class FixJob:
                 fix,
             )
         if decision.action is PullAction.CLOSE:
-            if doubt := self._doubt(read, pipfiles, fix, listing, closures):
+            if doubt := self._doubt(read, pipfiles, includes, fix, listing, closures):
                 return FixOutcome(name, PullAction.KEPT, doubt, fix)
             closures.take(name)
         if self.pulls is None or decision.action in (
@@ -262,6 +313,7 @@ class FixJob:
         self,
         read: RepoFiles,
         pipfiles: dict[str, str],
+        includes: Mapping[str, str | None],
         fix: RepoFix,
         listing: Listing,
         closures: _Closures,
@@ -269,18 +321,51 @@ class FixJob:
         """Why the evidence is not enough to close the pull request, or None."""
         if not closures.allowed:
             return "the latest scan was partial: closures wait for a completed one"
-        if unreadable := [b.path for b in read.pipfiles if b.path not in pipfiles]:
+        texts = _manifest_texts(read)
+        unreadable = [b.path for b in read.pipfiles if b.path not in pipfiles]
+        unreadable += [b.path for b in read.manifests if b.path not in texts[b.kind]]
+        # An include absent or unread may be one GitHub did not give whole.
+        unreadable += [path for path, text in includes.items() if text is None]
+        if unreadable:
             return f"{', '.join(unreadable)} could not be read in full"
         if fix.unfixable:
-            return "some Pipfiles need a fix pipfleet cannot make"
+            return "some manifests need a fix pipfleet cannot make"
         broken = [
             path
             for path, text in pipfiles.items()
             if audit_text(text, path, listing, self.options)[0] is None
         ]
+        broken += [
+            b.path for b in read.manifests if not _parses(b.kind, texts[b.kind][b.path], b.path)
+        ]
         if broken:
             return f"{', '.join(broken)} does not parse"
         return None
+
+    def _includes(
+        self, files: Sequence[RepoFiles], live: Mapping[str, RepoSummary]
+    ) -> dict[str, dict[str, str | None]]:
+        """What each repository's requirements files include (-r/-c) beyond the manifests
+        read: full name -> path -> text, None when GitHub gave none (absent, binary or cut).
+
+        Read round after round, all repositories in one request per round, since an
+        included file names what it includes in turn.
+        """
+        roots = {f.repo.full_name: _manifest_texts(f)[ManifestKind.REQUIREMENTS] for f in files}
+        found: dict[str, dict[str, str | None]] = {name: {} for name in roots}
+        for _ in range(INCLUDE_ROUNDS):
+            wanted = {}
+            for name, texts in roots.items():
+                known = {**found[name], **texts}
+                missing = {path for root in texts for path in missing_includes(root, known)}
+                if missing:
+                    wanted[name] = sorted(missing)
+            if not wanted:
+                break
+            read = self.gateway.read_texts([(live[name], paths) for name, paths in wanted.items()])
+            for name, paths in wanted.items():
+                found[name].update((path, read.get(name, {}).get(path)) for path in paths)
+        return {name: texts for name, texts in found.items() if texts}
 
     def _text(self, fix: RepoFix) -> PullRequestText:
         codeartifact = self.settings.codeartifact

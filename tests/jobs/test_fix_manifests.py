@@ -1,0 +1,120 @@
+"""The fix job for a repository with a uv project and a requirements file: one pull request
+covers both, against the sandbox."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from tests.conftest import cache_home, write_fleet
+from tests.engine.test_uvlock import PUBLIC
+from tests.engine.test_uvlock import lock as uv_lock
+
+from pipfleet.config import Settings, parse_settings
+from pipfleet.jobs.setup import fix_fleet, scan_fleet
+from pipfleet.sandbox.clientconfig import config_text
+from pipfleet.sandbox.server import SandboxServer
+from pipfleet.sandbox.world import Repository, World
+
+BRANCH = "pipfleet/codeartifact-index"
+CA = (
+    "https://aws:${CODEARTIFACT_AUTH_TOKEN}@acme-111122223333.d.codeartifact"
+    ".eu-west-1.amazonaws.com/pypi/internal/simple/"
+)
+PYPROJECT = (
+    '[project]\nname = "orb-uv"\nversion = "0.1.0"\n'
+    'dependencies = ["orb-common>=2", "requests"]\n\n[tool.uv]\n'
+)
+REQUIREMENTS = f"--extra-index-url {CA}\nrequests\norb-common==2.1.0\n"
+
+
+@pytest.fixture
+def fleet_dir(tmp_path: Path) -> Path:
+    root = write_fleet(tmp_path / "fleet")
+    folder = root / "github" / "acme" / "orb-uv"
+    (folder / "service").mkdir(parents=True)
+    (folder / "service" / "pyproject.toml").write_text(PYPROJECT)
+    (folder / "service" / "uv.lock").write_text(uv_lock(PUBLIC))
+    (folder / "requirements.txt").write_text("-r requirements/base.txt\n")
+    (folder / "requirements").mkdir()
+    (folder / "requirements" / "base.txt").write_text(REQUIREMENTS)
+    return root
+
+
+@pytest.fixture
+def settings(sandbox: SandboxServer, world: World, tmp_path: Path) -> Settings:
+    data = tomllib.loads(config_text(sandbox.urls, world, "acme"))
+    data["github"]["write_pause"] = 0.0
+    env = {
+        **cache_home(),
+        "GITHUB_TOKEN": "sandbox-token",
+        "PIPFLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+    }
+    return parse_settings(data, env)
+
+
+def uv_repo(world: World) -> Repository:
+    repo = world.repository("acme", "orb-uv")
+    assert repo is not None
+    return repo
+
+
+def branch_file(world: World, path: str) -> str:
+    return (world.file_at(uv_repo(world), BRANCH, path) or b"").decode()
+
+
+def test_one_pull_request_fixes_the_uv_project_and_the_requirements_file(
+    world: World, settings: Settings
+) -> None:
+    scan_fleet(settings)
+    summary = fix_fleet(settings)
+
+    outcome = next(o for o in summary.outcomes if o.repository == "acme/orb-uv")
+    assert outcome.action == "open" and outcome.fix is not None
+    assert sorted(c.path for c in outcome.fix.changes) == [
+        "requirements/base.txt",
+        "service/pyproject.toml",
+    ]
+    (pull,) = uv_repo(world).pulls.values()
+    pyproject = branch_file(world, "service/pyproject.toml")
+    assert pyproject.startswith(PYPROJECT)
+    assert '[tool.uv.sources]\norb-common = { index = "codeartifact" }\n' in pyproject
+    assert '[[tool.uv.index]]\nname = "codeartifact"\n' in pyproject
+    assert "${" not in pyproject  # uv reads the credentials from its environment
+    # CodeArtifact beside PyPI alone: pip's only index, in the file that names it.
+    assert branch_file(world, "requirements/base.txt") == REQUIREMENTS.replace(
+        "--extra-index-url", "--index-url"
+    )
+    # uv.lock is not edited: the pull request asks for `uv lock`.
+    assert branch_file(world, "service/uv.lock") == uv_lock(PUBLIC)
+    assert pull.head == BRANCH
+
+    again = fix_fleet(settings)
+    assert {o.repository: o.action for o in again.outcomes}["acme/orb-uv"] == "nothing"
+
+
+def test_a_manifest_that_does_not_parse_keeps_the_pull_request_open(
+    world: World, settings: Settings
+) -> None:
+    scan_fleet(settings)
+    fix_fleet(settings)
+    fixed = {
+        path: branch_file(world, path).encode()
+        for path in ("service/pyproject.toml", "requirements/base.txt")
+    }
+    # The fix reached the default branch by hand, beside a uv project that does not parse.
+    broken = b"[tool.uv]\n[project\n"
+    world.commit_changes(uv_repo(world), "main", {**fixed, "other/pyproject.toml": broken}, "x\n")
+    scan_fleet(settings)
+    summary = fix_fleet(settings)
+
+    outcome = next(o for o in summary.outcomes if o.repository == "acme/orb-uv")
+    assert (outcome.action, outcome.reason) == ("kept", "other/pyproject.toml does not parse")
+    (pull,) = uv_repo(world).pulls.values()
+    assert pull.state == "open"
+
+    world.commit_changes(uv_repo(world), "main", {"other/pyproject.toml": None}, "y\n")
+    scan_fleet(settings)
+    closed = fix_fleet(settings)
+    assert {o.repository: o.action for o in closed.outcomes}["acme/orb-uv"] == "close"
