@@ -22,6 +22,7 @@ import pytest
 import typer
 
 from pipfleet.cli import app
+from pipfleet.engine import poetryproject, requirements, uvproject
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.listing import parse_listing
 from pipfleet.jobs.check import FileStatus, Mode, check_text
@@ -52,7 +53,7 @@ verify_ssl = true
 
 """
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\S*)\n(?P<body>.*?)^(?P=indent)```$", re.M | re.S)
-MARKER = re.compile(r"<!-- check: (?P<claim>[^>]*?) -->\n *$")
+MARKER = re.compile(r"<!-- check(?:-(?P<tool>uv|poetry|requirements))?: (?P<claim>[^>]*?) -->\n *$")
 COMMAND = re.compile(r"(?<![\w/.-])pipfleet((?: +[^\s`|;&)]+)+)")
 
 
@@ -63,6 +64,7 @@ class Snippet:
     lang: str
     body: str
     claim: str | None
+    tool: str = "pipenv"  # whose file the snippet is: pipenv, uv, poetry or requirements
 
     def __str__(self) -> str:
         return f"{self.document}:{self.line}"
@@ -75,14 +77,17 @@ def snippets(path: Path) -> list[Snippet]:
         indent = len(match["indent"])
         body = "".join(line[indent:] + "\n" for line in match["body"].splitlines())
         marker = MARKER.search(text, max(0, match.start() - 200), match.start())
-        claim = marker["claim"] if marker and marker.end() == match.start() else None
+        marked = marker is not None and marker.end() == match.start()
+        claim = marker["claim"] if marker and marked else None
+        tool = (marker["tool"] if marker and marked else None) or "pipenv"
         line = text.count("\n", 0, match.start()) + 1
-        found.append(Snippet(path.name, line, match["lang"], body, claim))
+        found.append(Snippet(path.name, line, match["lang"], body, claim, tool))
     return found
 
 
 ALL = [snippet for path in DOCUMENTS for snippet in snippets(path)]
-TOML = [s for s in ALL if s.lang == "toml"]
+TOML = [s for s in ALL if s.lang == "toml" and s.tool == "pipenv"]
+OTHER_TOOLS = [s for s in ALL if s.tool != "pipenv"]
 
 
 def as_pipfile(body: str) -> str:
@@ -113,6 +118,36 @@ def test_every_toml_snippet_gets_the_verdict_it_claims(snippet: Snippet) -> None
     else:
         kind, package = snippet.claim.split()
         assert (kind, package) in needs_action, needs_action
+
+
+def other_tool_findings(snippet: Snippet) -> set[tuple[str, str | None]]:
+    """What needs action in a uv, Poetry or requirements snippet, by its own engine."""
+    listing = parse_listing(LISTING)
+    if snippet.tool == "uv":
+        report = uvproject.audit(uvproject.parse(snippet.body), listing)
+    elif snippet.tool == "poetry":
+        report = poetryproject.audit(poetryproject.parse(snippet.body), listing, AuditOptions())
+    else:
+        report = requirements.audit(requirements.parse(snippet.body), listing)
+    return {(f.kind.value, f.package) for f in report.findings if f.needs_action}
+
+
+def test_the_guide_shows_every_other_tool_right_and_wrong() -> None:
+    claims = {(s.tool, s.claim == "ok") for s in OTHER_TOOLS}
+    assert claims == {
+        (tool, ok) for tool in ("uv", "poetry", "requirements") for ok in (True, False)
+    }
+
+
+@pytest.mark.parametrize("snippet", OTHER_TOOLS, ids=str)
+def test_every_uv_poetry_and_requirements_snippet_gets_its_verdict(snippet: Snippet) -> None:
+    assert snippet.claim
+    found = other_tool_findings(snippet)
+    if snippet.claim == "ok":
+        assert found == set()
+    else:
+        kind, _, package = snippet.claim.partition(" ")
+        assert (kind, package or None) in found, found
 
 
 def shown_commands() -> list[tuple[str, list[str]]]:
