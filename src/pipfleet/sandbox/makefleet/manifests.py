@@ -121,17 +121,27 @@ class _ManifestDraws:
         self.tally["malformed_manifests"] += 1
         return text.replace("\n\n", "\n<<<<<<< HEAD\n", 1)
 
+    def _project(self) -> tuple[str, list[_Dependency], set[str]]:
+        """A uv or Poetry project's profile, its dependencies and the private ones pinned.
+
+        pinned: every private package pinned to an index kept for them; missing: all but the
+        first; no-index: no private index at all; shared: all pinned to an index that other
+        packages may come from too (uv's explicit = false, Poetry's supplemental).
+        """
+        rng = self.manifest_rng
+        profile = rng.choices(("pinned", "missing", "no-index", "shared"), (50, 20, 15, 15))[0]
+        dependencies = self._dependencies(private=rng.random() < 0.9)
+        private = [d.name for d in dependencies if d.private]
+        if profile in ("pinned", "shared"):
+            return profile, dependencies, set(private)
+        return profile, dependencies, set(private[1:]) if profile == "missing" else set()
+
     # -- uv --------------------------------------------------------------------
 
     def _uv(self, name: str, folder: str) -> dict[str, str]:
         rng = self.manifest_rng
-        profile = rng.choices(("pinned", "missing", "no-index", "loose"), (50, 20, 15, 15))[0]
-        dependencies = self._dependencies(private=rng.random() < 0.9)
+        profile, dependencies, pinned = self._project()
         dev = [_Dependency(n, _DEV_TOOLS[n], False) for n in rng.sample(sorted(_DEV_TOOLS), 2)]
-        private = [d for d in dependencies if d.private]
-        pinned = {d.name for d in private} if profile in ("pinned", "loose") else set()
-        if profile == "missing" and len(private) > 1:
-            pinned = {d.name for d in private[1:]}
         lines = [
             "[project]",
             f'name = "{name}"',
@@ -146,7 +156,7 @@ class _ManifestDraws:
         ]
         if profile != "no-index":
             lines += ["", "[[tool.uv.index]]", f'name = "{_INDEX}"', f'url = "{self._index_url()}"']
-            if profile != "loose":
+            if profile != "shared":
                 lines.append("explicit = true")
         else:
             lines += ["", "[tool.uv]", "package = false"]
@@ -195,14 +205,7 @@ class _ManifestDraws:
 
     def _poetry(self, name: str, folder: str) -> dict[str, str]:
         rng = self.manifest_rng
-        profile = rng.choices(("pinned", "missing", "no-source", "supplemental"), (50, 20, 15, 15))[
-            0
-        ]
-        dependencies = self._dependencies(private=rng.random() < 0.9)
-        private = [d for d in dependencies if d.private]
-        pinned = {d.name for d in private} if profile in ("pinned", "supplemental") else set()
-        if profile == "missing" and len(private) > 1:
-            pinned = {d.name for d in private[1:]}
+        profile, dependencies, pinned = self._project()
         lines = [
             "[tool.poetry]",
             f'name = "{name}"',
@@ -219,8 +222,8 @@ class _ManifestDraws:
                 lines.append(f'{d.name} = "^{d.version}"')
         lines += ["", "[tool.poetry.group.dev.dependencies]"]
         lines += [f'{tool} = "^{_DEV_TOOLS[tool]}"' for tool in rng.sample(sorted(_DEV_TOOLS), 2)]
-        if profile != "no-source":
-            priority = "supplemental" if profile == "supplemental" else "explicit"
+        if profile != "no-index":
+            priority = "supplemental" if profile == "shared" else "explicit"
             lines += [
                 "",
                 "[[tool.poetry.source]]",
