@@ -126,6 +126,10 @@ def check_dashboard(
     page.fill("#repositories-filter", "")
     page.select_option("#repositories-state", "")
     assert len(column(page, "repositories", 0)) == 6
+    page.select_option("#repositories-manifests", "pipfile")  # those with a Pipfile read
+    assert sorted(column(page, "repositories", 0)) == ["acme/orb-api", "acme/orb-good"]
+    assert set(column(page, "repositories", 3)) == {"pipfile"}  # the Kinds column
+    page.select_option("#repositories-manifests", "")
     page.fill("#repositories-filter", "#12 open")  # pull requests are searchable too
     assert column(page, "repositories", 0) == ["acme/orb-api"]
 
