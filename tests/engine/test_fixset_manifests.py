@@ -7,12 +7,16 @@ import pytest
 from tests.engine.test_poetrylock import GENUINE, OTHER, package
 from tests.engine.test_poetrylock import PYPROJECT as POETRY_PYPROJECT
 from tests.engine.test_poetrylock import lock as poetry_lock
+from tests.engine.test_prbody import SETTINGS
+from tests.engine.test_requirements import TOKEN
 from tests.engine.test_uvlock import PUBLIC
 from tests.engine.test_uvlock import lock as uv_lock
+from tests.gfm import code_spans, live, prose
 
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.fixset import ManifestFix, Manifests, build_fix
 from pipfleet.engine.listing import Listing, version_key
+from pipfleet.engine.prbody import render
 from pipfleet.engine.uvlock import relock_note
 from pipfleet.states import ManifestKind
 
@@ -148,3 +152,57 @@ def test_an_install_is_judged_with_what_it_includes(include: str | None) -> None
     assert fix.empty
     if include is None:
         assert fix.unfixable and fix.unfixable[0].startswith("requirements.txt: ")
+
+
+def test_the_body_says_per_manifest_what_changed_and_what_to_run() -> None:
+    fix = build_fix({"Pipfile": PIPFILE}, LOCKS, LISTING, OPTIONS, manifests())
+    body = render(fix, "t", SETTINGS).body
+    spans = code_spans(body)
+    for path in ("svc/pyproject.toml", "app/pyproject.toml", "Pipfile"):
+        assert path in spans
+    assert "Left `svc/uv.lock` as it was" in body and "run `uv lock`" in body
+    assert "UV_INDEX_CODEARTIFACT_PASSWORD" in spans
+    assert "Updated `app/poetry.lock` to match" in body
+    assert "Changed for `pip install -r requirements.txt`:" in body
+    assert "- --extra-index-url https://aws:${CODEARTIFACT_AUTH_TOKEN}@" in body
+    assert "+ --index-url https://aws:${CODEARTIFACT_AUTH_TOKEN}@" in body
+    assert "\npip install -r requirements.txt\nexport UV_INDEX" in body
+    assert "Proposed for" not in body
+
+
+def test_a_poetry_lock_left_alone_says_to_run_poetry_lock() -> None:
+    stale = {
+        **LOCKS,
+        "app/poetry.lock": POETRY_LOCK.replace('content-hash = "', 'content-hash = "0'),
+    }
+    fix = build_fix({}, stale, LISTING, OPTIONS, manifests(uv={}, includes={}))
+    (poetry,) = fix.manifests
+    assert poetry.relock is not None and not poetry.lock_updated
+    assert [c.path for c in fix.changes] == ["app/pyproject.toml"]
+    body = render(fix, "t", SETTINGS).body
+    assert "Left `app/poetry.lock` as it was" in body and "run `poetry lock`" in body
+    assert (
+        "poetry check --lock && poetry install" in body
+        and "pipenv" not in body.split("## Check it locally")[1].split("More in the guide")[0]
+    )
+
+
+def test_proposals_in_the_body_are_code_with_credentials_masked() -> None:
+    hostile = "x <img src=x onerror=alert(1)> @everyone [a](https://evil.example)"
+    text = (
+        f"--extra-index-url {CA}\n"
+        f"--extra-index-url https://u:{TOKEN}@torch.example/whl  # {hostile}\n"
+        "orb-common\n"
+    )
+    root = f"{hostile}/requirements.txt"
+    texts = manifests(uv={}, poetry={}, requirements={root: text}, includes={})
+    fix = build_fix({}, {}, LISTING, OPTIONS, texts)
+    (requirements,) = fix.manifests
+    assert requirements.proposals and requirements.applied == ()
+    body = render(fix, "t", SETTINGS).body
+    assert TOKEN not in body and "u:****@torch.example" in body
+    assert f"Proposed for `pip install -r {root}`:" in body
+    assert [(t.type, t.attrs.get("href")) for t in live(body)] == [
+        ("link_open", "https://guide.example/ca")
+    ]
+    assert "@everyone" not in prose(body) and "evil" not in prose(body)

@@ -272,14 +272,17 @@ def _fix_pipfiles(
 
 
 def _entries(path: str, report: FileReport) -> list[ChangedEntry]:
-    """The table rows of a pyproject's fixed package findings; a package it did not list
-    (private-transitive) shows as not listed, whatever version a lock holds."""
+    """The table rows of a pyproject's fixed package findings: before is the requirement
+    as written (Poetry's findings give none: its name), or "" for a package the project
+    did not list (private-transitive), whatever version a lock holds."""
     return [
         ChangedEntry(
             path,
             finding.category,
             finding.package,
-            "" if finding.kind is FindingKind.PRIVATE_TRANSITIVE else finding.current or "",
+            ""
+            if finding.kind is FindingKind.PRIVATE_TRANSITIVE
+            else finding.current or finding.package,
             finding.expected or "",
         )
         for finding in report.fixable

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 import shlex
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from pipfleet.engine.fixset import RehashedEntry, RepoFix
-from pipfleet.safetext import printable
+from pipfleet.engine.fixset import ManifestFix, RehashedEntry, RepoFix
+from pipfleet.engine.requirementsrewrite import Proposal
+from pipfleet.safetext import mask_credentials, printable
+from pipfleet.states import ManifestKind
 
 MARKER_PREFIX = "<!-- pipfleet:fingerprint="
 _MARKER = re.compile(r"<!-- pipfleet:fingerprint=([0-9a-f]{64}) -->")
@@ -29,6 +32,8 @@ _URL_SAFE = "-._~:/?#[]@!$&'*+,;=%"
 BODY_LIMIT = 60_000
 # The most characters of paths one note lists; the rest are counted, not named.
 _PATHS_LIMIT = 2_000
+# The most characters of requirements changes shown; the rest are counted, not shown.
+_PROPOSALS_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ def _paths(paths: Sequence[str]) -> str:
     return ", ".join(kept) + (f" and {more:,} more" if more else "")
 
 
-def _notes(fix: RepoFix) -> list[str]:
+def _notes(fix: RepoFix, settings: BodySettings) -> list[str]:
     notes = []
     if fix.added_sources:
         notes.append(
@@ -134,7 +139,8 @@ def _notes(fix: RepoFix) -> list[str]:
             + _paths(fix.added_sources)
             + ". Its URL reads the token from `${CODEARTIFACT_AUTH_TOKEN}`; no token is stored."
         )
-    if any(not entry.before for entry in fix.entries):
+    pyprojects = {manifest.path for manifest in fix.manifests}
+    if any(not entry.before and entry.path not in pyprojects for entry in fix.entries):
         notes.append(
             "- Entries shown as *not listed* are private packages that arrive as a dependency "
             "of another: pipenv looks for a package the Pipfile does not list on the first "
@@ -158,7 +164,105 @@ def _notes(fix: RepoFix) -> list[str]:
             "- Left " + _paths(fix.stale_locks) + " untouched: it was "
             "already out of date with its Pipfile before this change. Run `pipenv lock`."
         )
+    if any(not entry.before and entry.path in pyprojects for entry in fix.entries):
+        notes.append(
+            "- Entries of a `pyproject.toml` shown as *not listed* are private packages that "
+            "arrive as a dependency of another: uv and Poetry pin only a project's own "
+            "dependencies to an index, so each is added to the dependencies, pinned."
+        )
+    for manifest in fix.manifests:
+        notes.extend(_manifest_notes(manifest, settings.index_name))
     return notes
+
+
+def _variable(index_name: str) -> str:
+    """An index name as uv and Poetry spell it in an environment variable's name."""
+    return re.sub(r"[^A-Z0-9]", "_", index_name.upper())
+
+
+def _credentials(kind: ManifestKind, index_name: str) -> str:
+    """The environment variables uv or Poetry read an index's credentials from, as code."""
+    name = _variable(index_name)
+    prefix = "UV_INDEX" if kind is ManifestKind.UV else "POETRY_HTTP_BASIC"
+    return f"{code(f'{prefix}_{name}_USERNAME')} and {code(f'{prefix}_{name}_PASSWORD')}"
+
+
+def _manifest_notes(manifest: ManifestFix, index_name: str) -> list[str]:
+    """What the fix did beside a uv or Poetry project's entries, and what is left to run."""
+    notes = []
+    if manifest.added_index:
+        table = (
+            "[[tool.uv.index]]" if manifest.kind is ManifestKind.UV else "[[tool.poetry.source]]"
+        )
+        notes.append(
+            f"- Added CodeArtifact to {code(manifest.path)} as an explicit {code(table)}, "
+            "which serves only the packages pinned to it. Its URL holds no credentials: "
+            f"{manifest.kind.value} reads them from {_credentials(manifest.kind, index_name)} "
+            "(the user `aws`, the password a CodeArtifact token)."
+        )
+    if manifest.lock is not None and manifest.lock_updated:
+        notes.append(
+            f"- Updated {code(manifest.lock)} to match (each private package's "
+            "`[package.source]` and the `content-hash`), so `poetry install` passes "
+            "without locking again."
+        )
+    elif manifest.lock is not None and manifest.kind is ManifestKind.UV:
+        # uvlock's docstring: the private files' URLs and sizes are not known here.
+        notes.append(
+            f"- Left {code(manifest.lock)} as it was: uv writes the URL of each private "
+            "package's files on CodeArtifact into it, which only `uv lock` can know. Until you "
+            "run `uv lock` (with the credentials set as below) and commit the new lock, "
+            "`uv sync --locked` refuses it."
+        )
+    elif manifest.lock is not None and manifest.relock is not None:
+        notes.append(
+            f"- Left {code(manifest.lock)} as it was "
+            f"({code(mask_credentials(manifest.relock))}): run `poetry lock` (with the "
+            "credentials set as below) and commit the new lock."
+        )
+    return notes
+
+
+def _proposal_block(proposal: Proposal) -> str:
+    """One requirements change as a fenced block: why, then each line as written (-) and
+    as it would read (+); nothing in a code block is markup."""
+    lines = [f"# {line}" for line in textwrap.wrap(mask_credentials(proposal.summary), 86)]
+    for change in proposal.changes:
+        lines.append(f"{change.file}:{change.line}")
+        lines += [f"- {line}" for line in change.before]
+        lines += [f"+ {line}" for line in change.after]
+    block = printable(mask_credentials("\n".join(lines)), multiline=True)
+    fence = _fence(block, 3)
+    return f"{fence}diff\n{block}\n{fence}"
+
+
+def _requirements(fix: RepoFix) -> str:
+    """The section on requirements installs: the changes made, then those only proposed."""
+    installs = [m for m in fix.manifests if m.kind is ManifestKind.REQUIREMENTS]
+    if not installs:
+        return ""
+    parts, used, omitted = [], 0, 0
+    for install in installs:
+        for proposals, what in ((install.applied, "Changed"), (install.proposals, "Proposed")):
+            for proposal in proposals:
+                part = f"{what} for {code(f'pip install -r {install.path}')}:\n\n"
+                part += _proposal_block(proposal)
+                used += len(part)
+                if used > _PROPOSALS_LIMIT:
+                    omitted += 1
+                else:
+                    parts.append(part)
+    if omitted:
+        parts.append(f"{omitted:,} more change(s) not shown, to keep this description short.")
+    return f"""## Requirements files
+
+pip asks every index it is given for every name and installs the best version it finds,
+so a private package listed beside an `--extra-index-url` may come from PyPI. The
+changes marked *Proposed* are not in this pull request: each needs a decision only this
+project can make.
+
+{chr(10).join(f"{part}{chr(10)}" for part in parts)}
+"""
 
 
 def _rehashed_row(entry: RehashedEntry) -> str:
@@ -238,7 +342,7 @@ def render(fix: RepoFix, title: str, settings: BodySettings) -> PullRequestText:
         for e in fix.entries
     ]
     rows.extend(_rehashed_row(entry) for entry in fix.rehashed)
-    notes = _notes(fix)
+    notes = _notes(fix, settings)
     body = _body(fix, rows, notes, settings)
     if len(body) > BODY_LIMIT:
         # The note is sized for the most digits it can show, so the body fits whatever is cut.
@@ -247,6 +351,35 @@ def render(fix: RepoFix, title: str, settings: BodySettings) -> PullRequestText:
         notes.insert(0, _left_out(len(rows) - len(kept), len(rows)))
         body = _body(fix, kept, notes, settings)
     return PullRequestText(title, body)
+
+
+_PIPENV_FILES = ("Pipfile", "Pipfile.lock")
+
+
+def _name(path: str) -> str:
+    return path.rpartition("/")[2]
+
+
+def _steps(kind: ManifestKind, index_name: str, fix: RepoFix) -> str:
+    """The commands that check a uv, Poetry or pip install, each on its own lines."""
+    name = _variable(index_name)
+    match kind:
+        case ManifestKind.UV:
+            return (
+                f"\nexport UV_INDEX_{name}_USERNAME=aws "
+                f'UV_INDEX_{name}_PASSWORD="$CODEARTIFACT_AUTH_TOKEN"\n'
+                "uv lock && uv sync --locked  # private packages locked from CodeArtifact"
+            )
+        case ManifestKind.POETRY:
+            return (
+                f"\nexport POETRY_HTTP_BASIC_{name}_USERNAME=aws "
+                f'POETRY_HTTP_BASIC_{name}_PASSWORD="$CODEARTIFACT_AUTH_TOKEN"\n'
+                "poetry check --lock && poetry install  # the lock matches, installs"
+            )
+        case _:
+            # Paths are the repository's: quoted for the shell, controls shown as escapes.
+            installs = [m.path for m in fix.manifests if m.kind is kind and m.applied]
+            return "".join(f"\npip install -r {shlex.quote(printable(path))}" for path in installs)
 
 
 def _check_locally(fix: RepoFix, settings: BodySettings) -> str:
@@ -258,18 +391,23 @@ def _check_locally(fix: RepoFix, settings: BodySettings) -> str:
     ]
     # Shell-quoted and on one line each: the configuration's values are pasted into a shell.
     shown = " ".join(f"{flag} {shlex.quote(printable(value))}" for flag, value in options)
-    if any(change.path.endswith("Pipfile.lock") for change in fix.changes):
+    kinds = {manifest.kind for manifest in fix.manifests}
+    pipenv = not kinds or any(_name(change.path) in _PIPENV_FILES for change in fix.changes)
+    if not pipenv:
+        steps = ""
+    elif any(change.path.endswith("Pipfile.lock") for change in fix.changes):
         steps = (
             "pipenv verify                  # Pipfile.lock matches the Pipfile\n"
             "pipenv install --deploy --dev  # installs the locked files, hashes checked"
         )
     else:
         steps = "pipenv install --dev  # resolves every private package from CodeArtifact"
+    steps += "".join(_steps(kind, settings.index_name, fix) for kind in sorted(kinds))
     block = (
         "export CODEARTIFACT_AUTH_TOKEN=$(aws codeartifact get-authorization-token \\\n"
         f"    {shown} \\\n"
         "    --query authorizationToken --output text)\n"
-        f"{steps}"
+        f"{steps.strip()}"
     )
     fence = _fence(block, 3)
     return f"""## Check it locally
@@ -312,6 +450,17 @@ def _opt_out(settings: BodySettings) -> str:
 """
 
 
+def _other_installers(fix: RepoFix) -> str:
+    """The "why" for uv, Poetry and pip, when the fix changes their files."""
+    if not fix.manifests:
+        return ""
+    return """
+uv and Poetry do the same for a package not pinned to an index: they look for it on
+the default one, usually public PyPI. pip asks every index it is given for every name
+and installs the best version it finds, wherever it comes from.
+"""
+
+
 def _body(fix: RepoFix, rows: Sequence[str], notes: Sequence[str], settings: BodySettings) -> str:
     index = code(f'index = "{settings.index_name}"')
     return f"""\
@@ -323,7 +472,7 @@ exactly one index: the source its `index` names, else the first `[[source]]`, us
 public PyPI. There `pipenv lock` fails with *Could not find a version that satisfies the
 requirement*, or, worse, installs a public package that happens to have the same name:
 anyone can publish one (dependency confusion).
-
+{_other_installers(fix)}
 ## What changes
 
 | File | Category | Package | Before | After |
@@ -332,7 +481,7 @@ anyone can publish one (dependency confusion).
 
 {chr(10).join(notes)}
 
-{_check_locally(fix, settings)}
+{_requirements(fix)}{_check_locally(fix, settings)}
 {_guide(settings)}
 {_opt_out(settings)}
 Opened by pipfleet.
