@@ -50,6 +50,7 @@ test: lint browser
 bench: $(STAMP)
 	$(BIN)/python bench/check_startup.py
 	$(BIN)/python bench/check_corpus.py
+	$(BIN)/python bench/manifests.py
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/fix.py
