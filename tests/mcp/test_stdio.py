@@ -215,6 +215,9 @@ def test_repository_status_matches_pipfleet_report(
     api = structured(client.call("repository_status", repository="ACME/orb-api"))
     assert api["repository"]["pull_request"]["html_url"].endswith("/pull/12")
     assert [p["path"] for p in api["pipfiles"]] == ["Pipfile", "services/worker/Pipfile"]
+    assert [p["manifest_kind"] for p in api["pipfiles"]] == ["pipfile", "pipfile"]
+    text = text_of(client.call("repository_status", repository="orb-api"))
+    assert "2 manifest(s) (pipfile)" in text
     assert api["opted_out"] is None
 
 

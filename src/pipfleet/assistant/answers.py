@@ -148,7 +148,7 @@ def fleet_summary(report: Report, now: datetime) -> tuple[FleetAnswer, str]:
     trend = " -> ".join(_share(point.compliant_share) for point in report.trend)
     text = (
         f"Scan run {s.run_id} ({s.status}, {age / 3600:.1f} h ago): {s.compliant_repositories} "
-        f"of {s.repositories_with_pipfiles} repositories with a Pipfile compliant "
+        f"of {s.repositories_with_pipfiles} repositories with a manifest compliant "
         f"({_share(s.compliant_share)}); {s.findings_needing_action} findings need action, "
         f"{s.confusion_risks} confusion risks, {s.failed_repositories} repositories failed. "
         f"Trend over the last {len(report.trend)} runs: {trend}."
@@ -184,6 +184,12 @@ def find_repository(report: Report, name: str) -> RepositoryRow:
     )
 
 
+def _manifests(files: tuple[PipfileState, ...]) -> str:
+    """'3 manifest(s) (pipfile, uv)': how many, and of which kinds."""
+    kinds = ", ".join(dict.fromkeys(f.manifest_kind for f in files))
+    return f"{len(files)} manifest(s)" + (f" ({kinds})" if kinds else "")
+
+
 def repository_status(
     report: Report,
     row: RepositoryRow,
@@ -205,7 +211,7 @@ def repository_status(
     pull = f"pull request #{pr.number} {pr.state} {pr.html_url or ''}".strip() if pr else "none"
     text = (
         f"{row.full_name}: {row.state} in scan run {report.summary.run_id}, "
-        f"{len(pipfiles)} Pipfile(s), {row.findings} finding(s) need action"
+        f"{_manifests(pipfiles)}, {row.findings} finding(s) need action"
         + (f" (worst {row.worst_severity})" if row.worst_severity else "")
         + f"; pull request: {pull}"
         + (f"; opted out ({opted_out})" if opted_out else "")

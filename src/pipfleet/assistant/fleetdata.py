@@ -44,10 +44,11 @@ class PipfileState:
     private_source: str | None
     has_lock: bool
     compliant: bool | None
+    manifest_kind: str  # pipfile | uv | poetry | requirements
 
 
 class FleetData:
-    """Reads for the server's tools: the report, one repository's Pipfiles, the listing."""
+    """Reads for the server's tools: the report, one repository's manifests, the listing."""
 
     def __init__(self, settings: Settings, fallback: KnownListing | None = None):
         self._settings = settings
@@ -94,6 +95,7 @@ class FleetData:
                     row.private_source,
                     row.has_lock,
                     row.compliant,
+                    row.manifest_kind.value,
                 )
                 for row in rows
             )
