@@ -16,7 +16,7 @@ from tests.gfm import code_spans, live, prose
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.fixset import ManifestFix, Manifests, build_fix
 from pipfleet.engine.listing import Listing, version_key
-from pipfleet.engine.prbody import render
+from pipfleet.engine.prbody import commit_message, render
 from pipfleet.engine.uvlock import relock_note
 from pipfleet.states import ManifestKind
 
@@ -160,7 +160,7 @@ def test_the_body_says_per_manifest_what_changed_and_what_to_run() -> None:
     spans = code_spans(body)
     for path in ("svc/pyproject.toml", "app/pyproject.toml", "Pipfile"):
         assert path in spans
-    assert "Left `svc/uv.lock` as it was" in body and "run `uv lock`" in body
+    assert "Left `svc/uv.lock` unchanged" in body and "run `uv lock`" in body
     assert "UV_INDEX_CODEARTIFACT_PASSWORD" in spans
     assert "Updated `app/poetry.lock` to match" in body
     assert "Changed for `pip install -r requirements.txt`:" in body
@@ -180,7 +180,8 @@ def test_a_poetry_lock_left_alone_says_to_run_poetry_lock() -> None:
     assert poetry.relock is not None and not poetry.lock_updated
     assert [c.path for c in fix.changes] == ["app/pyproject.toml"]
     body = render(fix, "t", SETTINGS).body
-    assert "Left `app/poetry.lock` as it was" in body and "run `poetry lock`" in body
+    assert poetry.relock == "poetry.lock was not fresh for the old pyproject.toml: run poetry lock"
+    assert f"Left `app/poetry.lock: {poetry.relock}` unchanged: run `poetry lock`" in body
     assert (
         "poetry check --lock && poetry install" in body
         and "pipenv" not in body.split("## Check it locally")[1].split("More in the guide")[0]
@@ -206,3 +207,14 @@ def test_proposals_in_the_body_are_code_with_credentials_masked() -> None:
         ("link_open", "https://guide.example/ca")
     ]
     assert "@everyone" not in prose(body) and "evil" not in prose(body)
+
+
+def test_the_commit_message_names_every_manifest_changed() -> None:
+    fix = build_fix({"Pipfile": PIPFILE}, LOCKS, LISTING, OPTIONS, manifests())
+    assert commit_message(fix, "t").splitlines()[2:] == [
+        "Pinned by pipfleet: orb-common (Pipfile), orb-common (app/pyproject.toml), "
+        "orb-common (svc/pyproject.toml)",
+        "Source added to: Pipfile",
+        "CodeArtifact index added to: svc/pyproject.toml",
+        "pip index options changed in: requirements/base.txt",
+    ]

@@ -91,7 +91,7 @@ def test_one_pull_request_fixes_the_uv_project_and_the_requirements_file(
     assert pull.head == BRANCH
     # The body: each manifest's change, the lock command, pip's change, in code.
     assert "| `service/pyproject.toml` | `project` | `orb-common` |" in pull.body
-    assert "Left `service/uv.lock` as it was" in pull.body and "run `uv lock`" in pull.body
+    assert "Left `service/uv.lock` unchanged" in pull.body and "run `uv lock`" in pull.body
     assert "Changed for `pip install -r requirements.txt`:" in pull.body
     assert "requirements/base.txt:1\n- --extra-index-url https://aws:${" in pull.body
     assert "+ --index-url https://aws:${CODEARTIFACT_AUTH_TOKEN}@" in pull.body

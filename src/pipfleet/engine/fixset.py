@@ -442,10 +442,11 @@ def _fix_requirements(
         if not proposed:
             continue
         applied: dict[str, str] = {}
-        if tree.problems:
+        automatic = any(p.automatic for p in proposed)  # else all are for a person to make
+        if automatic and tree.problems:
             # An include not read may hold index options that change the right answer.
             parts.unfixable.append(f"{root}: {tree.problems[0].message}")
-        else:
+        elif automatic:
             try:
                 applied = requirementsrewrite.rewrite(tree, report, listing, options)
             except RewriteError as exc:

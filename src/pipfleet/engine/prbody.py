@@ -170,8 +170,7 @@ def _notes(fix: RepoFix, settings: BodySettings) -> list[str]:
             "arrive as a dependency of another: uv and Poetry pin only a project's own "
             "dependencies to an index, so each is added to the dependencies, pinned."
         )
-    for manifest in fix.manifests:
-        notes.extend(_manifest_notes(manifest, settings.index_name))
+    notes.extend(_manifest_notes(fix.manifests, settings.index_name))
     return notes
 
 
@@ -187,38 +186,40 @@ def _credentials(kind: ManifestKind, index_name: str) -> str:
     return f"{code(f'{prefix}_{name}_USERNAME')} and {code(f'{prefix}_{name}_PASSWORD')}"
 
 
-def _manifest_notes(manifest: ManifestFix, index_name: str) -> list[str]:
-    """What the fix did beside a uv or Poetry project's entries, and what is left to run."""
+def _manifest_notes(manifests: Sequence[ManifestFix], index_name: str) -> list[str]:
+    """What the fix did to uv and Poetry projects beside their entries, and what is left to
+    run; each note names its files as ``_paths`` does, so many projects stay in bounds."""
     notes = []
-    if manifest.added_index:
-        table = (
-            "[[tool.uv.index]]" if manifest.kind is ManifestKind.UV else "[[tool.poetry.source]]"
-        )
+    for kind, table in (
+        (ManifestKind.UV, "[[tool.uv.index]]"),
+        (ManifestKind.POETRY, "[[tool.poetry.source]]"),
+    ):
+        if added := [m.path for m in manifests if m.kind is kind and m.added_index]:
+            notes.append(
+                f"- Added CodeArtifact as an explicit {code(table)}, which serves only the "
+                f"packages pinned to it, to: {_paths(added)}. Its URL holds no credentials: "
+                f"{kind.value} reads them from {_credentials(kind, index_name)} (the user "
+                "`aws`, the password a CodeArtifact token)."
+            )
+    if updated := [m.lock for m in manifests if m.lock and m.lock_updated]:
         notes.append(
-            f"- Added CodeArtifact to {code(manifest.path)} as an explicit {code(table)}, "
-            "which serves only the packages pinned to it. Its URL holds no credentials: "
-            f"{manifest.kind.value} reads them from {_credentials(manifest.kind, index_name)} "
-            "(the user `aws`, the password a CodeArtifact token)."
-        )
-    if manifest.lock is not None and manifest.lock_updated:
-        notes.append(
-            f"- Updated {code(manifest.lock)} to match (each private package's "
+            f"- Updated {_paths(updated)} to match (each private package's "
             "`[package.source]` and the `content-hash`), so `poetry install` passes "
             "without locking again."
         )
-    elif manifest.lock is not None and manifest.kind is ManifestKind.UV:
+    left = [m for m in manifests if m.lock and m.relock is not None]
+    if uv := [m.lock for m in left if m.lock and m.kind is ManifestKind.UV]:
         # uvlock's docstring: the private files' URLs and sizes are not known here.
         notes.append(
-            f"- Left {code(manifest.lock)} as it was: uv writes the URL of each private "
-            "package's files on CodeArtifact into it, which only `uv lock` can know. Until you "
-            "run `uv lock` (with the credentials set as below) and commit the new lock, "
+            f"- Left {_paths(uv)} unchanged: uv writes the URL of each private package's "
+            "files on CodeArtifact into it, which only `uv lock` can know. Until you run "
+            "`uv lock` (with the credentials set as below) and commit the new lock, "
             "`uv sync --locked` refuses it."
         )
-    elif manifest.lock is not None and manifest.relock is not None:
+    if poetry := [f"{m.lock}: {m.relock}" for m in left if m.kind is ManifestKind.POETRY]:
         notes.append(
-            f"- Left {code(manifest.lock)} as it was "
-            f"({code(mask_credentials(manifest.relock))}): run `poetry lock` (with the "
-            "credentials set as below) and commit the new lock."
+            f"- Left {_paths([mask_credentials(reason) for reason in poetry])} unchanged: "
+            "run `poetry lock` (with the credentials set as below) and commit the new lock."
         )
     return notes
 
@@ -308,8 +309,9 @@ credentials they could reach, and tell your security team.
 
 
 def commit_message(fix: RepoFix, title: str) -> str:
-    """The fix commit's message: the title, then each entry pinned and each lock entry
-    given CodeArtifact's files (a lock-only fix names what it changed too)."""
+    """The fix commit's message: the title, then each entry pinned, each lock entry given
+    CodeArtifact's files, each index added and each requirements file changed (a fix
+    without entries names what it changed too)."""
     lines = [title, ""]
     if fix.entries:
         pinned = sorted({f"{e.package} ({e.path})" for e in fix.entries})
@@ -319,6 +321,11 @@ def commit_message(fix: RepoFix, title: str) -> str:
         lines.append("CodeArtifact's hashes for: " + ", ".join(rehashed))
     if fix.added_sources:
         lines.append("Source added to: " + ", ".join(sorted(set(fix.added_sources))))
+    if added := sorted({m.path for m in fix.manifests if m.added_index}):
+        lines.append("CodeArtifact index added to: " + ", ".join(added))
+    changed = {c.file for m in fix.manifests for p in m.applied for c in p.changes}
+    if changed:
+        lines.append("pip index options changed in: " + ", ".join(sorted(changed)))
     return "\n".join(lines) + "\n"
 
 
