@@ -14,9 +14,9 @@ from tests.engine.test_uvlock import lock as uv_lock
 from tests.gfm import code_spans, live, prose
 
 from pipfleet.engine.audit import AuditOptions
-from pipfleet.engine.fixset import ManifestFix, Manifests, build_fix
+from pipfleet.engine.fixset import ManifestFix, Manifests, RepoFix, build_fix
 from pipfleet.engine.listing import Listing, version_key
-from pipfleet.engine.prbody import commit_message, render
+from pipfleet.engine.prbody import BODY_LIMIT, commit_message, render
 from pipfleet.engine.uvlock import relock_note
 from pipfleet.states import ManifestKind
 
@@ -218,3 +218,28 @@ def test_the_commit_message_names_every_manifest_changed() -> None:
         "CodeArtifact index added to: svc/pyproject.toml",
         "pip index options changed in: requirements/base.txt",
     ]
+
+
+def test_a_body_for_thousands_of_manifests_stays_within_githubs_limit() -> None:
+    text = f"--extra-index-url {CA}\n--extra-index-url {TORCH}\norb-common\n"
+    (proposal, *_) = (
+        build_fix(
+            {},
+            {},
+            LISTING,
+            OPTIONS,
+            manifests(uv={}, poetry={}, includes={"requirements/base.txt": text}),
+        )
+        .manifests[0]
+        .proposals
+    )
+    many = tuple(
+        ManifestFix(f"svc{n}/pyproject.toml", ManifestKind.UV, True, f"svc{n}/uv.lock", relock="x")
+        for n in range(3000)
+    ) + tuple(
+        ManifestFix(f"r{n}/requirements.txt", ManifestKind.REQUIREMENTS, proposals=(proposal,))
+        for n in range(3000)
+    )
+    body = render(RepoFix((), (), manifests=many), "t", SETTINGS).body
+    assert len(body) <= BODY_LIMIT
+    assert "and 2,9" in body and "more change(s) not shown" in body

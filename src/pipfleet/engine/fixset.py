@@ -15,7 +15,7 @@ do" from "the fix or the files under it changed".
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pipfleet.engine import (
@@ -300,6 +300,25 @@ def _with(report: FileReport, findings: list[Finding]) -> FileReport:
     )
 
 
+def _rewritten(
+    parts: _Parts, text: str, report: FileReport, rewrite: Callable[[], str]
+) -> str | None:
+    """A pyproject's new text from ``rewrite``, recorded with its entries; None when it has
+    nothing to fix, or the fix cannot be made (recorded as unfixable) or changes nothing."""
+    if not report.fixable:
+        return None
+    try:
+        new_text = rewrite()
+    except (FixError, RewriteError) as exc:
+        parts.unfixable.append(f"{report.path}: {exc}")
+        return None
+    if new_text == text:
+        return None
+    parts.changes.append(FileChange(report.path, text, new_text))
+    parts.entries.extend(_entries(report.path, report))
+    return new_text
+
+
 def _added_index(report: FileReport) -> bool:
     return any(f.kind is FindingKind.MISSING_SOURCE for f in report.fixable)
 
@@ -331,21 +350,14 @@ def _fix_uv(
         parts.unfixable.append(f"{lock}: {exc}")
         return
     report = _with(uvproject.audit(project, listing, options), extra)
-    if not report.fixable:
+    if not _rewritten(
+        parts, text, report, lambda: uvrewrite.rewrite(text, report, listing, options)
+    ):
         return
-    try:
-        new_text = uvrewrite.rewrite(text, report, listing, options)
-    except (FixError, RewriteError) as exc:
-        parts.unfixable.append(f"{path}: {exc}")
-        return
-    if new_text == text:
-        return
-    parts.changes.append(FileChange(path, text, new_text))
-    entries = _entries(path, report)
-    parts.entries.extend(entries)
     relock = None
     if lock_text is not None:
-        relock = uvlock.relock_note(lock, sorted({e.package for e in entries}))
+        packages = {f.package for f in report.fixable if f.package}
+        relock = uvlock.relock_note(lock, sorted(packages))
     parts.manifests.append(
         ManifestFix(
             path,
@@ -381,17 +393,9 @@ def _fix_poetry(
             parts.unfixable.append(f"{lock}: {exc}")
             return
         report = _with(report, poetrylock.lock_findings(project, locked, listing, target, lock))
-    if not report.fixable:
+    new_text = _rewritten(parts, text, report, lambda: poetryrewrite.rewrite(text, report))
+    if new_text is None:
         return
-    try:
-        new_text = poetryrewrite.rewrite(text, report)
-    except (FixError, RewriteError) as exc:
-        parts.unfixable.append(f"{path}: {exc}")
-        return
-    if new_text == text:
-        return
-    parts.changes.append(FileChange(path, text, new_text))
-    parts.entries.extend(_entries(path, report))
     updated, relock = False, None
     if lock_text is not None:
         try:
