@@ -66,7 +66,8 @@ class BlobRead:
 class RepoFiles:
     """What a repository's default branch holds that pipfleet reads.
 
-    Pipfiles stay apart from the other manifests: the fix job rewrites Pipfiles only.
+    Pipfiles stay apart from the other manifests: their audit and fix read the
+    Pipfile.lock beside them.
     """
 
     repo: RepoSummary
