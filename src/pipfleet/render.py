@@ -59,7 +59,7 @@ def print_scan_summary(console: Console, summary: ScanSummary, dry_run: bool) ->
     console.print(
         f"scan {summary.status} ({run}): {summary.repositories} repositories "
         f"({summary.fetched} read, {summary.carried} unchanged, {summary.skipped} skipped, "
-        f"{summary.failed} failed), {summary.pipfiles} Pipfiles, compliant {shown}, "
+        f"{summary.failed} failed), {summary.pipfiles} manifests, compliant {shown}, "
         f"{summary.github_requests} GitHub requests"
     )
     for kind, count in sorted(summary.findings.items(), key=lambda item: (-item[1], item[0])):

@@ -56,9 +56,9 @@ class NightlyResult:
         parts = [
             f"Scanned {self.scan.repositories} repositories ({self.scan.fetched} read, "
             f"{self.scan.carried} unchanged, {self.scan.skipped} skipped, "
-            f"{self.scan.failed} failed) with {self.scan.pipfiles} Pipfiles: "
+            f"{self.scan.failed} failed) with {self.scan.pipfiles} manifests: "
             f"{'n/a' if share is None else f'{share:.0%}'} of the repositories with a "
-            "Pipfile are compliant.",
+            "manifest are compliant.",
             f"Pull requests: {counts[PullAction.OPEN]} opened, {counts[PullAction.UPDATE]} "
             f"updated, {counts[PullAction.CLOSE]} closed as fixed elsewhere, "
             f"{counts[PullAction.NOTHING]} already up to date, {counts[PullAction.DECLINED]} "
