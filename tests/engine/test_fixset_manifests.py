@@ -243,3 +243,20 @@ def test_a_body_for_thousands_of_manifests_stays_within_githubs_limit() -> None:
     body = render(RepoFix((), (), manifests=many), "t", SETTINGS).body
     assert len(body) <= BODY_LIMIT
     assert "and 2,9" in body and "more change(s) not shown" in body
+
+
+def test_a_file_included_through_another_is_judged_only_within_its_install() -> None:
+    """Alone, base.txt's CodeArtifact beside PyPI would become the only index; read from
+    requirements.txt, after its mirror, it is one extra index among two: a proposal."""
+    texts = manifests(
+        uv={},
+        poetry={},
+        requirements={
+            "requirements.txt": "-i https://mirror.example/simple\n-r dev.in\n",
+            "requirements/base.txt": REQUIREMENTS,
+        },
+        includes={"dev.in": "-r requirements/base.txt\n"},
+    )
+    fix = build_fix({}, {}, LISTING, OPTIONS, texts)
+    assert fix.empty
+    assert [m.path for m in fix.manifests] == ["requirements.txt"]

@@ -430,9 +430,12 @@ def _fix_requirements(
     """
     original: dict[str, str | None] = {**manifests.includes, **manifests.requirements}
     texts = dict(original)
+    # Through any file read: a discovered file included only by way of another (-r dev.in)
+    # is no install of its own either.
     included = {
         wanted
-        for path, text in manifests.requirements.items()
+        for path, text in original.items()
+        if text is not None
         for wanted in wanted_includes(path, text)
     }
     shown: set[Proposal] = set()
