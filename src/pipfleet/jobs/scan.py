@@ -24,7 +24,14 @@ from pipfleet.engine.pipfile import Pipfile, parse
 from pipfleet.engine.provenance import LockedPackage, locked_packages, sibling_lock
 from pipfleet.errors import ImplausibleChange, Interrupted, PipfileError, PipfleetError
 from pipfleet.github.queries import BlobRead, PullRead, RepoFiles
-from pipfleet.manifests import Project, audit_project, lock_name, parse_project, sibling
+from pipfleet.manifests import (
+    PIPFILE_LOCK,
+    Project,
+    audit_project,
+    lock_name,
+    parse_project,
+    sibling,
+)
 from pipfleet.repositories import RepoSummary
 from pipfleet.scanresults import (
     Baseline,
@@ -61,6 +68,9 @@ def audit_digest(listing: Listing, intel: Mapping[str, PackageIntel], options: A
         ),
         "index": options.index_name,
         "source_url": options.source_url,
+        # The kinds of manifest a scan reads: a repository carried over from a scan that read
+        # fewer kinds would keep a result blind to its other manifests.
+        "manifests": [kind.value for kind in ManifestKind],
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
@@ -128,7 +138,7 @@ def parse_files(files: RepoFiles) -> ParsedFiles:
         {
             path: locked_packages(text)
             for path, text in locks.items()
-            if path.rpartition("/")[2] == lock_name(ManifestKind.PIPFILE)
+            if path.rpartition("/")[2] == PIPFILE_LOCK
         },
         projects,
     )
@@ -138,8 +148,7 @@ def _manifest_result(
     blob: BlobRead, parsed: ParsedFiles, listing: Listing, options: AuditOptions
 ) -> PipfileResult:
     lock = lock_name(blob.kind)
-    lock_path = sibling(blob.path, lock) if lock else None
-    has_lock = lock_path in parsed.files.lockfiles
+    has_lock = lock is not None and sibling(blob.path, lock) in parsed.files.lockfiles
     unreadable = None
     if blob.too_large:
         unreadable = PipfileStatus.TOO_LARGE
