@@ -3,6 +3,8 @@ and a Poetry pyproject.toml and a requirements install, each fixed by its own en
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from tests.engine.test_poetrylock import GENUINE, OTHER, package
 from tests.engine.test_poetrylock import PYPROJECT as POETRY_PYPROJECT
@@ -260,3 +262,12 @@ def test_a_file_included_through_another_is_judged_only_within_its_install() -> 
     fix = build_fix({}, {}, LISTING, OPTIONS, texts)
     assert fix.empty
     assert [m.path for m in fix.manifests] == ["requirements.txt"]
+
+
+def test_a_fix_without_pipfiles_speaks_of_uv_poetry_and_pip_only() -> None:
+    fix = build_fix({}, LOCKS, LISTING, OPTIONS, manifests())
+    body = render(fix, "t", replace(SETTINGS, guide_url=None)).body
+    assert "pipenv" not in body and "Pipfile" not in body
+    assert "uv and Poetry look for a package not pinned" in body
+    assert '`{ index = "codeartifact" }` in `[tool.uv.sources]`' in body
+    assert 'in Poetry, `source = "codeartifact"`' in body

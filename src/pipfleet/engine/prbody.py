@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from pipfleet.engine.fixset import ManifestFix, RehashedEntry, RepoFix
+from pipfleet.engine.poetryproject import source_setting
 from pipfleet.engine.requirementsrewrite import Proposal
+from pipfleet.engine.uvproject import pinned_source
 from pipfleet.safetext import mask_credentials, printable
 from pipfleet.states import ManifestKind
 
@@ -367,6 +369,11 @@ def _name(path: str) -> str:
     return path.rpartition("/")[2]
 
 
+def _uses_pipenv(fix: RepoFix) -> bool:
+    """Whether the fix changes Pipfiles (a fix of nothing else is one, as it always was)."""
+    return not fix.manifests or any(_name(c.path) in _PIPENV_FILES for c in fix.changes)
+
+
 def _steps(kind: ManifestKind, index_name: str, fix: RepoFix) -> str:
     """The commands that check a uv, Poetry or pip install, each on its own lines."""
     name = _variable(index_name)
@@ -399,8 +406,7 @@ def _check_locally(fix: RepoFix, settings: BodySettings) -> str:
     # Shell-quoted and on one line each: the configuration's values are pasted into a shell.
     shown = " ".join(f"{flag} {shlex.quote(printable(value))}" for flag, value in options)
     kinds = {manifest.kind for manifest in fix.manifests}
-    pipenv = not kinds or any(_name(change.path) in _PIPENV_FILES for change in fix.changes)
-    if not pipenv:
+    if not _uses_pipenv(fix):
         steps = ""
     elif any(change.path.endswith("Pipfile.lock") for change in fix.changes):
         steps = (
@@ -427,14 +433,17 @@ In each folder this changes, with AWS credentials that may read CodeArtifact:
 """
 
 
-def _guide(settings: BodySettings) -> str:
+def _guide(fix: RepoFix, settings: BodySettings) -> str:
     """A link to the guide or, with none configured, its key points."""
     if settings.guide_url:
         # Percent-encoded where a character would end the link's destination.
         url = quote(settings.guide_url, safe=_URL_SAFE)
         return f"More in the guide: [CodeArtifact and pipenv]({url}).\n"
+    if not _uses_pipenv(fix):
+        return f"## The rule\n{_other_rule(settings)}"
     index = code(f'index = "{settings.index_name}"')
     update = code(f'pipenv install --index {shlex.quote(settings.index_name)} "name==x.y"')
+    other = _other_rule(settings) if fix.manifests else ""
     return f"""## The rule
 
 Every private package in a Pipfile names its index: {index}. That
@@ -442,6 +451,19 @@ includes a private package that arrives only as a dependency of another: list it
 with `version = "*"`. The private `[[source]]` comes after PyPI, and its URL reads the
 token from `${{CODEARTIFACT_AUTH_TOKEN}}`, so no token lands in the Pipfile or the lock.
 To update a private package: {update}.
+{other}"""
+
+
+def _other_rule(settings: BodySettings) -> str:
+    """The rule for uv, Poetry and pip: a paragraph that starts with a blank line."""
+    uv = code(pinned_source(settings.index_name))
+    poetry = code(source_setting(settings.index_name))
+    return f"""
+In uv, every private package has {uv} in `[tool.uv.sources]`, a dependency of
+another one included (list it in the project's dependencies); in Poetry, {poetry}.
+Their CodeArtifact index is explicit, so it serves only what is pinned to it. With pip,
+CodeArtifact is the only `--index-url`: it serves public packages through its PyPI
+upstream, and `--extra-index-url` is never needed for it.
 """
 
 
@@ -457,29 +479,39 @@ def _opt_out(settings: BodySettings) -> str:
 """
 
 
-def _other_installers(fix: RepoFix) -> str:
-    """The "why" for uv, Poetry and pip, when the fix changes their files."""
-    if not fix.manifests:
-        return ""
-    return """
-uv and Poetry do the same for a package not pinned to an index: they look for it on
-the default one, usually public PyPI. pip asks every index it is given for every name
-and installs the best version it finds, wherever it comes from.
+_OTHER_INSTALLERS = """
+uv and Poetry look for a package not pinned to an index on the default one, usually
+public PyPI. pip asks every index it is given for every name and installs the best
+version it finds, wherever it comes from.
 """
 
 
-def _body(fix: RepoFix, rows: Sequence[str], notes: Sequence[str], settings: BodySettings) -> str:
-    index = code(f'index = "{settings.index_name}"')
-    return f"""\
-{_security(fix)}## Why
-
+def _why(fix: RepoFix, index: str) -> str:
+    """Why the change: pipenv's reason for Pipfiles, then uv's, Poetry's and pip's."""
+    if not _uses_pipenv(fix):
+        return """
+These changes are for private packages that live in our CodeArtifact repository but
+that these manifests do not pin to it. uv and Poetry look for a package not pinned to
+an index on the default one, usually public PyPI; pip asks every index it is given for
+every name and installs the best version it finds. There the install fails or, worse,
+takes a public package that happens to have the same name: anyone can publish one
+(dependency confusion).
+"""
+    return f"""
 These Pipfile entries name private packages that live in our CodeArtifact repository,
 but they do not say so with {index}. pipenv looks for each package on
 exactly one index: the source its `index` names, else the first `[[source]]`, usually
 public PyPI. There `pipenv lock` fails with *Could not find a version that satisfies the
 requirement*, or, worse, installs a public package that happens to have the same name:
 anyone can publish one (dependency confusion).
-{_other_installers(fix)}
+{_OTHER_INSTALLERS if fix.manifests else ""}"""
+
+
+def _body(fix: RepoFix, rows: Sequence[str], notes: Sequence[str], settings: BodySettings) -> str:
+    index = code(f'index = "{settings.index_name}"')
+    return f"""\
+{_security(fix)}## Why
+{_why(fix, index)}
 ## What changes
 
 | File | Category | Package | Before | After |
@@ -489,7 +521,7 @@ anyone can publish one (dependency confusion).
 {chr(10).join(notes)}
 
 {_requirements(fix)}{_check_locally(fix, settings)}
-{_guide(settings)}
+{_guide(fix, settings)}
 {_opt_out(settings)}
 Opened by pipfleet.
 
