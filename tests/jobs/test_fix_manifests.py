@@ -1,5 +1,5 @@
-"""The fix job for a repository with a uv project and a requirements file: one pull request
-covers both, against the sandbox."""
+"""The fix job for a repository with a uv project, a Poetry project and a requirements file:
+one pull request covers them all, against the sandbox."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ PYPROJECT = (
     'dependencies = ["orb-common>=2", "requests"]\n\n[tool.uv]\n'
 )
 REQUIREMENTS = f"--extra-index-url {CA}\nrequests\norb-common==2.1.0\n"
+POETRY = '[tool.poetry]\nname = "jobs"\n\n[tool.poetry.dependencies]\norb-events = "^1"\n'
 
 
 @pytest.fixture
@@ -39,6 +40,8 @@ def fleet_dir(tmp_path: Path) -> Path:
     (folder / "requirements.txt").write_text("-r requirements/base.txt\n")
     (folder / "requirements").mkdir()
     (folder / "requirements" / "base.txt").write_text(REQUIREMENTS)
+    (folder / "jobs").mkdir()
+    (folder / "jobs" / "pyproject.toml").write_text(POETRY)
     return root
 
 
@@ -73,6 +76,7 @@ def test_one_pull_request_fixes_the_uv_project_and_the_requirements_file(
     outcome = next(o for o in summary.outcomes if o.repository == "acme/orb-uv")
     assert outcome.action == "open" and outcome.fix is not None
     assert sorted(c.path for c in outcome.fix.changes) == [
+        "jobs/pyproject.toml",
         "requirements/base.txt",
         "service/pyproject.toml",
     ]
@@ -86,11 +90,15 @@ def test_one_pull_request_fixes_the_uv_project_and_the_requirements_file(
     assert branch_file(world, "requirements/base.txt") == REQUIREMENTS.replace(
         "--extra-index-url", "--index-url"
     )
+    poetry = branch_file(world, "jobs/pyproject.toml")
+    assert 'orb-events = {version = "^1", source = "codeartifact"}' in poetry
+    assert '[[tool.poetry.source]]\nname = "codeartifact"\n' in poetry
     # uv.lock is not edited: the pull request asks for `uv lock`.
     assert branch_file(world, "service/uv.lock") == uv_lock(PUBLIC)
     assert pull.head == BRANCH
     # The body: each manifest's change, the lock command, pip's change, in code.
     assert "| `service/pyproject.toml` | `project` | `orb-common` |" in pull.body
+    assert "| `jobs/pyproject.toml` | `main` | `orb-events` |" in pull.body
     assert "Left `service/uv.lock` unchanged" in pull.body and "run `uv lock`" in pull.body
     assert "Changed for `pip install -r requirements.txt`:" in pull.body
     assert "requirements/base.txt:1\n- --extra-index-url https://aws:${" in pull.body
@@ -107,7 +115,7 @@ def test_a_manifest_that_does_not_parse_keeps_the_pull_request_open(
     fix_fleet(settings)
     fixed = {
         path: branch_file(world, path).encode()
-        for path in ("service/pyproject.toml", "requirements/base.txt")
+        for path in ("service/pyproject.toml", "requirements/base.txt", "jobs/pyproject.toml")
     }
     # The fix reached the default branch by hand, beside a uv project that does not parse.
     broken = b"[tool.uv]\n[project\n"
