@@ -27,6 +27,7 @@ PYPROJECT = (
     'dependencies = ["orb-common>=2", "requests"]\n\n[tool.uv]\n'
 )
 REQUIREMENTS = f"--extra-index-url {CA}\nrequests\norb-common==2.1.0\n"
+LEAKED = CA.replace("${CODEARTIFACT_AUTH_TOKEN}", "eyJ2ZXIiOjEsImlzdSI6MTcxNjAwMDAwMH0.LEAKED")
 POETRY = '[tool.poetry]\nname = "jobs"\n\n[tool.poetry.dependencies]\norb-events = "^1"\n'
 
 
@@ -40,6 +41,10 @@ def fleet_dir(tmp_path: Path) -> Path:
     (folder / "requirements.txt").write_text("-r requirements/base.txt\n")
     (folder / "requirements").mkdir()
     (folder / "requirements" / "base.txt").write_text(REQUIREMENTS)
+    # An install whose include only the fix job's own reads find (not a requirements name).
+    (folder / "requirements-dev.txt").write_text("-r dev/extra.in\npytest\n")
+    (folder / "dev").mkdir()
+    (folder / "dev" / "extra.in").write_text(f"--extra-index-url {LEAKED}\norb-common\n")
     (folder / "jobs").mkdir()
     (folder / "jobs" / "pyproject.toml").write_text(POETRY)
     return root
@@ -76,6 +81,7 @@ def test_one_pull_request_fixes_the_uv_project_and_the_requirements_file(
     outcome = next(o for o in summary.outcomes if o.repository == "acme/orb-uv")
     assert outcome.action == "open" and outcome.fix is not None
     assert sorted(c.path for c in outcome.fix.changes) == [
+        "dev/extra.in",
         "jobs/pyproject.toml",
         "requirements/base.txt",
         "service/pyproject.toml",
@@ -90,6 +96,8 @@ def test_one_pull_request_fixes_the_uv_project_and_the_requirements_file(
     assert branch_file(world, "requirements/base.txt") == REQUIREMENTS.replace(
         "--extra-index-url", "--index-url"
     )
+    # The leaked token gives way to the variable, and CodeArtifact becomes the only index.
+    assert branch_file(world, "dev/extra.in") == f"--index-url {CA}\norb-common\n"
     poetry = branch_file(world, "jobs/pyproject.toml")
     assert 'orb-events = {version = "^1", source = "codeartifact"}' in poetry
     assert '[[tool.poetry.source]]\nname = "codeartifact"\n' in poetry
@@ -103,6 +111,8 @@ def test_one_pull_request_fixes_the_uv_project_and_the_requirements_file(
     assert "Changed for `pip install -r requirements.txt`:" in pull.body
     assert "requirements/base.txt:1\n- --extra-index-url https://aws:${" in pull.body
     assert "+ --index-url https://aws:${CODEARTIFACT_AUTH_TOKEN}@" in pull.body
+    assert "Changed for `pip install -r requirements-dev.txt`:" in pull.body
+    assert "LEAKED" not in pull.body and "https://aws:****@" in pull.body
 
     again = fix_fleet(settings)
     assert {o.repository: o.action for o in again.outcomes}["acme/orb-uv"] == "nothing"
@@ -115,7 +125,12 @@ def test_a_manifest_that_does_not_parse_keeps_the_pull_request_open(
     fix_fleet(settings)
     fixed = {
         path: branch_file(world, path).encode()
-        for path in ("service/pyproject.toml", "requirements/base.txt", "jobs/pyproject.toml")
+        for path in (
+            "service/pyproject.toml",
+            "requirements/base.txt",
+            "jobs/pyproject.toml",
+            "dev/extra.in",
+        )
     }
     # The fix reached the default branch by hand, beside a uv project that does not parse.
     broken = b"[tool.uv]\n[project\n"
