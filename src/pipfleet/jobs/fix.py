@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import fnmatch
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pipfleet.config import Settings
+from pipfleet.engine import poetryproject, requirements, uvproject
 from pipfleet.engine.audit import AuditOptions, audit_text
 from pipfleet.engine.fixset import Manifests, RepoFix, build_fix
 from pipfleet.engine.listing import Listing, VersionKey
@@ -41,7 +42,7 @@ from pipfleet.errors import GitHubError, PipfileError, RateLimited, SafetyLimit,
 from pipfleet.github.pulls import PullRequests
 from pipfleet.github.queries import OPT_OUT_FILE, PullRead, RepoFiles
 from pipfleet.jobs.scan import Gateway, file_opt_out, one_line
-from pipfleet.manifests import lock_name, parse_project, sibling
+from pipfleet.manifests import lock_name, sibling
 from pipfleet.registry.versions import Contents, with_contents
 from pipfleet.repositories import RepoSummary
 from pipfleet.states import ManifestKind, PullRequestState, RunStatus
@@ -98,9 +99,17 @@ def _manifest_texts(files: RepoFiles) -> dict[ManifestKind, dict[str, str]]:
     return texts
 
 
+# Each engine's parser: parsing is all that tells a manifest the fix could not read.
+_PARSERS: dict[ManifestKind, Callable[[str, str], object]] = {
+    ManifestKind.UV: uvproject.parse,
+    ManifestKind.POETRY: poetryproject.parse,
+    ManifestKind.REQUIREMENTS: requirements.parse,
+}
+
+
 def _parses(kind: ManifestKind, text: str, path: str) -> bool:
     try:
-        parse_project(kind, text, path)
+        _PARSERS[kind](text, path)
     except PipfileError:
         return False
     return True
