@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import re
 
-from pipfleet.engine import poetryproject, requirements, uvproject
+from pipfleet.engine import poetryproject, uvproject
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FileReport
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import load_toml
 from pipfleet.engine.poetryproject import PoetryProject
-from pipfleet.engine.requirements import RequirementsFile
 from pipfleet.engine.uvproject import UvProject
 from pipfleet.errors import PipfileError
 from pipfleet.states import ManifestKind
 
-# A manifest other than a Pipfile, parsed: a Pipfile's audit also reads its lock, so the
-# scan keeps Pipfiles on their own path.
-Project = UvProject | PoetryProject | RequirementsFile
+# A uv or Poetry manifest, parsed. A Pipfile's audit also reads its lock and a requirements
+# file's the files it includes, so the scan keeps both on paths of their own.
+Project = UvProject | PoetryProject
 
 PIPFILE_NAME = "Pipfile"
 PIPFILE_LOCK = "Pipfile.lock"
@@ -82,23 +81,19 @@ def pyproject_kind(text: str | None, uv_lock_beside: bool) -> ManifestKind | Non
 
 
 def parse_project(kind: ManifestKind, text: str, path: str) -> Project:
-    """Parse a uv, Poetry or requirements manifest; raise PipfileError when it is invalid."""
+    """Parse a uv or Poetry manifest; raise PipfileError when it is invalid."""
     match kind:
         case ManifestKind.UV:
             return uvproject.parse(text, path)
         case ManifestKind.POETRY:
             return poetryproject.parse(text, path)
-        case ManifestKind.REQUIREMENTS:
-            return requirements.parse(text, path)
     raise ValueError(f"a {kind} manifest is not parsed here")
 
 
 def audit_project(project: Project, listing: Listing, options: AuditOptions) -> FileReport:
-    """The findings of a parsed uv, Poetry or requirements manifest, by its own engine."""
+    """The findings of a parsed uv or Poetry manifest, by its own engine."""
     match project:
         case UvProject():
             return uvproject.audit(project, listing, options)
         case PoetryProject():
             return poetryproject.audit(project, listing, options)
-        case RequirementsFile():
-            return requirements.audit(project, listing, options)

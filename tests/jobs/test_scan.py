@@ -409,3 +409,38 @@ def test_a_generated_fleet_scans_every_manifest_kind_it_planted(tmp_path: Path) 
     assert recorded["uv"] <= planted.uv_projects and recorded["poetry"] <= planted.poetry_projects
     assert recorded["requirements"] <= planted.requirements_files
     assert sum(recorded.values()) == summary.pipfiles
+
+
+def test_a_requirements_file_is_audited_with_what_it_includes(
+    sandbox: SandboxServer, world: World, settings_for: SettingsFactory
+) -> None:
+    world.add_repository(
+        "acme",
+        "orb-pip",
+        {
+            # pip reads common.in where -r stands: its extra index serves orb-common too.
+            "requirements.txt": b"-r deps/common.in\norb-common==2.1.0\n",
+            "deps/common.in": f"--extra-index-url {CODEARTIFACT_URL}\n-r more.in\n".encode(),
+            "deps/more.in": b"requests\n",
+            "requirements-dev.txt": b"-r gone.txt\npytest\n",
+        },
+    )
+    settings = settings_for()
+    summary = scan_fleet(settings)
+    assert summary.failed == 0, summary.errors
+    findings = rows(
+        settings.database.url,
+        "SELECT f.path, f.package, f.kind FROM findings f"
+        " JOIN repositories r ON r.id = f.repository_id"
+        " WHERE r.name = 'orb-pip' ORDER BY f.path, f.kind",
+    )
+    assert findings == [
+        ("requirements-dev.txt", None, "parse-error"),  # gone.txt is not in the repository
+        ("requirements.txt", "orb-common", "extra-index-url"),
+    ]
+    files = rows(
+        settings.database.url,
+        "SELECT p.path, p.manifest_kind FROM pipfiles p"
+        " JOIN repositories r ON r.id = p.repository_id WHERE r.name = 'orb-pip' ORDER BY 1",
+    )
+    assert files == [("requirements-dev.txt", "requirements"), ("requirements.txt", "requirements")]

@@ -18,10 +18,12 @@ import pytest
 from packaging.utils import canonicalize_name
 from pipenv.utils.pipfile import Pipfile as PipenvPipfile
 
+from pipfleet.engine import requirements
 from pipfleet.engine.audit import AuditOptions, audit, audit_text
 from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing, version_key
 from pipfleet.engine.pipfile import EntryForm, Pipfile, parse
+from pipfleet.engine.requirements import RequirementsFile
 from pipfleet.errors import PipfileError, UsageError
 from pipfleet.manifests import (
     Project,
@@ -93,12 +95,16 @@ def manifests(fleet: tuple[Path, FleetSummary]) -> dict[str, ManifestKind]:
 @pytest.fixture(scope="module")
 def projects(
     fleet: tuple[Path, FleetSummary], manifests: dict[str, ManifestKind]
-) -> dict[str, Project | PipfileError]:
+) -> dict[str, Project | RequirementsFile | PipfileError]:
     org = fleet[0] / "github" / "acme"
-    results: dict[str, Project | PipfileError] = {}
+    results: dict[str, Project | RequirementsFile | PipfileError] = {}
     for path, kind in manifests.items():
         try:
-            results[path] = parse_project(kind, (org / path).read_text(), path)
+            text = (org / path).read_text()
+            if kind is ManifestKind.REQUIREMENTS:
+                results[path] = requirements.parse(text, path)
+            else:
+                results[path] = parse_project(kind, text, path)
         except PipfileError as exc:
             results[path] = exc
     return results
@@ -158,7 +164,7 @@ def test_summary_matches_the_files(
     parsed: dict[str, Pipfile | PipfileError],
     listing: Listing,
     manifests: dict[str, ManifestKind],
-    projects: dict[str, Project | PipfileError],
+    projects: dict[str, Project | RequirementsFile | PipfileError],
 ) -> None:
     root, summary = fleet
     kinds_of: dict[str, set[ManifestKind]] = {}
@@ -342,7 +348,7 @@ def test_refuses_to_write_into_a_folder_with_files(tmp_path: Path) -> None:
 
 def test_uv_poetry_and_requirements_manifests_mix_compliant_and_offending_entries(
     fleet: tuple[Path, FleetSummary],
-    projects: dict[str, Project | PipfileError],
+    projects: dict[str, Project | RequirementsFile | PipfileError],
     listing: Listing,
 ) -> None:
     options = AuditOptions()
@@ -352,7 +358,10 @@ def test_uv_poetry_and_requirements_manifests_mix_compliant_and_offending_entrie
         if isinstance(project, PipfileError):
             assert project.line is not None, path
             continue
-        report = audit_project(project, listing, options)
+        if isinstance(project, RequirementsFile):
+            report = requirements.audit(project, listing, options)
+        else:
+            report = audit_project(project, listing, options)
         kind = type(project).__name__
         results.setdefault(kind, Counter())[report.compliant] += 1
         kinds.update(finding.kind for finding in report.findings)

@@ -17,6 +17,7 @@ from urllib3.util.retry import Retry
 
 from pipfleet import __version__
 from pipfleet.config import GitHubSettings, Secrets
+from pipfleet.engine.requirementsincludes import missing_includes
 from pipfleet.errors import (
     ConfigError,
     GitHubError,
@@ -58,6 +59,9 @@ from pipfleet.states import ManifestKind
 
 USER_AGENT = f"pipfleet/{__version__}"
 PAGE_SIZE = 100
+# Rounds of reading what requirements files include: projects nest a level or two. An
+# include still unread after them is audited as absent.
+INCLUDE_ROUNDS = 5
 
 
 def connect(
@@ -249,7 +253,48 @@ class GitHubGateway:
                 wanted.append((repo, rest))
         if wanted:
             self._read_nested(wanted, batch, found)
+        for _ in range(INCLUDE_ROUNDS):
+            if not self._read_includes(found):
+                break
         return [found[alias] for alias in batch.aliases]
+
+    def _read_includes(self, found: dict[str, RepoFiles]) -> bool:
+        """One round of reading what the requirements files read so far include (-r/-c),
+        every repository of the chunk in one request; False when none wants more."""
+        wanted: list[tuple[str, list[str]]] = []
+        for alias, files in found.items():
+            if files.error is not None:
+                continue
+            known = files.requirements_texts()
+            roots = [m.path for m in files.manifests if m.kind is ManifestKind.REQUIREMENTS]
+            missing = {path for root in roots for path in missing_includes(root, known)}
+            if missing:
+                wanted.append((alias, sorted(missing)))
+        if not wanted:
+            return False
+        batch = blobs_batch([(found[alias].repo, paths) for alias, paths in wanted])
+        data, errors = self.graphql(
+            batch.query, batch.variables, "reading included requirements files"
+        )
+        failed = errors_by_alias(errors)
+        for (alias, _), asked in zip(wanted, batch.aliases, strict=True):
+            files, node = found[alias], data.get(asked)
+            keys = [key for owner, key in batch.paths if owner == asked]
+            if node is None or (problem := _incomplete(node, keys, False)):
+                why = failed.get(asked, "no answer from GitHub") if node is None else problem
+                found[alias] = RepoFiles(files.repo, error=why)
+                continue
+            read = {
+                path: blob_read(path, node.get(key))
+                for (owner, key), path in batch.paths.items()
+                if owner == asked
+            }
+            texts = {
+                path: None if r is None or r.truncated or r.binary else r.text
+                for path, r in read.items()
+            }
+            found[alias] = replace(files, includes={**files.includes, **texts})
+        return True
 
     def _read_nested(
         self, wanted: list[tuple[RepoSummary, list[str]]], first: Batch, found: dict[str, RepoFiles]

@@ -80,6 +80,18 @@ class RepoFiles:
     lock_texts: Mapping[str, str] = field(default_factory=dict)
     # uv and Poetry pyproject.toml files and requirements files, each with its kind
     manifests: tuple[BlobRead, ...] = ()
+    # path -> text of each file the requirements files include (-r/-c) and are not
+    # manifests themselves, followed as pip follows them; None: absent, binary or cut
+    includes: Mapping[str, str | None] = field(default_factory=dict)
+
+    def requirements_texts(self) -> dict[str, str | None]:
+        """The requirements manifests' texts (None where unreadable) and their includes."""
+        texts: dict[str, str | None] = {
+            m.path: m.text if m.text is not None and not (m.truncated or m.binary) else None
+            for m in self.manifests
+            if m.kind is ManifestKind.REQUIREMENTS
+        }
+        return {**self.includes, **texts}
 
     @property
     def all_manifests(self) -> tuple[BlobRead, ...]:

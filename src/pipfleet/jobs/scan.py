@@ -22,6 +22,7 @@ from pipfleet.engine.findings import FileReport
 from pipfleet.engine.listing import Listing, versions_used
 from pipfleet.engine.pipfile import Pipfile, parse
 from pipfleet.engine.provenance import LockedPackage, locked_packages, sibling_lock
+from pipfleet.engine.requirementsincludes import audit_tree
 from pipfleet.errors import ImplausibleChange, Interrupted, PipfileError, PipfleetError
 from pipfleet.github.queries import BlobRead, PullRead, RepoFiles
 from pipfleet.manifests import (
@@ -103,7 +104,7 @@ class ParsedFiles:
     files: RepoFiles
     pipfiles: Mapping[str, Pipfile | PipfileError]  # by path, the readable blobs only
     locks: Mapping[str, list[LockedPackage] | None]  # by path; None: not a Pipfile.lock
-    # the readable uv, Poetry and requirements manifests, by path
+    # the readable uv and Poetry manifests, by path
     projects: Mapping[str, Project | PipfileError] = field(default_factory=dict)
 
     @property
@@ -121,8 +122,8 @@ def parse_files(files: RepoFiles) -> ParsedFiles:
     projects: dict[str, Project | PipfileError] = {}
     if files.error is None:
         for blob in files.all_manifests:
-            if not _readable(blob):
-                continue
+            if not _readable(blob) or blob.kind is ManifestKind.REQUIREMENTS:
+                continue  # a requirements file is read with its includes when audited
             assert blob.text is not None
             try:
                 if blob.kind is ManifestKind.PIPFILE:
@@ -159,6 +160,11 @@ def _manifest_result(
     if unreadable is not None:  # recorded as such, never parsed
         report = FileReport(blob.path, ())
         return PipfileResult(blob.path, blob.oid, unreadable, report, has_lock, blob.kind)
+    if blob.kind is ManifestKind.REQUIREMENTS:  # pip reads what it includes as one install
+        texts = parsed.files.requirements_texts()
+        report = audit_tree(blob.path, texts, listing, options)
+        status = PipfileStatus.PARSE_ERROR if report.parse_error else PipfileStatus.OK
+        return PipfileResult(blob.path, blob.oid, status, report, has_lock, blob.kind)
     manifest = (parsed.pipfiles if blob.kind is ManifestKind.PIPFILE else parsed.projects)[
         blob.path
     ]
