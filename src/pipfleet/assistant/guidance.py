@@ -163,7 +163,7 @@ def _texts(kind: FindingKind) -> tuple[str, str]:
             )
         case FindingKind.UNSAFE_INDEX_STRATEGY:
             return (
-                '`index-strategy = "unsafe-best-match"` (or `unsafe-first-match`) makes uv '
+                '`index-strategy = "unsafe-best-match"` makes uv '
                 "compare versions across every index, so a public package with a private "
                 "name and a higher version wins. " + _CONFUSION,
                 "Remove `index-strategy` (uv's default, `first-index`, stops at the first "
