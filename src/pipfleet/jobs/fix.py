@@ -37,7 +37,6 @@ from pipfleet.engine.prbody import (
     rebuilt_marker,
     render,
 )
-from pipfleet.engine.requirementsincludes import missing_includes
 from pipfleet.errors import GitHubError, PipfileError, RateLimited, SafetyLimit, StoreError
 from pipfleet.github.pulls import PullRequests
 from pipfleet.github.queries import OPT_OUT_FILE, PullRead, RepoFiles
@@ -48,10 +47,6 @@ from pipfleet.repositories import RepoSummary
 from pipfleet.states import ManifestKind, PullRequestState, RunStatus
 from pipfleet.store.models import PullRequestRecord, utcnow
 from pipfleet.store.prs import Candidate, PullRequestStore
-
-# Rounds of reading what requirements files include (-r/-c): projects nest a level or two.
-# An include still unread after them counts as absent, which leaves its install unfixed.
-INCLUDE_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -177,7 +172,8 @@ class FixJob:
         locks = self.gateway.read_texts(
             [(live[name], paths) for name, paths in lock_wanted.items() if paths]
         )
-        includes = self._includes([f for f in files.values() if not f.error], live)
+        # The gateway read what requirements files include (-r/-c) with the files.
+        includes = {name: f.includes for name, f in files.items() if not f.error and f.includes}
         open_pulls = [
             (live[c.full_name], c.record.number)
             for c in candidates
@@ -350,31 +346,6 @@ class FixJob:
         if broken:
             return f"{', '.join(broken)} does not parse"
         return None
-
-    def _includes(
-        self, files: Sequence[RepoFiles], live: Mapping[str, RepoSummary]
-    ) -> dict[str, dict[str, str | None]]:
-        """What each repository's requirements files include (-r/-c) beyond the manifests
-        read: full name -> path -> text, None when GitHub gave none (absent, binary or cut).
-
-        Read round after round, all repositories in one request per round, since an
-        included file names what it includes in turn.
-        """
-        roots = {f.repo.full_name: _manifest_texts(f)[ManifestKind.REQUIREMENTS] for f in files}
-        found: dict[str, dict[str, str | None]] = {name: {} for name in roots}
-        for _ in range(INCLUDE_ROUNDS):
-            wanted = {}
-            for name, texts in roots.items():
-                known = {**found[name], **texts}
-                missing = {path for root in texts for path in missing_includes(root, known)}
-                if missing:
-                    wanted[name] = sorted(missing)
-            if not wanted:
-                break
-            read = self.gateway.read_texts([(live[name], paths) for name, paths in wanted.items()])
-            for name, paths in wanted.items():
-                found[name].update((path, read.get(name, {}).get(path)) for path in paths)
-        return {name: texts for name, texts in found.items() if texts}
 
     def _text(self, fix: RepoFix) -> PullRequestText:
         codeartifact = self.settings.codeartifact
