@@ -11,19 +11,9 @@ from __future__ import annotations
 
 import re
 
-from pipfleet.engine import poetryproject, uvproject
-from pipfleet.engine.audit import AuditOptions
-from pipfleet.engine.findings import FileReport
-from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import load_toml
-from pipfleet.engine.poetryproject import PoetryProject
-from pipfleet.engine.uvproject import UvProject
 from pipfleet.errors import PipfileError
 from pipfleet.states import ManifestKind
-
-# A uv or Poetry manifest, parsed. A Pipfile's audit also reads its lock and a requirements
-# file's the files it includes, so the scan keeps both on paths of their own.
-Project = UvProject | PoetryProject
 
 PIPFILE_NAME = "Pipfile"
 PIPFILE_LOCK = "Pipfile.lock"
@@ -78,22 +68,3 @@ def pyproject_kind(text: str | None, uv_lock_beside: bool) -> ManifestKind | Non
     if "uv" in tools or uv_lock_beside:
         return ManifestKind.UV
     return None
-
-
-def parse_project(kind: ManifestKind, text: str, path: str) -> Project:
-    """Parse a uv or Poetry manifest; raise PipfileError when it is invalid."""
-    match kind:
-        case ManifestKind.UV:
-            return uvproject.parse(text, path)
-        case ManifestKind.POETRY:
-            return poetryproject.parse(text, path)
-    raise ValueError(f"a {kind} manifest is not parsed here")
-
-
-def audit_project(project: Project, listing: Listing, options: AuditOptions) -> FileReport:
-    """The findings of a parsed uv or Poetry manifest, by its own engine."""
-    match project:
-        case UvProject():
-            return uvproject.audit(project, listing, options)
-        case PoetryProject():
-            return poetryproject.audit(project, listing, options)

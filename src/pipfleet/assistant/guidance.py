@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import assert_never
 
-from pipfleet.engine.findings import FIXABLE_KINDS, NONCOMPLIANT_KINDS, FindingKind
+from pipfleet.engine.findings import (
+    FIXABLE_KINDS,
+    NONCOMPLIANT_KINDS,
+    REQUIREMENTS_FIXABLE_KINDS,
+    FindingKind,
+)
 
 _PINNED = 'index = "codeartifact"'
 _PIPENV_ONE_INDEX = (
@@ -213,7 +218,9 @@ def guidance(kind: FindingKind) -> Guidance:
         kind=kind.value,
         severity=kind.severity.label,
         breaks_compliance=kind in NONCOMPLIANT_KINDS,
-        fixed_by_pull_request=kind in FIXABLE_KINDS or kind is FindingKind.FOREIGN_HASHES,
+        # Pipfiles, uv and Poetry always; a requirements file only where it settles the fix.
+        fixed_by_pull_request=kind in FIXABLE_KINDS - REQUIREMENTS_FIXABLE_KINDS
+        or kind is FindingKind.FOREIGN_HASHES,
         why=why,
         what_to_do=what_to_do,
     )

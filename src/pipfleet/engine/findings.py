@@ -99,6 +99,9 @@ class Finding:
     column: int | None = None
     source: str | None = None  # the private source's name that was used, if any
     severity: Severity = None  # type: ignore[assignment]  # the kind's severity unless given
+    # ``expected`` is a change proposed for a person to make, not one pipfleet makes: a
+    # requirements file's fix where the file alone does not settle the answer.
+    manual: bool = False
 
     def __post_init__(self) -> None:
         if self.severity is None:
@@ -111,7 +114,7 @@ class Finding:
 
     @property
     def fixable(self) -> bool:
-        return self.expected is not None and self.kind in FIXABLE_KINDS
+        return self.expected is not None and self.kind in FIXABLE_KINDS and not self.manual
 
     @property
     def breaks_compliance(self) -> bool:
@@ -137,6 +140,13 @@ FIXABLE_KINDS = frozenset(
         FindingKind.INDEX_NOT_EXPLICIT,
     }
 )
+# In a requirements file, where the file alone settles the fix (requirementsrewrite):
+# CodeArtifact as the only index, its token from the environment, https. Elsewhere, and
+# where it does not, these findings carry no ``expected`` or a ``manual`` one.
+REQUIREMENTS_FIXABLE_KINDS = frozenset(
+    {FindingKind.EXTRA_INDEX_URL, FindingKind.HARDCODED_CREDENTIAL, FindingKind.INSECURE_SOURCE}
+)
+FIXABLE_KINDS |= REQUIREMENTS_FIXABLE_KINDS
 
 
 # What a repository fixes in its own Pipfile (or its lock: foreign hashes, and a private

@@ -22,13 +22,14 @@ from pipfleet.engine import (
     poetrylock,
     poetryproject,
     poetryrewrite,
+    projects,
     requirementsrewrite,
     uvlock,
     uvproject,
     uvrewrite,
 )
 from pipfleet.engine.audit import AuditOptions, audit_text
-from pipfleet.engine.findings import FileReport, Finding, FindingKind
+from pipfleet.engine.findings import FileReport, FindingKind
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.lockfile import Rehashed, update_lock
 from pipfleet.engine.requirementsincludes import audit_loaded, load_tree, wanted_includes
@@ -290,16 +291,6 @@ def _entries(path: str, report: FileReport) -> list[ChangedEntry]:
     ]
 
 
-def _with(report: FileReport, findings: list[Finding]) -> FileReport:
-    """``report`` with the findings its lock (or the listing) adds, for one rewrite."""
-    return FileReport(
-        report.path,
-        report.findings + tuple(findings),
-        report.private_source,
-        report.private_source_match,
-    )
-
-
 def _rewritten(
     parts: _Parts, text: str, report: FileReport, rewrite: Callable[[], str]
 ) -> str | None:
@@ -323,6 +314,25 @@ def _added_index(report: FileReport) -> bool:
     return any(f.kind is FindingKind.MISSING_SOURCE for f in report.fixable)
 
 
+def _project_report(
+    parts: _Parts,
+    project: projects.Project,
+    locks: Mapping[str, str],
+    lock: str,
+    listing: Listing,
+    options: AuditOptions,
+) -> FileReport | None:
+    """The manifest's findings with its lock's; None (recorded as unfixable) when the lock
+    beside it is not one."""
+    lock_text = locks.get(lock)
+    try:
+        locked = None if lock_text is None else projects.parse_project_lock(project, lock_text)
+    except PipfileError as exc:
+        parts.unfixable.append(f"{lock}: {exc}")
+        return None
+    return projects.project_report(project, listing, options, locked, lock)
+
+
 def _fix_uv(
     parts: _Parts,
     path: str,
@@ -338,18 +348,9 @@ def _fix_uv(
         return  # the scan reports it; the fix job keeps an open pull request open
     lock = uvlock.sibling_lock(path)
     lock_text = locks.get(lock)
-    try:
-        # The lock says which private packages arrive through another one; without it
-        # the listing's dependencies do.
-        extra = (
-            uvlock.lock_findings(project, uvlock.parse_lock(lock_text), listing, options, lock)
-            if lock_text is not None
-            else uvlock.listing_transitive_findings(project, listing, options)
-        )
-    except PipfileError as exc:
-        parts.unfixable.append(f"{lock}: {exc}")
+    report = _project_report(parts, project, locks, lock, listing, options)
+    if report is None:
         return
-    report = _with(uvproject.audit(project, listing, options), extra)
     if not _rewritten(
         parts, text, report, lambda: uvrewrite.rewrite(text, report, listing, options)
     ):
@@ -382,17 +383,11 @@ def _fix_poetry(
         project = poetryproject.parse(text, path)
     except PipfileError:
         return  # the scan reports it; the fix job keeps an open pull request open
-    report = poetryproject.audit(project, listing, options)
     lock = poetrylock.sibling_lock(path)
     lock_text = locks.get(lock)
-    if lock_text is not None:
-        target = report.private_source or options.index_name
-        try:
-            locked = poetrylock.parse_lock(lock_text)
-        except PipfileError as exc:
-            parts.unfixable.append(f"{lock}: {exc}")
-            return
-        report = _with(report, poetrylock.lock_findings(project, locked, listing, target, lock))
+    report = _project_report(parts, project, locks, lock, listing, options)
+    if report is None:
+        return
     new_text = _rewritten(parts, text, report, lambda: poetryrewrite.rewrite(text, report))
     if new_text is None:
         return

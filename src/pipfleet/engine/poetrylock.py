@@ -40,7 +40,13 @@ from pipfleet.engine.audit import is_codeartifact_url
 from pipfleet.engine.findings import Finding, FindingKind
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import load_toml
-from pipfleet.engine.poetryproject import PoetryProject, PoetrySource, added_dependency, parse
+from pipfleet.engine.poetryproject import (
+    Dependency,
+    PoetryProject,
+    PoetrySource,
+    added_dependency,
+    parse,
+)
 from pipfleet.engine.poetryrewrite import newline_of
 from pipfleet.engine.rewrite import quote
 from pipfleet.engine.tomlspans import Header, Statement, scan
@@ -317,10 +323,7 @@ def listing_transitive_findings(
     direct = {d.name for d in project.dependencies}
     needs: dict[str, tuple[str, str]] = {}  # PEP 503 name -> (as required, needed by)
     for dependency in project.dependencies:
-        if dependency.name not in listing or dependency.non_registry_key is not None:
-            continue
-        specs = (_pep440(v) for v in dependency.versions)
-        chosen = {listing.newest(dependency.name, spec) for spec in specs if spec is not None}
+        chosen = _newest_allowed(dependency, listing)
         # Breadth first, so "needed by" names the nearest private package; each
         # (name, version) is followed once, which also ends any cycle.
         queue = [(dependency.name, version, dependency.key) for version in chosen if version]
@@ -356,6 +359,27 @@ def listing_transitive_findings(
         )
         for key, needed_by in needs.values()
     ]
+
+
+def _newest_allowed(dependency: Dependency, listing: Listing) -> set[str]:
+    """The listed versions Poetry may pick for a private dependency (one per constraint,
+    each the newest it allows); none for a public one or one from a path, URL or VCS."""
+    if dependency.name not in listing or dependency.non_registry_key is not None:
+        return set()
+    specs = (_pep440(v) for v in dependency.versions)
+    chosen = {listing.newest(dependency.name, spec) for spec in specs if spec is not None}
+    return {version for version in chosen if version is not None}
+
+
+def versions_used(
+    project: PoetryProject, locked: PoetryLock | None, listing: Listing
+) -> set[tuple[str, str]]:
+    """The private (package, version) pairs a project installs: its lock's, or without one
+    the newest version each private dependency allows (what the scan asks CodeArtifact
+    about, for lock provenance and the private dependencies of private packages)."""
+    if locked is not None:
+        return {(p.name, p.version) for p in locked.packages if p.name in listing}
+    return {(d.name, v) for d in project.dependencies for v in _newest_allowed(d, listing)}
 
 
 def _pep440(constraint: str) -> str | None:

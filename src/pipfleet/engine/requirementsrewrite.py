@@ -39,11 +39,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from pipfleet.engine.audit import AuditOptions, is_codeartifact_url
+from pipfleet.engine.audit import AuditOptions, is_codeartifact_url, parse_error_report
 from pipfleet.engine.findings import FileReport, Finding, FindingKind
 from pipfleet.engine.hygiene import has_literal_credential, is_plain_http
 from pipfleet.engine.listing import Listing
@@ -333,6 +333,62 @@ def proposals(
                 changes.append(LineChange(op.file, op.line, _shown(raw), _shown(after)))
         result.append(Proposal(planned.kind, planned.summary, tuple(changes), planned.automatic))
     return tuple(result)
+
+
+def _proposed_text(proposal: Proposal, finding: Finding) -> str:
+    """A proposal as one finding's ``expected``: the line it changes at the finding, else
+    every line it changes, each as ``file:line: new text`` ("(removed)" when it goes)."""
+    own = [c for c in proposal.changes if (c.file, c.line) == (finding.file, finding.line)]
+    return "\n".join(
+        f"{change.file}:{change.line}: {' '.join(change.after) or '(removed)'}"
+        for change in own or proposal.changes
+    )
+
+
+def with_proposals(
+    tree: IncludeTree, report: FileReport, options: AuditOptions | None = None
+) -> FileReport:
+    """``report`` (``audit_loaded(tree, ...)``) with each finding a proposal answers given
+    that proposal as its ``expected``: fixable when ``rewrite`` makes it, ``manual`` when a
+    person must. What the scan records, so the fix job takes up a repository whose only
+    fix is in a requirements file and the report shows the rest."""
+    proposed = proposals(tree, report, options)
+    if not proposed:
+        return report
+    findings = []
+    for finding in report.findings:
+        answer = next((p for p in proposed if _answers(p, finding)), None)
+        if answer is not None and answer.changes:
+            # An include not read may hold index options that change the right answer, so
+            # ``build_fix`` makes no change then.
+            made = answer.automatic and not tree.problems
+            finding = replace(finding, expected=_proposed_text(answer, finding), manual=not made)
+        findings.append(finding)
+    return replace(report, findings=tuple(findings))
+
+
+def _answers(proposal: Proposal, finding: Finding) -> bool:
+    """Whether ``proposal`` answers ``finding``: making CodeArtifact the only index answers
+    every finding of its kind (one per private requirement); the others their own line."""
+    if proposal.kind is not finding.kind:
+        return False
+    if finding.kind in _CONFUSION_KINDS:
+        return True
+    return any((c.file, c.line) == (finding.file, finding.line) for c in proposal.changes)
+
+
+def audit_with_proposals(
+    root: str,
+    files: Mapping[str, str | None],
+    listing: Listing,
+    options: AuditOptions | None = None,
+) -> FileReport:
+    """``requirementsincludes.audit_tree`` with the proposals (see ``with_proposals``)."""
+    try:
+        tree = load_tree(root, files)
+    except PipfileError as exc:
+        return parse_error_report(root, exc)
+    return with_proposals(tree, audit_loaded(tree, listing, options), options)
 
 
 def _edited(text: str, ops: Iterable[_Op]) -> str:

@@ -301,10 +301,7 @@ def listing_transitive_findings(
         direct.setdefault(requirement.name, requirement)
     needs: dict[str, tuple[str, UvRequirement]] = {}
     for requirement in direct.values():
-        if requirement.name not in listing or requirement.direct_url:
-            continue
-        spec = str(Requirement(requirement.text).specifier)
-        version = listing.newest(requirement.name, spec)
+        version = _newest_allowed(requirement, listing)
         # Breadth first, so "needed by" names the nearest private package; each
         # (name, version) is followed once, which also ends any cycle.
         queue = [(requirement.name, version)] if version else []
@@ -339,6 +336,26 @@ def listing_transitive_findings(
         )
         for needed, (needed_by, requirement) in needs.items()
     ]
+
+
+def _newest_allowed(requirement: UvRequirement, listing: Listing) -> str | None:
+    """The listed version uv would pick for a private requirement; None for a public one,
+    one from a URL or one no listed version satisfies."""
+    if requirement.name not in listing or requirement.direct_url:
+        return None
+    return listing.newest(requirement.name, str(Requirement(requirement.text).specifier))
+
+
+def versions_used(
+    project: UvProject, locked: Sequence[UvLockedPackage] | None, listing: Listing
+) -> set[tuple[str, str]]:
+    """The private (package, version) pairs a project installs: its lock's, or without one
+    the newest version each private requirement allows (what the scan asks CodeArtifact
+    about, for lock provenance and the private dependencies of private packages)."""
+    if locked is not None:
+        return {(p.name, p.version) for p in locked if p.version and p.name in listing}
+    chosen = ((r.name, _newest_allowed(r, listing)) for r in project.requirements)
+    return {(name, version) for name, version in chosen if version is not None}
 
 
 def relock_note(lock_path: str, packages: Sequence[str]) -> str:

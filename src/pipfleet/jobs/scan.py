@@ -21,18 +21,19 @@ from pipfleet.engine.confusion import PackageIntel
 from pipfleet.engine.findings import FileReport
 from pipfleet.engine.listing import Listing, versions_used
 from pipfleet.engine.pipfile import Pipfile, parse
+from pipfleet.engine.projects import (
+    Project,
+    ProjectLock,
+    parse_project,
+    parse_project_lock,
+    project_report,
+    project_versions,
+)
 from pipfleet.engine.provenance import LockedPackage, locked_packages, sibling_lock
-from pipfleet.engine.requirementsincludes import audit_tree
+from pipfleet.engine.requirementsrewrite import audit_with_proposals
 from pipfleet.errors import ImplausibleChange, Interrupted, PipfileError, PipfleetError
 from pipfleet.github.queries import BlobRead, PullRead, RepoFiles
-from pipfleet.manifests import (
-    PIPFILE_LOCK,
-    Project,
-    audit_project,
-    lock_name,
-    parse_project,
-    sibling,
-)
+from pipfleet.manifests import PIPFILE_LOCK, lock_name, sibling
 from pipfleet.repositories import RepoSummary
 from pipfleet.scanresults import (
     Baseline,
@@ -106,6 +107,9 @@ class ParsedFiles:
     locks: Mapping[str, list[LockedPackage] | None]  # by path; None: not a Pipfile.lock
     # the readable uv and Poetry manifests, by path
     projects: Mapping[str, Project | PipfileError] = field(default_factory=dict)
+    # the lock beside each of those that has a readable one, by the manifest's path; a
+    # lock that is not one is audited as no lock, as a Pipfile.lock is
+    project_locks: Mapping[str, ProjectLock] = field(default_factory=dict)
 
     @property
     def repo(self) -> RepoSummary:
@@ -133,6 +137,17 @@ def parse_files(files: RepoFiles) -> ParsedFiles:
             except PipfileError as exc:
                 (pipfiles if blob.kind is ManifestKind.PIPFILE else projects)[blob.path] = exc
     locks = {} if files.error is not None else files.lock_texts
+    project_locks: dict[str, ProjectLock] = {}
+    for blob in files.all_manifests if files.error is None else ():
+        project = projects.get(blob.path)
+        lock = lock_name(blob.kind)
+        lock_text = locks.get(sibling(blob.path, lock)) if lock else None
+        if lock_text is None or project is None or isinstance(project, PipfileError):
+            continue
+        try:
+            project_locks[blob.path] = parse_project_lock(project, lock_text)
+        except PipfileError:
+            continue
     return ParsedFiles(
         files,
         pipfiles,
@@ -142,6 +157,7 @@ def parse_files(files: RepoFiles) -> ParsedFiles:
             if path.rpartition("/")[2] == PIPFILE_LOCK
         },
         projects,
+        project_locks,
     )
 
 
@@ -162,7 +178,7 @@ def _manifest_result(
         return PipfileResult(blob.path, blob.oid, unreadable, report, has_lock, blob.kind)
     if blob.kind is ManifestKind.REQUIREMENTS:  # pip reads what it includes as one install
         texts = parsed.files.requirements_texts()
-        report = audit_tree(blob.path, texts, listing, options)
+        report = audit_with_proposals(blob.path, texts, listing, options)
         status = PipfileStatus.PARSE_ERROR if report.parse_error else PipfileStatus.OK
         return PipfileResult(blob.path, blob.oid, status, report, has_lock, blob.kind)
     manifest = (parsed.pipfiles if blob.kind is ManifestKind.PIPFILE else parsed.projects)[
@@ -174,7 +190,9 @@ def _manifest_result(
         locked = parsed.locks.get(sibling_lock(blob.path))
         report = audit(manifest, listing, options, locked, sibling_lock(blob.path))
     else:
-        report = audit_project(manifest, listing, options)
+        lock_path = sibling(blob.path, lock) if lock else None
+        project_lock = parsed.project_locks.get(blob.path)
+        report = project_report(manifest, listing, options, project_lock, lock_path)
     status = PipfileStatus.PARSE_ERROR if report.parse_error else PipfileStatus.OK
     return PipfileResult(blob.path, blob.oid, status, report, has_lock, blob.kind)
 
@@ -204,12 +222,17 @@ def audit_repository(parsed: ParsedFiles, listing: Listing, options: AuditOption
 
 
 def wanted_versions(fleet: Sequence[ParsedFiles], listing: Listing) -> set[tuple[str, str]]:
-    """The private (package, version) pairs the read Pipfiles and locks use. Pure."""
-    return versions_used(
+    """The private (package, version) pairs the read manifests and their locks use. Pure."""
+    wanted = versions_used(
         (p for parsed in fleet for p in parsed.pipfiles.values() if isinstance(p, Pipfile)),
         (locked for parsed in fleet for locked in parsed.locks.values() if locked),
         listing,
     )
+    for parsed in fleet:
+        for path, project in parsed.projects.items():
+            if not isinstance(project, PipfileError):
+                wanted |= project_versions(project, parsed.project_locks.get(path), listing)
+    return wanted
 
 
 # (listing, wanted private versions) -> the listing with their hashes and dependencies
