@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from tests.conftest import cache_home, write_fleet
 from tests.engine.test_uvlock import PUBLIC
 from tests.engine.test_uvlock import lock as uv_lock
@@ -16,6 +17,7 @@ from pipfleet.jobs.setup import fix_fleet, scan_fleet
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import Repository, World
+from pipfleet.store.db import make_engine
 
 BRANCH = "pipfleet/codeartifact-index"
 CA = (
@@ -29,6 +31,64 @@ PYPROJECT = (
 REQUIREMENTS = f"--extra-index-url {CA}\nrequests\norb-common==2.1.0\n"
 LEAKED = CA.replace("${CODEARTIFACT_AUTH_TOKEN}", "eyJ2ZXIiOjEsImlzdSI6MTcxNjAwMDAwMH0.LEAKED")
 POETRY = '[tool.poetry]\nname = "jobs"\n\n[tool.poetry.dependencies]\norb-events = "^1"\n'
+
+
+CA_PLAIN = CA.replace("aws:${CODEARTIFACT_AUTH_TOKEN}@", "")
+# orb-events is pinned to CodeArtifact, but the lock says its dependency orb-common (private
+# too) came from PyPI: uv pins only the project's own dependencies to an index.
+LOCK_ONLY_PYPROJECT = f"""\
+[project]
+name = "svc"
+version = "0.1.0"
+dependencies = ["orb-events>=1"]
+
+[[tool.uv.index]]
+name = "codeartifact"
+url = "{CA_PLAIN}"
+explicit = true
+
+[tool.uv.sources]
+orb-events = {{ index = "codeartifact" }}
+"""
+LOCK_ONLY_LOCK = f"""\
+version = 1
+revision = 2
+requires-python = ">=3.11"
+
+[[package]]
+name = "orb-common"
+version = "2.1.0"
+source = {{ registry = "{PUBLIC}" }}
+sdist = {{ url = "https://files.pythonhosted.org/orb_common-2.1.0.tar.gz", hash = "sha256:{"e" * 64}" }}
+
+[[package]]
+name = "orb-events"
+version = "1.0.0"
+source = {{ registry = "{CA_PLAIN}" }}
+dependencies = [
+    {{ name = "orb-common" }},
+]
+sdist = {{ url = "{CA_PLAIN}orb-events/1.0.0/orb_events-1.0.0.tar.gz", hash = "sha256:{"f" * 64}" }}
+
+[[package]]
+name = "svc"
+version = "0.1.0"
+source = {{ virtual = "." }}
+dependencies = [
+    {{ name = "orb-events" }},
+]
+"""
+# Repositories with one problem each, in a manifest that is not a Pipfile.
+ONE_PROBLEM = {
+    "orb-uv-lock": {"pyproject.toml": LOCK_ONLY_PYPROJECT, "uv.lock": LOCK_ONLY_LOCK},
+    # CodeArtifact beside PyPI alone: the file settles the fix.
+    "orb-pip": {"requirements.txt": f"--extra-index-url {CA}\norb-common==2.1.0\n"},
+    # Beside another index too: dropping it is for a person to decide.
+    "orb-torch": {
+        "requirements.txt": "--extra-index-url https://download.pytorch.org/whl/cpu\n"
+        f"--extra-index-url {CA}\norb-common==2.1.0\n"
+    },
+}
 
 
 @pytest.fixture
@@ -47,6 +107,10 @@ def fleet_dir(tmp_path: Path) -> Path:
     (folder / "dev" / "extra.in").write_text(f"--extra-index-url {LEAKED}\norb-common\n")
     (folder / "jobs").mkdir()
     (folder / "jobs" / "pyproject.toml").write_text(POETRY)
+    for name, files in ONE_PROBLEM.items():
+        for path, content in files.items():
+            (root / "github" / "acme" / name / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / "github" / "acme" / name / path).write_text(content)
     return root
 
 
@@ -147,3 +211,44 @@ def test_a_manifest_that_does_not_parse_keeps_the_pull_request_open(
     scan_fleet(settings)
     closed = fix_fleet(settings)
     assert {o.repository: o.action for o in closed.outcomes}["acme/orb-uv"] == "close"
+
+
+def test_a_problem_only_a_lock_or_a_requirements_file_shows_is_fixed_or_proposed(
+    world: World, settings: Settings
+) -> None:
+    """The scan records what a uv.lock adds and what a requirements file's fix would be, so
+    a repository whose Pipfile-free manifests look right on their own is still fixed."""
+    scan_fleet(settings)
+    with make_engine(settings.database.url).connect() as connection:
+        recorded = connection.execute(
+            text(
+                "SELECT r.name, f.path, f.package, f.kind, f.fixable, f.expected FROM findings f"
+                " JOIN repositories r ON r.id = f.repository_id"
+                " WHERE r.name IN ('orb-uv-lock', 'orb-pip', 'orb-torch')"
+                " AND f.kind IN ('private-transitive', 'extra-index-url') ORDER BY r.name"
+            )
+        ).all()
+    found = {row[0]: tuple(row[1:5]) for row in recorded}
+    assert found == {
+        "orb-pip": ("requirements.txt", "orb-common", "extra-index-url", True),
+        "orb-torch": ("requirements.txt", "orb-common", "extra-index-url", False),
+        "orb-uv-lock": ("pyproject.toml", "orb-common", "private-transitive", True),
+    }
+    proposal = next(row[5] for row in recorded if row[0] == "orb-torch")
+    assert proposal == (
+        f"requirements.txt:1: (removed)\nrequirements.txt:2: --index-url {CA}"
+    )  # a variable is no secret: it stays as written
+
+    summary = fix_fleet(settings)
+    actions = {o.repository: o.action for o in summary.outcomes}
+    assert actions["acme/orb-uv-lock"] == "open" and actions["acme/orb-pip"] == "open"
+    assert "acme/orb-torch" not in actions  # nothing pipfleet can make: the report proposes
+    uv = world.repository("acme", "orb-uv-lock")
+    pip = world.repository("acme", "orb-pip")
+    assert uv is not None and pip is not None
+    pyproject = (world.file_at(uv, BRANCH, "pyproject.toml") or b"").decode()
+    assert 'dependencies = ["orb-events>=1", "orb-common"]' in pyproject
+    assert 'orb-common = { index = "codeartifact" }' in pyproject
+    assert (world.file_at(pip, BRANCH, "requirements.txt") or b"").decode() == (
+        f"--index-url {CA}\norb-common==2.1.0\n"
+    )

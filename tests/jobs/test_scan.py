@@ -17,13 +17,17 @@ from tests.jobs.provenance import plant_provenance, version_requests
 from pipfleet.config import Settings, parse_settings
 from pipfleet.engine.listing import parse_listing
 from pipfleet.errors import RegistryError
+from pipfleet.github.queries import BlobRead, RepoFiles
+from pipfleet.jobs.scan import parse_files, wanted_versions
 from pipfleet.jobs.setup import scan_fleet
 from pipfleet.registry.pypi import EtagCache
+from pipfleet.repositories import RepoSummary
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.fleet import load_fleet
 from pipfleet.sandbox.makefleet import make_fleet
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import GitHubApp, World
+from pipfleet.states import ManifestKind
 from pipfleet.store.db import make_engine
 
 SettingsFactory = Callable[..., Settings]
@@ -444,3 +448,32 @@ def test_a_requirements_file_is_audited_with_what_it_includes(
         " JOIN repositories r ON r.id = p.repository_id WHERE r.name = 'orb-pip' ORDER BY 1",
     )
     assert files == [("requirements-dev.txt", "requirements"), ("requirements.txt", "requirements")]
+
+
+def test_the_versions_asked_about_include_uv_and_poetry_manifests_and_their_locks() -> None:
+    """CodeArtifact is asked for the files and dependencies of what uv and Poetry projects
+    install: a lock's versions, or without one the newest each requirement allows."""
+    listing = parse_listing("orb-common 2.0.0 2.1.0\norb-events 1.0.0 1.2.0\n")
+    poetry_lock = (
+        '[[package]]\nname = "orb-events"\nversion = "1.0.0"\ndescription = ""\n'
+        'optional = false\npython-versions = "*"\nfiles = []\n\n'
+        '[metadata]\nlock-version = "2.0"\npython-versions = "^3.11"\ncontent-hash = "0"\n'
+    )
+    blobs = (
+        BlobRead("pyproject.toml", "a", 1, text=UV_PINNED, kind=ManifestKind.UV),
+        BlobRead("jobs/pyproject.toml", "b", 1, text=POETRY_UNPINNED, kind=ManifestKind.POETRY),
+        BlobRead("old/pyproject.toml", "c", 1, text=POETRY_UNPINNED, kind=ManifestKind.POETRY),
+    )
+    repo = RepoSummary("acme", "orb-x", False, False, False, False, "private", "", (), "main", "1")
+    files = RepoFiles(
+        repo,
+        lockfiles=frozenset({"old/poetry.lock"}),
+        lock_texts={"old/poetry.lock": poetry_lock},
+        manifests=blobs,
+    )
+    parsed = parse_files(files)
+    assert wanted_versions([parsed], listing) == {
+        ("orb-common", "2.1.0"),  # uv, no lock: the newest >=2 allows
+        ("orb-events", "1.2.0"),  # Poetry, no lock: the newest ^1.0 allows
+        ("orb-events", "1.0.0"),  # Poetry, its lock's
+    }

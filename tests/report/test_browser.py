@@ -179,8 +179,11 @@ def test_failed_run_dashboard_in_chromium(after_bad_nights: str, tmp_path: Path)
         page.select_option("#repositories-topics", "")
 
         page.click("#repositories a:text-is('acme/orb-api')")
+        # The section opens on `hashchange`, a task Chromium queues after the click
+        # returns: wait for it, or a busy machine sees the section still closed.
         section = page.locator("details.repository[open]")
-        assert section.count() == 1 and section.is_visible()
+        section.wait_for(state="visible", timeout=10_000)
+        assert section.count() == 1
         text = section.inner_text()
         assert "Could not resolve" in text and "run 2" in text  # read by run 2, then failed
         assert "services/worker/Pipfile:2" in text and "#12" in text and "superseded" in text
