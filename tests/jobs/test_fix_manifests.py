@@ -14,6 +14,8 @@ from tests.engine.test_uvlock import lock as uv_lock
 
 from pipfleet.config import Settings, parse_settings
 from pipfleet.jobs.setup import fix_fleet, scan_fleet
+from pipfleet.report import ReportFormat
+from pipfleet.report.output import make_report
 from pipfleet.sandbox.clientconfig import config_text
 from pipfleet.sandbox.server import SandboxServer
 from pipfleet.sandbox.world import Repository, World
@@ -238,6 +240,12 @@ def test_a_problem_only_a_lock_or_a_requirements_file_shows_is_fixed_or_proposed
     assert proposal == (
         f"requirements.txt:1: (removed)\nrequirements.txt:2: --index-url {CA}"
     )  # a variable is no secret: it stays as written
+
+    # The dashboard says which proposed change is left to a person.
+    page = make_report(settings.database.url, ReportFormat.HTML)
+    by_hand = page.split("(for a person to make)")
+    assert len(by_hand) == 2  # orb-torch's; orb-pip's change is pipfleet's to make
+    assert "requirements.txt:1: (removed)" in by_hand[0].rpartition("<tr>")[2]
 
     summary = fix_fleet(settings)
     actions = {o.repository: o.action for o in summary.outcomes}

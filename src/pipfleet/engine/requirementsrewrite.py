@@ -335,13 +335,16 @@ def proposals(
     return tuple(result)
 
 
+def _own_changes(proposal: Proposal, finding: Finding) -> list[LineChange]:
+    return [c for c in proposal.changes if (c.file, c.line) == (finding.file, finding.line)]
+
+
 def _proposed_text(proposal: Proposal, finding: Finding) -> str:
     """A proposal as one finding's ``expected``: the line it changes at the finding, else
     every line it changes, each as ``file:line: new text`` ("(removed)" when it goes)."""
-    own = [c for c in proposal.changes if (c.file, c.line) == (finding.file, finding.line)]
     return "\n".join(
         f"{change.file}:{change.line}: {' '.join(change.after) or '(removed)'}"
-        for change in own or proposal.changes
+        for change in _own_changes(proposal, finding) or proposal.changes
     )
 
 
@@ -362,7 +365,15 @@ def with_proposals(
             # An include not read may hold index options that change the right answer, so
             # ``build_fix`` makes no change then.
             made = answer.automatic and not tree.problems
-            finding = replace(finding, expected=_proposed_text(answer, finding), manual=not made)
+            # A change to other lines (the index options, for a requirement's finding) is
+            # no new value for what the finding quotes: reports show it alone.
+            current = finding.current if _own_changes(answer, finding) else None
+            finding = replace(
+                finding,
+                current=current,
+                expected=_proposed_text(answer, finding),
+                manual=not made,
+            )
         findings.append(finding)
     return replace(report, findings=tuple(findings))
 

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from pipfleet import __version__
-from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.findings import FIXABLE_KINDS, FindingKind
 from pipfleet.manifests import lock_name
 from pipfleet.report.assets import CONTENT_SECURITY_POLICY, CSS, JS
 from pipfleet.report.document import REPORT_SCHEMA
@@ -72,6 +72,16 @@ def _pipfile_state(p: PipfileRow) -> str:
     error = _parse_error(p)
     lock = f", with {lock_name(ManifestKind(p.manifest_kind))}" if p.has_lock else ""
     return f"{p.status}{lock}{judged}" + (f": {error}" if error else "")
+
+
+def _by_hand(finding: FindingRow) -> bool:
+    """Whether the proposed change is one pipfleet leaves to a person: a kind it fixes,
+    with a change it does not make (a requirements file's, where the file does not settle
+    it). Other unfixable kinds' changes come with the fix of a finding beside them."""
+    return finding.expected is not None and not finding.fixable and finding.kind in _FIXABLE
+
+
+_FIXABLE = frozenset(kind.value for kind in FIXABLE_KINDS)
 
 
 def _listed(findings: Sequence[FindingRow], compact: bool) -> list[FindingRow]:
@@ -130,6 +140,7 @@ def _environment() -> Environment:
     env.filters.update(
         age=age,
         bar_length=bar_length,
+        by_hand=_by_hand,
         detail_anchor=detail_anchor,
         has_detail=has_detail,
         info_counts=_info_counts,
