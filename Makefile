@@ -12,6 +12,7 @@ STAMP  := $(VENV)/.installed
 # `--dist load --maxschedchunk 2` deals tests two at a time in collection order, and
 # tests/conftest.py puts the longest first, each followed by a short one: they start at
 # once on different workers instead of one of them ending the run alone.
+# --durations=15 lists the slowest tests, to keep CI's run under its 15 minutes.
 TEST_WORKERS ?= 3
 
 .PHONY: demo test lint bench browser clean constraints
@@ -45,7 +46,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 2
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 2 --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python bench/check_startup.py
