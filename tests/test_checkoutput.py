@@ -39,7 +39,7 @@ def test_coloured_and_plain_output_say_the_same(capsys: pytest.CaptureFixture[st
     print_check(result, color=False)
     plain = capsys.readouterr().out
     assert "\x1b[" in coloured and "\x1b" not in plain
-    assert plain.splitlines()[-1] == "1 Pipfile(s), 1 needs-action"
+    assert plain.splitlines()[-1] == "1 file(s) (1 pipfile), 1 needs-action"
     assert "Pipfile:2: missing-index [packages] orb-common: " in plain
     assert '    "*" -> {version = "*", index = "codeartifact"}' in plain
 

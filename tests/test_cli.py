@@ -45,7 +45,7 @@ def test_audit_exits_1_and_names_the_finding(project: Path) -> None:
     result = run("check", project, "--listing", project / "listing.txt")
     assert result.returncode == 1, result.stderr
     assert f"{project / 'Pipfile'}:12: missing-index [packages] orb-common" in result.stdout
-    assert "1 Pipfile(s), 1 needs-action" in result.stdout
+    assert "1 file(s) (1 pipfile), 1 needs-action" in result.stdout
     assert "\x1b[" not in result.stdout  # no colour when not on a terminal
 
 
@@ -103,6 +103,7 @@ def test_json_output_follows_the_schema(project: Path) -> None:
     )
     (file,) = document["files"]
     assert file["status"] == "needs-action" and file["private_source"] == "codeartifact"
+    assert (file["kind"], file["also_changed"]) == ("pipfile", [])
     assert [f["kind"] for f in file["findings"]] == ["public-first", "missing-index"]
     assert file["findings"][1] | {"message": ""} == {
         "kind": "missing-index",
@@ -116,6 +117,8 @@ def test_json_output_follows_the_schema(project: Path) -> None:
         "column": None,
         "source": "codeartifact",
         "message": "",
+        "file": str(project / "Pipfile"),
+        "manual": False,
     }
     assert document["summary"]["findings"] == {"missing-index": 1, "public-first": 1}
 

@@ -6,25 +6,46 @@ from pathlib import Path
 import pytest
 
 from pipfleet.errors import PipfileError, UsageError
-from pipfleet.files import find_pipfiles, read_text, write_atomically
+from pipfleet.files import find_manifests, read_text, write_atomically
 
 
-def test_find_pipfiles_walks_folders_and_skips_tooling(tmp_path: Path) -> None:
+def test_find_manifests_walks_folders_and_skips_tooling(tmp_path: Path) -> None:
     for folder in ("a", "a/b/c", ".git", "node_modules/x", "env", ".venv", "z"):
         (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         (tmp_path / folder / "Pipfile").write_text("")
     (tmp_path / "env" / "pyvenv.cfg").write_text("")
     (tmp_path / "z" / "Pipfile.lock").write_text("{}")
-    found = [p.relative_to(tmp_path).as_posix() for p in find_pipfiles([tmp_path])]
-    assert found == ["a/Pipfile", "a/b/c/Pipfile", "z/Pipfile"]
+    # The files the scan reads besides Pipfiles, and ones it does not.
+    (tmp_path / "a" / "requirements").mkdir()
+    for name in (
+        "a/pyproject.toml",
+        "a/requirements-dev.txt",
+        "a/requirements/base.txt",
+        "a/constraints.txt",
+        "a/notes.txt",
+        "a/uv.lock",
+        ".venv/pyproject.toml",
+        "node_modules/x/requirements.txt",
+    ):
+        (tmp_path / name).write_text("")
+    found = [p.relative_to(tmp_path).as_posix() for p in find_manifests([tmp_path])]
+    assert found == [
+        "a/Pipfile",
+        "a/constraints.txt",
+        "a/pyproject.toml",
+        "a/requirements-dev.txt",
+        "a/b/c/Pipfile",
+        "a/requirements/base.txt",
+        "z/Pipfile",
+    ]
 
 
 def test_named_file_is_taken_as_is_and_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     named = tmp_path / "Pipfile.custom"
     named.write_text("")
-    assert list(find_pipfiles([named])) == [named]
+    assert list(find_manifests([named])) == [named]
     with pytest.raises(UsageError, match="no such file or folder"):
-        list(find_pipfiles([tmp_path / "nope"]))
+        list(find_manifests([tmp_path / "nope"]))
 
 
 def test_read_text_keeps_line_endings_and_rejects_non_utf8(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ else whether the output is a terminal.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from pipfleet.engine.findings import Finding, FindingKind, Severity
 from pipfleet.engine.listing import Listing
 from pipfleet.jobs.check import CheckResult, FileResult, FileStatus, LockResult, Mode
 from pipfleet.safetext import mask_credentials, printable
+from pipfleet.states import ManifestKind
 
 CHECK_SCHEMA = "pipfleet.check/1"
 
@@ -60,7 +62,12 @@ _STATUS_STYLE = {
     FileStatus.FIXED: GREEN,
     FileStatus.NEEDS_ACTION: Style(fg="red"),
     FileStatus.INVALID: Style(fg="red", bold=True),
+    FileStatus.NOT_AUDITED: DIM,
 }
+NOT_AUDITED = (
+    "not audited: neither [tool.uv] nor [tool.poetry] in it and no uv.lock beside it, so "
+    "no installer pipfleet knows reads it"
+)
 
 
 def use_color(environ: Mapping[str, str]) -> bool | None:
@@ -86,6 +93,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "column": finding.column,
         "source": finding.source,
         "message": finding.message,
+        "file": finding.file,  # a requirements install's findings name the file they are in
+        "manual": finding.manual,  # ``expected`` is a change for a person to make
     }
 
 
@@ -95,6 +104,7 @@ def check_json(result: CheckResult, listing: Listing, index_name: str) -> str:
         files.append(
             {
                 "path": item.path,
+                "kind": None if item.kind is None else item.kind.value,
                 "status": item.status.value,
                 "private_source": item.report.private_source,
                 "private_source_match": item.report.private_source_match,
@@ -105,6 +115,9 @@ def check_json(result: CheckResult, listing: Listing, index_name: str) -> str:
                 "remaining": [finding_json(f) for f in item.remaining],
                 "diff": item.diff if result.mode is not Mode.AUDIT else None,
                 "lock": None if item.lock is None else _lock_json(item.lock),
+                "also_changed": [
+                    {"path": change.path, "written": change.written} for change in item.also
+                ],
             }
         )
     statuses = [item.status for item in result.files]
@@ -137,7 +150,7 @@ def _lock_json(lock: LockResult) -> dict[str, Any]:
 def _lock_line(lock: LockResult, mode: Mode) -> str | None:
     """What the fix does to the lock; None when there is nothing to say."""
     rehashed = ""
-    if lock.rehashed:
+    if lock.rehashed:  # a Pipfile.lock's: uv and Poetry locks are never rehashed
         rehashed = (
             f" ({lock.rehashed} {'entry' if lock.rehashed == 1 else 'entries'} given "
             "CodeArtifact's files: the ones locked before came from another index; reinstall "
@@ -156,23 +169,47 @@ def _lock_line(lock: LockResult, mode: Mode) -> str | None:
     return line
 
 
+def _indented(text: str) -> str:
+    return "".join(f"\n    {printable(line)}" for line in text.splitlines())
+
+
+def _change_hint(item: FileResult, finding: Finding) -> str:
+    """The change a finding's fix makes, or proposes for a person to make; "" for none."""
+    if finding.expected is None:
+        return ""
+    if finding.manual:  # a requirements change pipfleet does not make (masked lines)
+        return YELLOW(f"\n    proposed, for you to make:{_indented(finding.expected)}")
+    if not finding.fixable or finding.kind is FindingKind.MISSING_SOURCE:
+        return ""
+    if item.kind is ManifestKind.REQUIREMENTS:  # file:line: new text, one per line changed
+        return DIM(f"\n    --fix makes:{_indented(finding.expected)}")
+    if finding.current is None:
+        # A Pipfile entry the fix adds; Poetry's findings quote no current value.
+        before = "not listed" if item.kind is ManifestKind.PIPFILE else "add"
+        return DIM(f"\n    {printable(f'{before} -> {finding.expected}')}")
+    return DIM(f"\n    {printable(f'{finding.current} -> {finding.expected}')}")
+
+
 def _finding_line(item: FileResult, finding: Finding) -> str:
-    where = f"{item.path}:{finding.line}" if finding.line else item.path
+    # A requirements install's findings may be in a file it includes.
+    path = finding.file if item.kind is ManifestKind.REQUIREMENTS else item.path
+    where = f"{path}:{finding.line}" if finding.line else path
     if finding.column:
         where += f":{finding.column}"
     line = f"{BOLD(printable(where))}: {_SEVERITY_STYLE[finding.severity](finding.kind.value)} "
     if finding.category and finding.package:
         line += printable(f"[{finding.category}] {finding.package}: ")
     line += printable(finding.message)
-    if finding.fixable and finding.kind is not FindingKind.MISSING_SOURCE:
-        before = "not listed" if finding.current is None else finding.current
-        line += DIM(f"\n    {printable(f'{before} -> {finding.expected}')}")
-    return line
+    return line + _change_hint(item, finding)
 
 
 def check_lines(result: CheckResult, *, verbose: bool = False) -> Iterator[str]:
     """Lint-style lines per finding, diffs in diff mode, then a one-line summary."""
     for item in result.files:
+        if item.status is FileStatus.NOT_AUDITED:
+            yield DIM(printable(f"{item.path}: {NOT_AUDITED}"))
+        elif verbose:
+            yield f"{BOLD(printable(item.path))} ({item.kind}): {item.status.value}"
         for finding in item.report.findings:
             if verbose or finding.needs_action:
                 yield _finding_line(item, finding)
@@ -182,10 +219,16 @@ def check_lines(result: CheckResult, *, verbose: bool = False) -> Iterator[str]:
             yield printable(mask_credentials(item.diff.rstrip("\n")), multiline=True)
         if result.mode is Mode.FIX and item.written:
             yield GREEN(printable(f"{item.path}: fixed"))
+        for change in item.also:
+            done = "updated" if change.written else "--fix updates it too"
+            yield printable(f"{change.path}: {done} (included by {item.path})")
         if item.lock is not None and (line := _lock_line(item.lock, result.mode)) is not None:
             yield line
     statuses = [item.status for item in result.files]
-    parts = [f"{len(statuses)} Pipfile(s)"]
+    kinds = Counter(item.kind.value for item in result.files if item.kind is not None)
+    parts = [f"{len(statuses)} file(s)"]
+    if kinds:
+        parts[0] += f" ({', '.join(f'{count} {kind}' for kind, count in kinds.items())})"
     for status in FileStatus:
         if count := statuses.count(status):
             parts.append(_STATUS_STYLE[status](f"{count} {status.value}"))

@@ -92,7 +92,10 @@ def _load_listing(path: Path) -> Listing:
 def check(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Pipfiles, or folders searched for Pipfiles (default: .)."),
+        typer.Argument(
+            help="Pipfiles, uv or Poetry pyproject.toml files, requirements files, or folders "
+            "searched for them (default: .)."
+        ),
     ] = None,
     listing: Annotated[
         Path | None,
@@ -128,7 +131,7 @@ def check(
         typer.Option(
             "--source-url",
             envvar="PIPFLEET_SOURCE_URL",
-            help="URL of the private source to add where a Pipfile has none "
+            help="URL of the private source to add where a manifest has none "
             "(use ${CODEARTIFACT_AUTH_TOKEN}, never a literal token; default: the config's).",
         ),
     ] = None,
@@ -138,7 +141,9 @@ def check(
     fix: Annotated[
         bool,
         typer.Option(
-            "--fix", help="Rewrite the Pipfiles, and the Pipfile.lock beside each, in place."
+            "--fix",
+            help="Rewrite the manifests in place, and the Pipfile.lock or poetry.lock beside "
+            "each (a uv.lock is left to `uv lock`).",
         ),
     ] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Print the fix as a diff.")] = False,
@@ -146,7 +151,7 @@ def check(
         bool, typer.Option("--verbose", "-v", help="Also list compliant and info findings.")
     ] = False,
 ) -> None:
-    """Audit Pipfiles: exit 0 when compliant, 1 when findings need action, 2 on bad input."""
+    """Audit manifests: exit 0 when compliant, 1 when findings need action, 2 on bad input."""
     from pipfleet.checkoutput import check_json, print_check, use_color
     from pipfleet.engine.audit import DEFAULT_INDEX_NAME, AuditOptions
     from pipfleet.jobs.check import Mode, check_paths

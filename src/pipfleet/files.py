@@ -1,4 +1,4 @@
-"""Local files: finding Pipfiles under a folder, reading them as-is, writing atomically."""
+"""Local files: finding manifests under a folder, reading them as-is, writing atomically."""
 
 from __future__ import annotations
 
@@ -32,11 +32,16 @@ def _is_virtualenv(folder: Path) -> bool:
     return (folder / "pyvenv.cfg").is_file()
 
 
-def find_pipfiles(paths: Iterable[Path]) -> Iterator[Path]:
-    """Each given Pipfile, and every Pipfile under each given folder, in a stable order.
+def find_manifests(paths: Iterable[Path]) -> Iterator[Path]:
+    """Each given file, and every manifest under each given folder, in a stable order: the
+    files the fleet scan reads (Pipfile, pyproject.toml, requirements files by
+    ``pipfleet.manifests.is_requirements``).
 
     Version-control folders, virtualenvs and node_modules are not searched.
     """
+    # Here, not on top: the CLI imports this module for every command, --help included.
+    from pipfleet.manifests import PYPROJECT_NAME, is_requirements
+
     for path in paths:
         if path.is_file():
             yield path
@@ -45,8 +50,10 @@ def find_pipfiles(paths: Iterable[Path]) -> Iterator[Path]:
                 dirs[:] = sorted(
                     d for d in dirs if d not in _SKIPPED_DIRS and not _is_virtualenv(Path(root, d))
                 )
-                if PIPFILE_NAME in files:
-                    yield Path(root, PIPFILE_NAME)
+                for name in sorted(files):
+                    found = Path(root, name)
+                    if name in (PIPFILE_NAME, PYPROJECT_NAME) or is_requirements(found.as_posix()):
+                        yield found
         else:
             raise UsageError(f"{path}: no such file or folder")
 

@@ -1,4 +1,8 @@
-"""``pipfleet check``: audit local Pipfiles and, when asked, fix them in place.
+"""``pipfleet check``: audit local manifests and, when asked, fix them in place.
+
+Pipfiles are checked here; uv and Poetry pyproject.toml files and requirements files by
+``checkmanifests``, imported only when one is found (a pre-commit hook on a Pipfile
+loads none of their engines). Each result names its file's kind.
 
 A Pipfile.lock beside a Pipfile is read too: its provenance (``foreign-hashes``,
 ``version-not-found`` on lock entries) and the private packages it installs that
@@ -23,8 +27,10 @@ from pipfleet.engine.listing import Listing
 from pipfleet.engine.provenance import LOCK_NAME
 from pipfleet.engine.rewrite import rewrite, unified_diff
 from pipfleet.errors import FixError, PipfileError, RewriteError
-from pipfleet.files import find_pipfiles, read_text, write_atomically
+from pipfleet.files import find_manifests, read_text, write_atomically
+from pipfleet.manifests import PYPROJECT_NAME, is_requirements
 from pipfleet.safetext import mask_credentials
+from pipfleet.states import ManifestKind
 
 if TYPE_CHECKING:
     from pipfleet.engine.fixset import RepoFix
@@ -40,7 +46,9 @@ class FileStatus(StrEnum):
     COMPLIANT = "compliant"
     NEEDS_ACTION = "needs-action"
     FIXED = "fixed"  # a fix was written and nothing is left to do
-    INVALID = "invalid"  # unreadable or not a valid Pipfile
+    INVALID = "invalid"  # unreadable or not a valid manifest
+    # A pyproject.toml neither uv's nor Poetry's: no engine here reads its index settings.
+    NOT_AUDITED = "not-audited"
 
 
 RELOCK = "run `pipenv lock` (with CODEARTIFACT_AUTH_TOKEN exported)"
@@ -78,6 +86,15 @@ class LockResult:
 
 
 @dataclass(frozen=True)
+class ChangedFile:
+    """Another file a manifest's fix changes: a file a requirements file includes (-r/-c)."""
+
+    path: str
+    new_text: str
+    written: bool = False
+
+
+@dataclass(frozen=True)
 class FileResult:
     path: str
     report: FileReport  # findings before any fix
@@ -88,14 +105,20 @@ class FileResult:
     # Findings still needing action: after the fix when one was written, else as found.
     remaining: tuple[Finding, ...] = ()
     lock: LockResult | None = None  # diff/fix mode: the lock beside it, when the fix concerns it
+    kind: ManifestKind | None = ManifestKind.PIPFILE  # None: a pyproject.toml not audited
+    also: tuple[ChangedFile, ...] = ()  # diff/fix mode: other files its fix changes
 
     @property
     def status(self) -> FileStatus:
+        if self.kind is None:
+            return FileStatus.NOT_AUDITED
         if self.report.parse_error is not None:
             return FileStatus.INVALID
         if any(finding.needs_action for finding in self.remaining):
             return FileStatus.NEEDS_ACTION
-        fixed = self.written or (self.lock is not None and self.lock.written)
+        fixed = self.written or any(
+            f.written for f in (*self.also, *(() if self.lock is None else (self.lock,)))
+        )
         return FileStatus.FIXED if fixed else FileStatus.COMPLIANT
 
 
@@ -177,23 +200,46 @@ def check_file(path: Path, listing: Listing, options: AuditOptions, mode: Mode) 
             lock_text = read_text(lock)
         except PipfileError:
             lock_text = None  # unreadable: pipenv cannot install from it either
-    result = check_text(text, str(path), listing, options, mode, lock_text, str(lock))
-    if mode is not Mode.FIX:
-        return result
-    written, new_lock = False, result.lock
+    return check_text(text, str(path), listing, options, mode, lock_text, str(lock))
+
+
+def write_fix(result: FileResult) -> FileResult:
+    """``result`` once its fix is on disk: the file, the lock beside it and the other files
+    its fix changes, each at the path the result names."""
+    done = result
     if result.new_text is not None:
-        write_atomically(path, result.new_text)
-        written = True
-    if new_lock is not None and new_lock.new_text is not None:
-        write_atomically(lock, new_lock.new_text)
-        new_lock = replace(new_lock, written=True)
-    return replace(result, written=written, lock=new_lock)
+        write_atomically(Path(result.path), result.new_text)
+        done = replace(done, written=True)
+    if result.lock is not None and result.lock.new_text is not None:
+        write_atomically(Path(result.lock.path), result.lock.new_text)
+        done = replace(done, lock=replace(result.lock, written=True))
+    for change in result.also:
+        write_atomically(Path(change.path), change.new_text)
+    return replace(done, also=tuple(replace(change, written=True) for change in result.also))
+
+
+def is_other_manifest(path: Path) -> bool:
+    """Whether ``path`` is checked by ``checkmanifests``: a pyproject.toml, a requirements
+    file, or any .txt named on the command line (pip reads whatever -r names)."""
+    return path.name == PYPROJECT_NAME or is_requirements(path.as_posix()) or path.suffix == ".txt"
 
 
 def check_paths(
     paths: Iterable[Path], listing: Listing, options: AuditOptions, mode: Mode
 ) -> CheckResult:
-    """Check every Pipfile named by or found under ``paths``."""
-    pipfiles = list(find_pipfiles(paths))  # a bad path fails before any file is written
-    results = tuple(check_file(path, listing, options, mode) for path in pipfiles)
+    """Check every manifest named by or found under ``paths``, in the order found."""
+    found = list(find_manifests(paths))  # a bad path fails before any file is written
+    others = [path for path in found if is_other_manifest(path)]
+    by_path: dict[Path, FileResult] = {}
+    if others:
+        # Imported here: their engines are not loaded for a check of Pipfiles alone.
+        from pipfleet.jobs.checkmanifests import check_files
+
+        by_path = dict(zip(others, check_files(others, listing, options, mode), strict=True))
+    results = tuple(
+        by_path[path] if path in by_path else check_file(path, listing, options, mode)
+        for path in found
+    )
+    if mode is Mode.FIX:
+        results = tuple(write_fix(result) for result in results)
     return CheckResult(results, mode)

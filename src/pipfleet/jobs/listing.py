@@ -6,8 +6,8 @@ names and versions are kept on disk (``$XDG_CACHE_HOME/pipfleet``, beside the pu
 index's ETags) for ``[check] listing_cache`` seconds, so a pre-commit hook does not ask
 AWS on every commit; what a version holds (its files' hashes, its dependencies) never
 changes once published and is kept for good. ``check`` asks only about the versions
-its Pipfiles and locks use (as the scan does); ``export`` about every listed version,
-so the file it writes judges any lock offline.
+its Pipfiles, uv and Poetry projects and their locks use (as the scan does); ``export``
+about every listed version, so the file it writes judges any lock offline.
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ from pipfleet.assistant.fleetdata import FleetData
 from pipfleet.config import DEFAULT_CONFIG, Settings, config_path, load_settings
 from pipfleet.engine.listing import Listing, VersionKey, listing_text, parse_listing, versions_used
 from pipfleet.engine.pipfile import Pipfile, parse
+from pipfleet.engine.projects import project_versions
 from pipfleet.engine.provenance import LOCK_NAME, LockedPackage, locked_packages
 from pipfleet.errors import ListingError, PipfileError, RegistryError
-from pipfleet.files import find_pipfiles, read_text, write_atomically
+from pipfleet.files import find_manifests, read_text, write_atomically
+from pipfleet.jobs.check import is_other_manifest
+from pipfleet.jobs.checkmanifests import projects_at
 from pipfleet.registry.codeartifact import fetch_repository
 from pipfleet.registry.versions import Contents, VersionIntel, codeartifact_key
 
@@ -149,11 +152,11 @@ def check_settings(config: Path | None, environ: Mapping[str, str] = os.environ)
     return load_settings(config, environ)
 
 
-def _files(paths: Iterable[Path]) -> tuple[list[Pipfile], list[list[LockedPackage]]]:
+def _pipfiles(paths: Iterable[Path]) -> tuple[list[Pipfile], list[list[LockedPackage]]]:
     """The Pipfiles ``check`` will read and their locks, parsed; unreadable ones skipped
     (the check itself reports them)."""
     pipfiles, locks = [], []
-    for path in find_pipfiles(paths):
+    for path in paths:
         try:
             pipfiles.append(parse(read_text(path), str(path)))
         except PipfileError:
@@ -170,14 +173,20 @@ def _files(paths: Iterable[Path]) -> tuple[list[Pipfile], list[list[LockedPackag
 
 def check_listing(settings: Settings, paths: Iterable[Path]) -> Listing:
     """The listing ``check`` judges ``paths`` by, from CodeArtifact: with the contents of
-    the versions their Pipfiles and locks use, so lock provenance is judged too."""
-    pipfiles, locks = _files(paths)
+    the versions their Pipfiles, uv and Poetry projects and locks use, so lock provenance
+    is judged too."""
+    found = list(find_manifests(paths))
+    pipfiles, locks = _pipfiles(p for p in found if not is_other_manifest(p))
+    projects = projects_at(p for p in found if is_other_manifest(p))
+
+    def wanted(listing: Listing) -> set[tuple[str, str]]:
+        used = versions_used(pipfiles, locks, listing)
+        for project, locked in projects:
+            used |= project_versions(project, locked, listing)
+        return used
+
     try:
-        return codeartifact_listing(
-            settings,
-            lambda listing: versions_used(pipfiles, locks, listing),
-            max_age=settings.check.listing_cache,
-        )
+        return codeartifact_listing(settings, wanted, max_age=settings.check.listing_cache)
     except RegistryError as exc:
         raise ListingError(f"no private-package listing: {exc}; {HOW_TO_GET_ONE}") from None
 
