@@ -71,6 +71,21 @@ def test_an_audit_loads_none_of_the_bot(tmp_path: Path, output: str) -> None:
     )
     assert "pipfleet.engine.audit" in loaded  # it did run the audit
     assert not {name for name in loaded if _unneeded(name)}
+    # Nor the engines of the other manifests: only a uv, Poetry or requirements file needs them.
+    assert not loaded & {"pipfleet.jobs.checkmanifests", "pipfleet.engine.uvproject"}
+
+
+def test_an_audit_of_other_manifests_loads_none_of_the_bot(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "svc"\ndependencies = ["orb-common"]\n\n[tool.uv]\n'
+    )
+    (tmp_path / "requirements.txt").write_text(
+        "--extra-index-url https://x.test/simple\norb-common\n"
+    )
+    (tmp_path / "listing.txt").write_text("orb-common 2.1.0\n")
+    loaded = modules_loaded_by("check", ".", "--listing", "listing.txt", cwd=tmp_path)
+    assert {"pipfleet.engine.uvproject", "pipfleet.engine.requirementsrewrite"} <= loaded
+    assert not {name for name in loaded if _unneeded(name)}
 
 
 def test_help_loads_no_command(tmp_path: Path) -> None:

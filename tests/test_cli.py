@@ -241,3 +241,51 @@ def test_a_command_without_its_extra_says_which_to_install(
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"pipfleet: error: pipfleet {args[0]} needs {missing}")
     assert f"pip install 'pipfleet[{extra}]'" in result.stderr
+
+
+CA = (
+    "https://aws:${CODEARTIFACT_AUTH_TOKEN}@acme-1.d.codeartifact.eu-west-1.amazonaws.com"
+    "/pypi/p/simple/"
+)
+
+
+def test_every_kind_of_manifest_is_checked_and_named(tmp_path: Path) -> None:
+    """A folder with a uv, a Poetry, a plain and requirements manifests: JSON and text name
+    each file and its kind; a proposal pipfleet does not make is shown, its secret masked."""
+    (tmp_path / "listing.txt").write_text("orb-common 2.0.0 2.1.0\n")
+    for folder in ("svc", "app", "plain", ".venv"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "svc" / "pyproject.toml").write_text(
+        '[project]\nname = "svc"\ndependencies = ["orb-common"]\n\n[tool.uv]\n'
+    )
+    (tmp_path / "app" / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "app"\n\n[tool.poetry.dependencies]\norb-common = "^2"\n'
+    )
+    (tmp_path / "plain" / "pyproject.toml").write_text('[project]\nname = "plain"\n')
+    (tmp_path / ".venv" / "requirements.txt").write_text("orb-common\n")  # not searched
+    leaked = "https://aws:LEAKED-9f8e7d@download.pytorch.org/whl/cpu"
+    (tmp_path / "requirements.txt").write_text(
+        f"--extra-index-url {leaked}\n--extra-index-url {CA}\norb-common==2.1.0\n"
+    )
+    result = run("check", ".", "--listing", "listing.txt", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    files = {f["path"]: (f["kind"], f["status"]) for f in document["files"]}
+    assert files == {
+        "app/pyproject.toml": ("poetry", "needs-action"),
+        "plain/pyproject.toml": (None, "not-audited"),
+        "requirements.txt": ("requirements", "needs-action"),
+        "svc/pyproject.toml": ("uv", "needs-action"),
+    }
+    assert document["summary"]["not-audited"] == 1
+    assert "LEAKED-9f8e7d" not in result.stdout
+
+    text = run("check", ".", "--listing", "listing.txt", cwd=tmp_path)
+    assert text.returncode == 1 and "LEAKED-9f8e7d" not in text.stdout
+    assert "svc/pyproject.toml:3: missing-index [project] orb-common" in text.stdout
+    assert "requirements.txt:3: extra-index-url" in text.stdout
+    assert "    proposed, for you to make:\n    requirements.txt:1: (removed)" in text.stdout
+    assert "plain/pyproject.toml: not audited" in text.stdout
+    assert text.stdout.splitlines()[-1] == (
+        "4 file(s) (1 uv, 1 poetry, 1 requirements), 3 needs-action, 1 not-audited"
+    )

@@ -225,10 +225,10 @@ def check_lines(result: CheckResult, *, verbose: bool = False) -> Iterator[str]:
         if item.lock is not None and (line := _lock_line(item.lock, result.mode)) is not None:
             yield line
     statuses = [item.status for item in result.files]
-    kinds = Counter(item.kind.value for item in result.files if item.kind is not None)
+    kinds = Counter(item.kind for item in result.files if item.kind is not None)
     parts = [f"{len(statuses)} file(s)"]
     if kinds:
-        parts[0] += f" ({', '.join(f'{count} {kind}' for kind, count in kinds.items())})"
+        parts[0] += f" ({', '.join(f'{kinds[k]} {k}' for k in ManifestKind if kinds[k])})"
     for status in FileStatus:
         if count := statuses.count(status):
             parts.append(_STATUS_STYLE[status](f"{count} {status.value}"))

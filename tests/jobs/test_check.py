@@ -6,12 +6,21 @@ import sys
 import tomllib
 from pathlib import Path
 
+from tests.engine.test_poetrylock import OTHER, package
+from tests.engine.test_poetrylock import PYPROJECT as POETRY_PYPROJECT
+from tests.engine.test_poetrylock import lock as poetry_lock
+from tests.engine.test_uvlock import PUBLIC
+from tests.engine.test_uvlock import lock as uv_lock
+
 from pipfleet.checkoutput import check_json
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.fixset import Manifests, RepoFix, build_fix
 from pipfleet.engine.listing import Listing, parse_listing
 from pipfleet.engine.lockfile import HashScheme, pipfile_hash
+from pipfleet.engine.uvlock import relock_note
 from pipfleet.jobs.check import (
+    ChangedFile,
     CheckResult,
     FileStatus,
     LockResult,
@@ -19,6 +28,7 @@ from pipfleet.jobs.check import (
     check_paths,
     check_text,
 )
+from pipfleet.states import ManifestKind
 
 LISTING = Listing.of(["orb-common"])
 URL = "https://aws:${CODEARTIFACT_AUTH_TOKEN}@a-1.d.codeartifact.us-east-1.amazonaws.com/pypi/r/simple/"
@@ -274,3 +284,152 @@ def test_fix_replaces_foreign_files_when_only_the_lock_is_wrong(tmp_path: Path) 
     assert item.lock is not None and (item.lock.written, item.lock.rehashed) == (True, 1)
     assert json.loads(lock.read_text())["default"]["orb-http"]["hashes"] == [CA1]
     assert item.status is FileStatus.FIXED and result.exit_code == 0
+
+
+# uv, Poetry and requirements files: the scan's audit, the fix pull request's fix.
+GENUINE = "sha256:" + "a" * 64
+MANIFEST_LISTING = f"orb-common 2.0.0 {GENUINE} 2.1.0\n"
+CA = "https://aws:${CODEARTIFACT_AUTH_TOKEN}@acme-1.d.codeartifact.eu-west-1.amazonaws.com/pypi/p/simple/"
+UV_PYPROJECT = '[project]\nname = "svc"\ndependencies = ["orb-common", "requests"]\n\n[tool.uv]\n'
+REQUIREMENTS = f"--extra-index-url {CA}\nrequests\norb-common==2.1.0\n"
+
+
+def manifests_fix(root: Path, listing: Listing, options: AuditOptions) -> RepoFix:
+    """What the fix pull request makes of ``root``'s uv, Poetry and requirements files."""
+    texts = {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*") if p.is_file()}
+    uv = {p: t for p, t in texts.items() if p.endswith("pyproject.toml") and "tool.uv" in t}
+    poetry = {p: t for p, t in texts.items() if p.endswith("pyproject.toml") and p not in uv}
+    requirements = {p: t for p, t in texts.items() if p.startswith("requirements")}
+    locks = {p: t for p, t in texts.items() if p.endswith(".lock")}
+    return build_fix({}, locks, listing, options, Manifests(uv, poetry, requirements))
+
+
+def test_a_uv_project_is_audited_with_its_lock_and_fixed_as_the_pull_request_does(
+    tmp_path: Path,
+) -> None:
+    listing = parse_listing(MANIFEST_LISTING)
+    options = AuditOptions(source_url=CA)
+    (tmp_path / "pyproject.toml").write_text(UV_PYPROJECT)
+    (tmp_path / "uv.lock").write_text(uv_lock(PUBLIC, "2.1.0"))
+    audit = check_paths([tmp_path], listing, options, Mode.AUDIT)
+    (item,) = audit.files
+    assert item.kind is ManifestKind.UV and item.status is FileStatus.NEEDS_ACTION
+    assert {(f.kind, f.package) for f in item.remaining} == {
+        (FindingKind.MISSING_SOURCE, None),
+        (FindingKind.MISSING_INDEX, "orb-common"),
+        (FindingKind.WRONG_INDEX, "orb-common"),  # the lock: it came from PyPI
+    }
+    assert audit.exit_code == 1
+
+    expected = manifests_fix(tmp_path, listing, options)
+    result = check_paths([tmp_path], listing, options, Mode.FIX)
+    (item,) = result.files
+    (change,) = expected.changes  # the pyproject.toml alone: uv.lock is never edited
+    assert item.written and (tmp_path / "pyproject.toml").read_text() == change.new_text
+    assert (tmp_path / "uv.lock").read_text() == uv_lock(PUBLIC, "2.1.0")
+    assert item.lock == LockResult(
+        str(tmp_path / "uv.lock"), None, relock_note(f"{tmp_path}/uv.lock", ["orb-common"])
+    )
+    # The lock still holds PyPI's file until `uv lock` runs: that is what remains.
+    assert [(f.kind, f.category) for f in item.remaining] == [
+        (FindingKind.WRONG_INDEX, str(tmp_path / "uv.lock"))
+    ]
+    assert result.exit_code == 1
+
+
+def test_a_poetry_project_and_its_lock_are_fixed_in_place(tmp_path: Path) -> None:
+    listing = parse_listing(MANIFEST_LISTING)
+    options = AuditOptions(source_url=CA)
+    pyproject = tmp_path / "app" / "pyproject.toml"
+    pyproject.parent.mkdir()
+    pyproject.write_text(POETRY_PYPROJECT)
+    lock = tmp_path / "app" / "poetry.lock"
+    lock.write_text(
+        poetry_lock(
+            POETRY_PYPROJECT,
+            package("orb-common", "2.0.0", GENUINE, "public"),
+            package("requests", "2.31.0", OTHER),
+        )
+    )
+    expected = {c.path: c.new_text for c in manifests_fix(tmp_path, listing, options).changes}
+    assert sorted(expected) == ["app/poetry.lock", "app/pyproject.toml"]
+    diff = check_paths([tmp_path], listing, options, Mode.DIFF)
+    (item,) = diff.files
+    assert item.kind is ManifestKind.POETRY and item.new_text == expected["app/pyproject.toml"]
+    assert item.lock is not None and item.lock.new_text == expected["app/poetry.lock"]
+    assert item.diff.startswith(f"--- a/{str(pyproject).lstrip('/')}\n") and not item.written
+
+    result = check_paths([tmp_path], listing, options, Mode.FIX)
+    (item,) = result.files
+    assert pyproject.read_text() == expected["app/pyproject.toml"]
+    assert lock.read_text() == expected["app/poetry.lock"]
+    assert 'reference = "codeartifact"' in lock.read_text()
+    assert item.lock is not None and item.lock.written and item.lock.problem is None
+    assert item.status is FileStatus.FIXED and result.exit_code == 0
+    assert check_paths([tmp_path], listing, options, Mode.AUDIT).exit_code == 0
+
+
+def test_a_requirements_install_is_fixed_through_the_file_it_includes(tmp_path: Path) -> None:
+    listing = parse_listing(MANIFEST_LISTING)
+    options = AuditOptions(source_url=CA)
+    (tmp_path / "requirements").mkdir()
+    root = tmp_path / "requirements.txt"
+    root.write_text("-r requirements/base.txt\nflask\n")
+    base = tmp_path / "requirements" / "base.txt"
+    base.write_text(REQUIREMENTS)
+    # Only the file pip is given is checked: the one it includes is read from disk.
+    (item,) = check_paths([root], listing, options, Mode.AUDIT).files
+    (finding,) = item.remaining
+    assert (finding.kind, finding.file, finding.line) == (
+        FindingKind.EXTRA_INDEX_URL,
+        str(base),
+        3,
+    )
+    assert finding.fixable and finding.expected == f"{base}:1: --index-url {CA}"
+
+    result = check_paths([root], listing, options, Mode.FIX)
+    (item,) = result.files
+    assert item.new_text is None and item.also == (
+        ChangedFile(str(base), REQUIREMENTS.replace("--extra-index-url", "--index-url"), True),
+    )
+    assert base.read_text() == REQUIREMENTS.replace("--extra-index-url", "--index-url")
+    assert root.read_text() == "-r requirements/base.txt\nflask\n"
+    assert item.status is FileStatus.FIXED and result.exit_code == 0
+
+
+def test_a_requirements_change_pipfleet_does_not_make_stays_a_proposal(tmp_path: Path) -> None:
+    leaked = "https://aws:LEAKED-9f8e7d@download.pytorch.org/whl/cpu"
+    requirements = tmp_path / "requirements-dev.txt"
+    text = f"--extra-index-url {leaked}\n{REQUIREMENTS}"
+    requirements.write_text(text)
+    listing = parse_listing(MANIFEST_LISTING)
+    result = check_paths([tmp_path], listing, AuditOptions(source_url=CA), Mode.FIX)
+    (item,) = result.files
+    assert {f.kind for f in item.remaining} == {
+        FindingKind.HARDCODED_CREDENTIAL,
+        FindingKind.EXTRA_INDEX_URL,
+    }
+    assert all(f.manual and f.expected for f in item.remaining)
+    assert requirements.read_text() == text and not item.written
+    assert result.exit_code == 1
+    document = check_json(result, listing, "codeartifact")
+    assert "LEAKED-9f8e7d" not in document.replace(f"{tmp_path}", "")
+    (file,) = json.loads(document)["files"]
+    assert file["kind"] == "requirements"
+    assert {f["kind"]: f["manual"] for f in file["findings"]} == {
+        "hardcoded-credential": True,
+        "extra-index-url": True,
+    }
+
+
+def test_a_plain_pyproject_is_not_audited_and_a_broken_one_is_invalid(tmp_path: Path) -> None:
+    plain, broken = tmp_path / "plain" / "pyproject.toml", tmp_path / "broken" / "pyproject.toml"
+    for path in (plain, broken):
+        path.parent.mkdir()
+    plain.write_text('[project]\nname = "x"\ndependencies = ["orb-common"]\n')
+    broken.write_text('[tool.poetry]\nname = "x"\n[tool.poetry.dependencies\n')
+    result = check_paths([plain], LISTING, AuditOptions(), Mode.AUDIT)
+    (item,) = result.files
+    assert (item.kind, item.status, result.exit_code) == (None, FileStatus.NOT_AUDITED, 0)
+    (item,) = check_paths([broken], LISTING, AuditOptions(), Mode.FIX).files
+    assert (item.kind, item.status) == (ManifestKind.POETRY, FileStatus.INVALID)
