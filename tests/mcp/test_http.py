@@ -58,7 +58,7 @@ def client(http_server: Running) -> Iterator[SyncClient]:
 
 def test_lists_and_answers_over_streamable_http(client: SyncClient, fleet: Fleet) -> None:
     tools = client.run(lambda c: c.list_tools()).tools
-    assert len(tools) == 5 and all(tool.output_schema for tool in tools)
+    assert len(tools) == 6 and all(tool.output_schema for tool in tools)
     assert len(client.run(lambda c: c.list_resources()).resources) == 3
     assert len(client.run(lambda c: c.list_prompts()).prompts) == 2
     report = json.loads(fleet.pipfleet("report", "--config", fleet.config, "-f", "json"))

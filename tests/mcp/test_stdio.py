@@ -18,6 +18,12 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import TextResourceContents
 from tests.conftest import API_PIPFILE, CORPUS, WORKER_PIPFILE, corpus_dirs
+from tests.engine.test_poetrylock import OTHER
+from tests.engine.test_poetrylock import PYPROJECT as POETRY_PYPROJECT
+from tests.engine.test_poetrylock import lock as poetry_lock
+from tests.engine.test_poetrylock import package as poetry_package
+from tests.engine.test_uvlock import PUBLIC
+from tests.engine.test_uvlock import lock as uv_lock
 from tests.report.conftest import COMPLIANT_PIPFILE
 
 from pipfleet.assistant.fleetdata import FleetData
@@ -36,7 +42,14 @@ from pipfleet.store.models import PullRequestState
 
 from .conftest import ROOT, Fleet, SyncClient, stdio_parameters, structured, text_of
 
-TOOLS = {"check_pipfile", "fleet_summary", "repository_status", "package_usage", "explain_finding"}
+TOOLS = {
+    "check_pipfile",
+    "check_manifest",
+    "fleet_summary",
+    "repository_status",
+    "package_usage",
+    "explain_finding",
+}
 SECRET = "s3cr3t-Token-9f8e7d"
 LEAKY_PIPFILE = f"""\
 [[source]]
@@ -98,6 +111,13 @@ def test_lists_tools_resources_and_prompts(client: SyncClient) -> None:
     assert tools["check_pipfile"].input_schema["required"] == ["pipfile"]
     assert set(tools["check_pipfile"].input_schema["properties"]) == {"pipfile", "lock", "path"}
     assert "findings" in tools["check_pipfile"].output_schema["properties"]  # type: ignore[index]
+    assert tools["check_manifest"].input_schema["required"] == ["text", "path"]
+    assert set(tools["check_manifest"].input_schema["properties"]) == {
+        "text",
+        "path",
+        "lock",
+        "includes",
+    }
     resources = {str(r.uri): r for r in client.run(lambda c: c.list_resources()).resources}
     assert {uri: r.mime_type for uri, r in resources.items()} == {
         GUIDE_URI: "text/markdown",
@@ -169,6 +189,102 @@ def test_check_pipfile_answers_as_pipfleet_check(
         for finding in item["findings"]:
             if finding["severity"] != "info":
                 assert finding["message"] in text_of(result)
+
+
+def test_check_manifest_answers_as_pipfleet_check(
+    client: SyncClient, fleet: Fleet, tmp_path: Path
+) -> None:
+    """A uv project with its uv.lock, a Poetry one with its poetry.lock, a requirements
+    install with the file it includes and a plain pyproject.toml: the same findings, diff,
+    status and kind as `pipfleet check --format json --diff` on the files on disk."""
+    texts = {
+        "svc/pyproject.toml": (
+            '[project]\nname = "svc"\ndependencies = ["orb-common", "requests"]\n\n[tool.uv]\n'
+        ),
+        "svc/uv.lock": uv_lock(PUBLIC, "2.1.0"),
+        "app/pyproject.toml": POETRY_PYPROJECT,
+        "app/poetry.lock": poetry_lock(
+            POETRY_PYPROJECT,
+            poetry_package("orb-common", "2.0.0", "sha256:" + "a" * 64, "public"),
+            poetry_package("requests", "2.31.0", OTHER),
+        ),
+        "requirements.txt": "-r requirements/base.txt\nflask\n",
+        "requirements/base.txt": (
+            f"--extra-index-url {fleet.source_url}\nrequests\norb-common==2.1.0\n"
+        ),
+        "plain/pyproject.toml": '[project]\nname = "plain"\n',
+    }
+    for path, text in texts.items():
+        (tmp_path / path).parent.mkdir(exist_ok=True)
+        (tmp_path / path).write_text(text)
+    checked = [
+        "svc/pyproject.toml",
+        "app/pyproject.toml",
+        "requirements.txt",
+        "plain/pyproject.toml",
+    ]
+    expected = _check_json(fleet, [Path(p) for p in checked], tmp_path)
+    arguments: dict[str, dict[str, Any]] = {
+        "svc/pyproject.toml": {"lock": texts["svc/uv.lock"]},
+        "app/pyproject.toml": {"lock": texts["app/poetry.lock"]},
+        "requirements.txt": {"includes": {"requirements/base.txt": texts["requirements/base.txt"]}},
+        "plain/pyproject.toml": {},
+    }
+    for item in expected["files"]:
+        path = item["path"]
+        result = client.call("check_manifest", text=texts[path], path=path, **arguments[path])
+        answer = structured(result)
+        assert (answer["kind"], answer["status"]) == (item["kind"], item["status"]), path
+        assert answer["diff"] == (item["diff"] or None), path
+        guidance = {"why", "what_to_do"}
+        found = [{k: v for k, v in f.items() if k not in guidance} for f in answer["findings"]]
+        assert found == [_masked(f) for f in item["findings"]], path
+        lock = item["lock"]
+        assert (answer["lock"] or {}).get("problem") == (lock or {}).get("problem"), path
+        assert [c["path"] for c in answer["also_changed"]] == [
+            c["path"] for c in item["also_changed"]
+        ]
+    statuses = {item["path"]: item["status"] for item in expected["files"]}
+    assert statuses["plain/pyproject.toml"] == "not-audited"
+    kinds = {item["path"]: item["kind"] for item in expected["files"]}
+    assert kinds == {
+        "svc/pyproject.toml": "uv",
+        "app/pyproject.toml": "poetry",
+        "requirements.txt": "requirements",
+        "plain/pyproject.toml": None,
+    }
+    uv = structured(client.call("check_manifest", text=texts[checked[0]], path=checked[0]))
+    assert "missing-index" in {f["kind"] for f in uv["findings"]}
+    poetry = structured(
+        client.call(
+            "check_manifest", text=texts[checked[1]], path=checked[1], lock=texts["app/poetry.lock"]
+        )
+    )
+    # The sandbox's CodeArtifact lists no files for the locked orb-common 2.0.0: the lock is
+    # left for Poetry to resolve again, and the answer says so.
+    assert poetry["lock"]["path"] == "app/poetry.lock" and poetry["lock"]["fixed_text"] is None
+    assert "run poetry lock" in poetry["lock"]["problem"]
+    assert poetry["fixed_text"] and 'source = "codeartifact"' in poetry["fixed_text"]
+    requirements = structured(
+        client.call(
+            "check_manifest",
+            text=texts["requirements.txt"],
+            path="requirements.txt",
+            includes=arguments["requirements.txt"]["includes"],
+        )
+    )
+    (changed,) = requirements["also_changed"]
+    assert changed["path"] == "requirements/base.txt"
+    assert changed["fixed_text"].startswith("--index-url ")
+    (finding,) = requirements["findings"]
+    assert (finding["kind"], finding["file"], finding["manual"]) == (
+        "extra-index-url",
+        "requirements/base.txt",
+        False,
+    )
+    # Without the file it includes, the answer says which to send.
+    missing = client.call("check_manifest", text=texts["requirements.txt"], path="requirements.txt")
+    assert missing.is_error and "requirements/base.txt" in text_of(missing)
 
 
 def test_no_secret_in_any_answer(client: SyncClient) -> None:

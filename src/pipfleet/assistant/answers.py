@@ -3,6 +3,8 @@
 Each answer is a frozen dataclass (its fields are the tool's output schema) and a short
 text for the model to read. A check answer's findings carry exactly the fields of
 ``pipfleet check --format json``; fleet figures are ``pipfleet report``'s dataclasses.
+``check_manifest`` checks any manifest ``pipfleet check`` does, through the same code
+(``check_text`` for a Pipfile, ``checkmanifests.check_manifests`` for the others).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import fnmatch
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -22,12 +25,13 @@ from pipfleet.assistant.guidance import guidance
 from pipfleet.checkoutput import finding_json
 from pipfleet.config import GitHubSettings
 from pipfleet.engine.audit import AuditOptions
-from pipfleet.engine.findings import FindingKind
+from pipfleet.engine.findings import FileReport, FindingKind
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.pipfile import parse
 from pipfleet.errors import PipfileError, UsageError
 from pipfleet.github.queries import MAX_BLOB_BYTES
-from pipfleet.jobs.check import FileResult, Mode, check_text
+from pipfleet.jobs.check import FileResult, FileStatus, Mode, check_text, is_other_manifest
+from pipfleet.manifests import PYPROJECT_NAME, pyproject_kind
 from pipfleet.report.model import (
     FindingRow,
     FleetSummary,
@@ -36,6 +40,7 @@ from pipfleet.report.model import (
     RepositoryRow,
     TrendPoint,
 )
+from pipfleet.states import ManifestKind
 
 _UNPINNED = frozenset({"missing-index", "wrong-index", "undefined-index"})
 
@@ -55,6 +60,8 @@ class CheckedFinding:
     column: int | None
     source: str | None
     message: str
+    file: str  # the file the finding is in: a requirements file's may be one it includes
+    manual: bool  # ``expected`` is a change for a person to make, not one pipfleet makes
     why: str
     what_to_do: str
 
@@ -111,6 +118,130 @@ def check_pipfile(
     return answer, _check_text(result, findings)
 
 
+@dataclass(frozen=True)
+class LockAnswer:
+    """What the fix does to the lock beside the manifest."""
+
+    path: str
+    fixed_text: str | None  # the lock after the fix, when the fix updates it
+    problem: str | None  # why it is left alone, or what must lock again (e.g. `uv lock`)
+
+
+@dataclass(frozen=True)
+class ChangedFileAnswer:
+    """Another file the fix changes: one a requirements file includes."""
+
+    path: str
+    fixed_text: str
+
+
+@dataclass(frozen=True)
+class ManifestAnswer:
+    path: str
+    kind: str | None  # pipfile | uv | poetry | requirements; None: a pyproject.toml not audited
+    status: str  # compliant | needs-action | not-audited (an invalid file is a tool error)
+    index_name: str
+    listing: str  # where the private names came from
+    private_packages: int
+    listing_digest: str
+    findings: tuple[CheckedFinding, ...]
+    fixed_text: str | None  # the whole file after the fix, when the fix changes it
+    diff: str | None  # unified diff of the fix: every file it changes but the lock
+    fix_error: str | None  # why a needed fix could not be made
+    lock: LockAnswer | None  # what the fix does to the lock, when it concerns it
+    also_changed: tuple[ChangedFileAnswer, ...]
+
+
+def _kind(path: str, text: str, lock: str | None) -> ManifestKind | None:
+    """The kind of the manifest at ``path`` as ``pipfleet check`` decides it: by its name,
+    a pyproject.toml by its tables (a lock given with a plain one is taken as a uv.lock,
+    which is what makes such a project uv's)."""
+    if not is_other_manifest(Path(path)):
+        return ManifestKind.PIPFILE
+    if path.rpartition("/")[2] == PYPROJECT_NAME:
+        return pyproject_kind(text, lock is not None)
+    return ManifestKind.REQUIREMENTS
+
+
+def _manifest_result(
+    text: str,
+    path: str,
+    kind: ManifestKind,
+    lock: str | None,
+    includes: dict[str, str],
+    known: KnownListing,
+    options: AuditOptions,
+) -> FileResult:
+    if kind is ManifestKind.PIPFILE:
+        return check_text(text, path, known.listing, options, Mode.DIFF, lock_text=lock)
+    # Imported here: the server answers fleet questions without the uv and Poetry engines.
+    from pipfleet.engine.requirementsincludes import missing_includes
+    from pipfleet.jobs.checkmanifests import Manifest, check_manifests
+
+    if kind is ManifestKind.REQUIREMENTS:
+        lock = None  # pip has none
+        if missing := missing_includes(path, {**includes, path: text}):
+            raise UsageError(
+                f"{path} includes {', '.join(missing)} (-r/-c): give the text of each in "
+                "`includes`, by that path"
+            )
+    manifest = Manifest(path, path, kind, text, lock)
+    (result,) = check_manifests([manifest], includes, known.listing, options, Mode.DIFF)
+    return result
+
+
+def check_manifest(
+    text: str,
+    path: str,
+    lock: str | None,
+    includes: dict[str, str],
+    known: KnownListing,
+    options: AuditOptions,
+) -> tuple[ManifestAnswer, str]:
+    """Audit a pasted manifest of any kind ``pipfleet check`` reads as ``pipfleet check
+    --diff`` does: a Pipfile, a uv or Poetry pyproject.toml (with its lock) or a
+    requirements file (with the files it includes); PipfileError when it cannot be read."""
+    _size_checked(text, path)
+    if lock is not None:
+        _size_checked(lock, "lock")
+    for name, included in includes.items():
+        _size_checked(included, name)
+    kind = _kind(path, text, lock)
+    if kind is None:
+        result = FileResult(path, FileReport(path, ()), kind=None)
+    else:
+        result = _manifest_result(text, path, kind, lock, includes, known, options)
+    if (error := result.report.parse_error) is not None:
+        raise PipfileError(
+            f"{error.file} cannot be read: {error.message}", line=error.line, column=error.column
+        )
+    findings = tuple(_checked(finding_json(f), FindingKind(f.kind)) for f in result.report.findings)
+    lock_answer = None
+    if result.lock is not None:
+        lock_answer = LockAnswer(result.lock.path, result.lock.new_text, result.lock.problem)
+    answer = ManifestAnswer(
+        path=path,
+        kind=None if result.kind is None else result.kind.value,
+        status=result.status.value,
+        index_name=options.index_name,
+        listing=known.origin,
+        private_packages=len(known.listing),
+        listing_digest=known.listing.digest(),
+        findings=findings,
+        fixed_text=result.new_text,
+        diff=result.diff or None,
+        fix_error=result.fix_error,
+        lock=lock_answer,
+        also_changed=tuple(ChangedFileAnswer(c.path, c.new_text) for c in result.also),
+    )
+    if result.status is FileStatus.NOT_AUDITED:
+        return answer, (
+            f"{path}: not audited: neither [tool.uv] nor [tool.poetry] in it and no uv.lock "
+            "given, so no installer pipfleet knows reads it."
+        )
+    return answer, _check_text(result, findings)
+
+
 def _checked(fields: dict[str, Any], kind: FindingKind) -> CheckedFinding:
     advice = guidance(kind)
     return CheckedFinding(**fields, why=advice.why, what_to_do=advice.what_to_do)
@@ -124,10 +255,15 @@ def _check_text(result: FileResult, findings: tuple[CheckedFinding, ...]) -> str
     for finding in pending:
         where = f"line {finding.line}: " if finding.line else ""
         lines.append(f"- {finding.kind} ({finding.severity}) {where}{finding.message}")
-    if result.new_text is not None:
-        lines.append("The fixed Pipfile and its diff are in the structured answer.")
+    if result.new_text is not None or result.also:
+        what = "Pipfile" if result.kind is ManifestKind.PIPFILE else "file(s)"
+        lines.append(f"The fixed {what} and the diff are in the structured answer.")
     elif result.fix_error:
         lines.append(f"No automatic fix: {result.fix_error}")
+    if any(f.manual for f in result.report.findings):
+        lines.append("Some changes are proposals for a person to make: see their `expected`.")
+    if result.lock is not None and result.lock.problem is not None:
+        lines.append(f"{result.lock.path}: {result.lock.problem}")
     return "\n".join(lines)
 
 

@@ -25,6 +25,7 @@ from pipfleet.assistant import answers, prompts
 from pipfleet.assistant.answers import (
     CheckAnswer,
     FleetAnswer,
+    ManifestAnswer,
     PackageAnswer,
     RepositoryAnswer,
 )
@@ -45,10 +46,13 @@ GUIDE_DOC = "integration-guides/codeartifact.md"
 STANDARDS_DOC = "templates/project-standards.md"
 _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
 _INSTRUCTIONS = (
-    "pipfleet knows how the organisation's pipenv projects must use private packages from "
-    'AWS CodeArtifact (every private package pinned with index = "codeartifact"), and what '
-    "its nightly scan found across the fleet. Use check_pipfile on a Pipfile before advising "
-    "on it, and answer from these tools rather than from memory."
+    "pipfleet knows how the organisation's Python projects must use private packages from "
+    "AWS CodeArtifact (every private package resolving from the private index alone: pinned "
+    'with index = "codeartifact" in a Pipfile, through [tool.uv.sources] or a Poetry source, '
+    "CodeArtifact as pip's only index), and what its nightly scan found across the fleet. "
+    "Use check_manifest on a Pipfile, a uv or Poetry pyproject.toml or a requirements file "
+    "(check_pipfile on a Pipfile does the same) before advising on it, and answer from these "
+    "tools rather than from memory."
 )
 
 
@@ -126,6 +130,43 @@ def build_server(options: ServerOptions) -> MCPServer:
         return _answer(
             lambda: answers.check_pipfile(
                 pipfile, lock or None, path, data.listing(), audit_options
+            )
+        )
+
+    @server.tool(annotations=_READ_ONLY)
+    def check_manifest(
+        text: Annotated[str, Field(description="The file's text, as it is on disk.")],
+        path: Annotated[
+            str,
+            Field(
+                description="Its path in the repository, e.g. svc/pyproject.toml: the name says "
+                "what it is (Pipfile; pyproject.toml, uv's or Poetry's by its tables; "
+                "requirements*.txt, constraints*.txt or requirements/*.txt)."
+            ),
+        ],
+        lock: Annotated[
+            str,
+            Field(
+                description="The lock beside it (Pipfile.lock, uv.lock or poetry.lock text); "
+                "empty for none."
+            ),
+        ] = "",
+        includes: Annotated[
+            dict[str, str] | None,
+            Field(
+                description="A requirements file's includes (-r/-c), and theirs: path (as "
+                "pip resolves it from the including file, e.g. requirements/base.txt) -> text."
+            ),
+        ] = None,
+    ) -> Annotated[CallToolResult, ManifestAnswer]:
+        """Audit one manifest of any kind `pipfleet check` reads, as it does with --diff:
+        findings with line, severity, why and what to do; the fixed file, the diff and what
+        happens to the lock (poetry.lock updated, uv.lock left to `uv lock`); for a
+        requirements file, the changes pipfleet makes and the ones it proposes for a person
+        (`manual`). Private package names come from the latest scan recorded in the database."""
+        return _answer(
+            lambda: answers.check_manifest(
+                text, path, lock or None, includes or {}, data.listing(), audit_options
             )
         )
 
