@@ -27,6 +27,12 @@ def test_hooks_run_from_a_consumer_repository(tmp_path: Path) -> None:
     consumer = tmp_path / "consumer"
     (consumer / "svc").mkdir(parents=True)
     (consumer / "svc" / "Pipfile").write_text('[packages]\norb-common = "*"\n')
+    # The hooks' `files` pattern takes requirements files and pyproject.toml too.
+    (consumer / "requirements-dev.txt").write_text(
+        "--extra-index-url https://acme-1.d.codeartifact.eu-west-1.amazonaws.com/pypi/p/simple/\n"
+        "orb-common\n"
+    )
+    (consumer / "pyproject.toml").write_text('[project]\nname = "consumer"\n')
     (consumer / "listing.txt").write_text("orb-common\n")
     (consumer / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {ROOT}\n    rev: {head}\n    hooks:\n"
@@ -47,6 +53,8 @@ def test_hooks_run_from_a_consumer_repository(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "svc/Pipfile:2: missing-index [packages] orb-common" in result.stdout
+    assert "requirements-dev.txt:2: extra-index-url" in result.stdout
+    assert "pyproject.toml: not audited" in result.stdout
 
 
 def documented_configs() -> dict[str, str]:
