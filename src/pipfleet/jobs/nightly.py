@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -24,16 +25,16 @@ from pipfleet.config import Settings, for_org
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.plan import PullAction
 from pipfleet.errors import PipfleetError, UsageError
-from pipfleet.jobs.fix import FixSummary
 from pipfleet.jobs.scan import Progress
 from pipfleet.jobs.setup import fix_fleet, scan_fleet
-from pipfleet.report import ReportFormat
-from pipfleet.report.output import make_report, write_report
 from pipfleet.scanresults import ScanSummary
 from pipfleet.signals import Stopping, stop_main_thread, stop_on_signals
 from pipfleet.store.db import open_database
 from pipfleet.store.queries import unfixable_findings
 from pipfleet.store.runlock import Lease, mark_interrupted, run_lock
+
+if TYPE_CHECKING:
+    from pipfleet.jobs.fix import FixSummary
 
 DONE, UNFIXABLE, PARTIAL = 0, 1, 3
 
@@ -229,6 +230,10 @@ def _night(
 
 def write_dashboard(settings: Settings, path: Path) -> None:
     """The HTML dashboard of the database's latest run, written whole to ``path``."""
+    # Imported here, as the fix job is (see setup.fix_fleet): `pipfleet scan` needs neither.
+    from pipfleet.report import ReportFormat
+    from pipfleet.report.output import make_report, write_report
+
     path.parent.mkdir(parents=True, exist_ok=True)
     html = make_report(
         settings.database.url, ReportFormat.HTML, opt_out_topic=settings.github.opt_out_topic

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -14,17 +15,18 @@ from pipfleet.engine.listing import Listing
 from pipfleet.errors import UsageError
 from pipfleet.github.gateway import GitHubGateway, connect
 from pipfleet.github.limits import Patience
-from pipfleet.github.pulls import PullRequests
-from pipfleet.jobs.fix import FixJob, FixSummary
 from pipfleet.jobs.scan import Progress, no_progress, run_scan
 from pipfleet.registry.intel import gather
 from pipfleet.registry.pypi import EtagCache
 from pipfleet.registry.versions import VersionIntel, codeartifact_key
 from pipfleet.scanresults import ScanSummary
 from pipfleet.store.db import open_database
-from pipfleet.store.prs import PullRequestStore
 from pipfleet.store.recorder import DatabaseRecorder
 from pipfleet.store.versions import VersionCacheStore
+
+if TYPE_CHECKING:
+    from pipfleet.jobs.fix import FixSummary
+    from pipfleet.store.prs import PullRequestStore
 
 
 def etag_cache_path(settings: Settings) -> Path:
@@ -104,6 +106,12 @@ def fix_fleet(
     max_prs: int | None = None,
 ) -> FixSummary:
     """The fix job from settings. A dry run sends no write request and records nothing."""
+    # Imported here: `pipfleet scan` never loads the fix job, its pull request writer or
+    # their rewriting engines (most of a second of every scan's start-up).
+    from pipfleet.github.pulls import PullRequests
+    from pipfleet.jobs.fix import FixJob
+    from pipfleet.store.prs import PullRequestStore
+
     if max_prs is not None and max_prs < 0:
         raise UsageError(f"--max-prs must be 0 or more, not {max_prs}")
     with open_database(settings.database.url) as engine:
