@@ -264,18 +264,25 @@ def fix(
     repo: Annotated[
         list[str] | None, typer.Option("--repo", help="Only this repository (repeatable).")
     ] = None,
+    log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.TEXT,
     org: OrgOption = None,
 ) -> None:
     """Open, update and close fix pull requests for the latest scan (exit 4 when locked)."""
     from pipfleet.jobs.nightly import fix_alone
-    from pipfleet.render import print_fix_summary
+    from pipfleet.progress import log_line
+    from pipfleet.render import fix_summary_json, print_fix_summary
 
     settings = _settings(config)
     summaries = fix_alone(
         settings, orgs=org or (), dry_run=dry_run, only=repo or (), max_prs=max_prs
     )
+    several = len(summaries) > 1
     for name, summary in summaries.items():
-        if len(summaries) > 1:
+        if log_format is LogFormat.JSON:
+            fields = fix_summary_json(summary, dry_run) | ({"org": name} if several else {})
+            log_line(sys.stdout, "json", "fix.summary", **fields)
+            continue
+        if several:
             typer.echo(printable(f"{name}:"))
         print_fix_summary(_console(), summary, dry_run)
     stopped = any(summary.stopped or summary.failed for summary in summaries.values())
