@@ -7,6 +7,7 @@ be, the sandbox with an injected fault.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -528,3 +529,11 @@ def test_fix_names_an_unknown_repo_and_suggests_close_ones(
     assert github_requests(sandbox) == before
     known = run("fix", "--config", config, "--repo", "acme/orb-api", "--dry-run", tmp_path=tmp_path)
     assert known.returncode == 0, known.stderr
+    as_json = run("fix", "--config", config, "--dry-run", "--log-format", "json", tmp_path=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
+    (line,) = as_json.stdout.splitlines()  # one JSON document, nothing else on stdout
+    summary = json.loads(line)
+    assert (summary["event"], summary["dry_run"], summary["writes"]) == ("fix.summary", True, 0)
+    fixes = {r["repository"]: r for r in summary["repositories"]}
+    assert fixes["acme/orb-api"]["action"] == "open"
+    assert "Pipfile" in fixes["acme/orb-api"]["fix"]["files"]
