@@ -27,7 +27,7 @@ from tests.engine.test_prbody import SETTINGS
 from tests.engine.test_uvlock import PUBLIC
 from tests.engine.test_uvlock import lock as uv_lock
 
-from pipfleet.engine.fixset import Manifests, RepoFix, build_fix
+from pipfleet.engine.fixset import Manifests, RehashedEntry, RepoFix, build_fix
 from pipfleet.engine.plan import PullAction
 from pipfleet.engine.prbody import render
 from pipfleet.engine.uvlock import relock_note
@@ -346,3 +346,29 @@ def test_a_summary_or_line_quoting_a_secret_is_masked_in_text_and_json() -> None
     assert f"      r.txt:1: --extra-index-url {masked} → (removed)" in lines
     dumped = json.dumps(fix_summary_json(summary, dry_run=True))
     assert TOKEN not in dumped and dumped.count(masked) == 2
+
+
+def test_a_dry_run_says_what_the_fix_does_to_each_pipfile_lock_and_what_it_cannot_fix() -> None:
+    rehashed = RehashedEntry("Pipfile.lock", "default", "orb-http", "2.5.1", 2, 1, 2)
+    unfixable = f"api/Pipfile: its source https://aws:{TOKEN}@{HOST}/ is not CodeArtifact's"
+    fix = replace(
+        repo_fix(),
+        rehashed=(rehashed,),
+        stale_locks=("api/Pipfile.lock",),
+        relock=("Pipfile.lock: default/orb-api==9.9.9",),
+        unfixable=(unfixable,),
+    )
+    lines = wide_output(opened(fix), dry_run=True).splitlines()
+    start = lines.index("locks:")
+    assert lines[start + 1 : start + 5] == [
+        "  Pipfile.lock: default/orb-http==2.5.1 given CodeArtifact's 2 file(s), replacing 1 "
+        "foreign hash(es)",
+        "  api/Pipfile.lock: left alone, out of date with its Pipfile: run `pipenv lock`",
+        "  Pipfile.lock: default/orb-api==9.9.9: run `pipenv lock`",
+        f"  cannot fix {unfixable.replace(TOKEN, '****')}",
+    ]
+    assert lines[start + 5] == "manifests:" and TOKEN not in "\n".join(lines)
+    (entry,) = json.loads(json.dumps(fix_summary_json(opened(fix), dry_run=True)))["repositories"]
+    notes = entry["fix"]["lock_notes"]
+    assert len(notes) == 4 and notes[3] == lines[start + 4].strip()
+    assert "locks:" not in wide_output(opened(repo_fix()), dry_run=True)

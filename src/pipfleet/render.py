@@ -133,6 +133,7 @@ def _outcome_json(outcome: FixOutcome) -> dict[str, object]:
 def _fix_json(fix: RepoFix) -> dict[str, object]:
     return {
         "files": [change.path for change in fix.changes],
+        "lock_notes": [mask_credentials(note) for note in _lock_notes(fix)],
         "manifests": [_manifest_json(manifest) for manifest in fix.manifests],
     }
 
@@ -184,6 +185,7 @@ def print_fix_summary(console: Console, summary: FixSummary, dry_run: bool) -> N
             console.print(_plain(f"{outcome.repository}: {verb}{where} ({outcome.reason})"))
         # Also under a fix with nothing to change: its proposals are shown nowhere else.
         if dry_run and outcome.fix is not None:
+            _print_lock_notes(console, outcome.fix)
             _print_manifests(console, outcome.fix.manifests)
     counts = summary.counts()
     said = ", ".join(f"{counts[a]} {_fix_verb(a, dry_run)}" for a in _FIX_VERBS if counts[a])
@@ -191,6 +193,31 @@ def print_fix_summary(console: Console, summary: FixSummary, dry_run: bool) -> N
     console.print(f"fix (scan run {summary.run_id}): {said or 'no repository to fix'}; {mode}")
     if summary.stopped:
         console.print(_plain(f"stopped early: {summary.stopped}", style="yellow"))
+
+
+def _lock_notes(fix: RepoFix) -> list[str]:
+    """What the fix does to each Pipfile.lock beyond its diff, and what it cannot fix."""
+    notes = [
+        f"{entry.path}: {entry.section}/{entry.package}=={entry.version} given CodeArtifact's "
+        f"{entry.after} file(s)"
+        + (f", replacing {entry.foreign} foreign hash(es)" if entry.foreign else "")
+        for entry in fix.rehashed
+    ]
+    notes += [
+        f"{lock}: left alone, out of date with its Pipfile: run `pipenv lock`"
+        for lock in fix.stale_locks
+    ]
+    notes += [f"{entry}: run `pipenv lock`" for entry in fix.relock]
+    notes += [f"cannot fix {entry}" for entry in fix.unfixable]
+    return notes
+
+
+def _print_lock_notes(console: Console, fix: RepoFix) -> None:
+    notes = _lock_notes(fix)
+    if notes:
+        console.print(Text("locks:", style="bold"))
+    for note in notes:
+        console.print(_masked(f"  {note}", style="yellow"))
 
 
 def _print_manifests(console: Console, manifests: Sequence[ManifestFix]) -> None:
