@@ -192,3 +192,21 @@ def test_a_damaged_or_unwritable_cache_is_no_cache(tmp_path: Path) -> None:
     (tmp_path / "Pipfile").write_text("")  # a file where the folder would be
     blocked.save_listing(parse_listing("orb-common\n"), now=1000.0)  # no error
     assert blocked.listing(max_age=60, now=1001.0) is None
+
+
+def test_check_asks_codeartifact_about_the_versions_a_uv_project_uses(
+    sandbox: SandboxServer, world: World, config: Path, tmp_path: Path
+) -> None:
+    plant_provenance(world)
+    folder = tmp_path / "orb-uv"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "orb-uv"\ndependencies = ["orb-http==2.5.1"]\n\n[tool.uv]\n'
+    )
+    version_requests(sandbox)
+    listing = check_listing(settings_of(config), [folder])
+    # Only the version the project pins: its files and dependencies, once each.
+    assert version_requests(sandbox) == {"assets": 1, "dependencies": 1}
+    assert listing.hashes_of("orb-http", "2.5.1") == frozenset(
+        asset_hashes(world, "orb-http", "2.5.1")
+    )
