@@ -8,7 +8,9 @@ have private packages without a CodeArtifact index. Requirements files get a Cod
 ``--extra-index-url`` line on top (with PyPI as ``--index-url``), the setup their audit is
 about; ``-r``/``-c`` includes are not in the corpus and count as missing.
 
-* audit -- parse and audit (requirements: load the include tree and audit it);
+* audit -- parse and audit as the scan does (uv and Poetry: ``projects.project_report``,
+  no lock, so the listing's private dependencies are followed; requirements: load the
+  include tree, audit it and attach the proposals, ``audit_with_proposals``);
 * fix   -- audit, then the kind's rewrite for a file with something to fix
   (uvrewrite.rewrite, poetryrewrite.rewrite, requirementsrewrite.rewrite).
 
@@ -35,6 +37,7 @@ from _report import BENCHMARKS, ROOT, context_lines, update_section
 from pipfleet.engine import (
     poetryproject,
     poetryrewrite,
+    projects,
     requirements,
     requirementsincludes,
     requirementsrewrite,
@@ -70,8 +73,10 @@ def _uv_names(text: str, path: str) -> list[str]:
     return [r.name for r in uvproject.parse(text, path).requirements if not r.direct_url]
 
 
+# The audits are the scan's: a manifest with what its lock adds (here, without a lock, the
+# private dependencies the listing says it needs), a requirements file with its proposals.
 def _uv_audit(text: str, path: str, listing: Listing) -> FileReport:
-    return uvproject.audit(uvproject.parse(text, path), listing, OPTIONS)
+    return projects.project_report(uvproject.parse(text, path), listing, OPTIONS, None)
 
 
 def _uv_fix(text: str, path: str, listing: Listing) -> bool:
@@ -85,7 +90,7 @@ def _poetry_names(text: str, path: str) -> list[str]:
 
 
 def _poetry_audit(text: str, path: str, listing: Listing) -> FileReport:
-    return poetryproject.audit(poetryproject.parse(text, path), listing, OPTIONS)
+    return projects.project_report(poetryproject.parse(text, path), listing, OPTIONS, None)
 
 
 def _poetry_fix(text: str, path: str, listing: Listing) -> bool:
@@ -99,7 +104,7 @@ def _requirements_names(text: str, path: str) -> list[str]:
 
 
 def _requirements_audit(text: str, path: str, listing: Listing) -> FileReport:
-    return requirementsincludes.audit_tree(path, {path: text}, listing, OPTIONS)
+    return requirementsrewrite.audit_with_proposals(path, {path: text}, listing, OPTIONS)
 
 
 def _requirements_fix(text: str, path: str, listing: Listing) -> bool:
