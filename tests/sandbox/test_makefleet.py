@@ -23,15 +23,10 @@ from pipfleet.engine.audit import AuditOptions, audit, audit_text
 from pipfleet.engine.findings import FindingKind
 from pipfleet.engine.listing import Listing, version_key
 from pipfleet.engine.pipfile import EntryForm, Pipfile, parse
+from pipfleet.engine.projects import Project, audit_project, parse_project
 from pipfleet.engine.requirements import RequirementsFile
 from pipfleet.errors import PipfileError, UsageError
-from pipfleet.manifests import (
-    Project,
-    audit_project,
-    is_requirements,
-    parse_project,
-    pyproject_kind,
-)
+from pipfleet.manifests import is_requirements, pyproject_kind
 from pipfleet.sandbox.fleet import load_fleet
 from pipfleet.sandbox.makefleet import IGNORE_TOPIC, PREFIX, FleetSummary, make_fleet
 from pipfleet.states import ManifestKind
