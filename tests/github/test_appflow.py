@@ -62,8 +62,12 @@ class Create:
                 return line.strip()
         pytest.fail(f"no URL printed: {self.process.stderr.read() if self.process.stderr else ''}")
 
-    def finish(self) -> tuple[int, str, str]:
-        stdout, stderr = self.process.communicate(timeout=60)
+    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
+        try:
+            stdout, stderr = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
         return self.process.returncode, stdout, stderr
 
 
@@ -167,6 +171,22 @@ def test_ctrl_c_is_one_line(sandbox: SandboxServer, out: Path) -> None:
     run.page_url()
     run.process.send_signal(signal.SIGINT)
     code, _, stderr = run.finish()
+    assert (code, stderr) == (130, "pipfleet: error: interrupted: no App was created\n")
+
+
+def test_ctrl_c_is_one_line_whichever_thread_the_kernel_hands_it_to(
+    sandbox: SandboxServer, out: Path
+) -> None:
+    """A signal sent to a thread's id goes to that thread: here the loopback server's,
+    as the kernel may choose for a Ctrl-C. The main thread must still stop at once (it
+    slept through the whole timeout when it waited in one piece)."""
+    run = Create(sandbox, out, "--timeout", "120")
+    run.page_url()
+    pid = run.process.pid
+    others = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+    assert others, "the loopback server runs in a thread of its own"
+    os.kill(others[0], signal.SIGINT)
+    code, _, stderr = run.finish(timeout=20)
     assert (code, stderr) == (130, "pipfleet: error: interrupted: no App was created\n")
 
 

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
@@ -155,7 +156,13 @@ def wait_for_code(settings: FlowSettings, announce: Callable[[str], None]) -> st
     server = ServedApp(_flow_app(settings, callback, base + CALLBACK), sock, "App manifest flow")
     with server:
         announce(base + "/")
-        if not callback.arrived.wait(settings.timeout):
+        # Waited for in short slices: a Ctrl-C the kernel hands to the server's thread leaves
+        # a wait on the main thread asleep until it returns, and only then is it raised.
+        deadline = time.monotonic() + settings.timeout
+        while not callback.arrived.wait(min(0.2, max(deadline - time.monotonic(), 0))):
+            if time.monotonic() >= deadline:
+                break
+        if not callback.arrived.is_set():
             raise UsageError(
                 f"GitHub did not send the browser back within {settings.timeout:g} s: "
                 "no App was created; run the command again"
