@@ -60,11 +60,17 @@ def test_fresh_clone_runs_make_demo_then_make_test(tmp_path: Path) -> None:
 
     # CI itself is `make test` in a fresh clone, so the whole suite already runs from
     # scratch there; here the clone's `make test` proves the set-up from nothing (venv,
-    # installs, the sandbox, PostgreSQL, chromium) on one test file each, not a second
-    # full run.
+    # installs, the sandbox, PostgreSQL, chromium) on one test each, not a second full
+    # run; in one process (the Makefile's TEST_WORKERS=0), as three xdist workers each
+    # starting up for four tests cost CI more than the tests themselves.
     environ["PYTEST_ADDOPTS"] = "-q " + " ".join(SETUP_PROBES)
     tests = subprocess.run(
-        ["make", "test"], cwd=clone, env=environ, capture_output=True, text=True, timeout=1800
+        ["make", "test", "TEST_WORKERS=0"],
+        cwd=clone,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-3000:]
     summary = [line for line in tests.stdout.splitlines() if re.search(r"\d+ passed", line)]
