@@ -63,6 +63,14 @@ def served_hosts(host: str) -> list[str]:
     return list(dict.fromkeys(["localhost", "127.0.0.1", "[::1]", netloc]))
 
 
+def interrupt_on_sigint() -> None:
+    """Make SIGINT raise KeyboardInterrupt in the main thread, as Python does unless the
+    process started with it ignored: a shell starts background jobs so (and a test runner
+    may start its workers so), and a waiting command would then sleep through a SIGINT."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 class ServedApp:
     """One ASGI app served by uvicorn on a socket from ``bind``."""
 
@@ -83,11 +91,10 @@ class ServedApp:
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (Ctrl-C or SIGTERM)."""
-        # A shell starts background jobs with SIGINT ignored; uvicorn re-raises the signal
-        # that stopped it under the handler it found, so SIGINT would end the server with
-        # exit 0 there and 130 (interrupted) from a terminal. Stop the same way everywhere.
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        # uvicorn re-raises the signal that stopped it under the handler it found, so
+        # SIGINT would end the server with exit 0 where it was ignored and 130
+        # (interrupted) from a terminal: stop the same way everywhere.
+        interrupt_on_sigint()
         try:
             self._server.run(sockets=[self._socket])
         finally:

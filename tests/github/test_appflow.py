@@ -43,7 +43,9 @@ class Form(HTMLParser):
 class Create:
     """The command running in its own process, its output read line by line."""
 
-    def __init__(self, sandbox: SandboxServer, out: Path, *extra: str) -> None:
+    def __init__(
+        self, sandbox: SandboxServer, out: Path, *extra: str, sigint_ignored: bool = False
+    ) -> None:
         # The API from --api-url, unless the test gives a --config that names it.
         api = [] if "--config" in extra else ["--api-url", sandbox.urls.github_api]
         command = [
@@ -51,8 +53,10 @@ class Create:
             *("--out", str(out), *api),
             *("--github-url", sandbox.urls.base + "/github-html", *extra),
         ]
+        # An ignored signal stays ignored across exec: as a shell starts a background job.
+        ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ignore
         )
 
     def page_url(self) -> str:
@@ -186,6 +190,17 @@ def test_ctrl_c_is_one_line_whichever_thread_the_kernel_hands_it_to(
     others = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
     assert others, "the loopback server runs in a thread of its own"
     os.kill(others[0], signal.SIGINT)
+    code, _, stderr = run.finish(timeout=20)
+    assert (code, stderr) == (130, "pipfleet: error: interrupted: no App was created\n")
+
+
+def test_ctrl_c_stops_it_though_it_started_with_sigint_ignored(
+    sandbox: SandboxServer, out: Path
+) -> None:
+    """Started as a shell starts a background job (CI ran it so): SIGINT still stops it."""
+    run = Create(sandbox, out, "--timeout", "120", sigint_ignored=True)
+    run.page_url()
+    run.process.send_signal(signal.SIGINT)
     code, _, stderr = run.finish(timeout=20)
     assert (code, stderr) == (130, "pipfleet: error: interrupted: no App was created\n")
 

@@ -34,7 +34,7 @@ from pipfleet import __version__
 from pipfleet.config import Secret
 from pipfleet.errors import GitHubError, UsageError
 from pipfleet.github.permissions import manifest
-from pipfleet.loopback import ServedApp, bind, served_hosts
+from pipfleet.loopback import ServedApp, bind, interrupt_on_sigint, served_hosts
 
 HOST = "127.0.0.1"
 CALLBACK = "/callback"
@@ -154,6 +154,7 @@ def wait_for_code(settings: FlowSettings, announce: Callable[[str], None]) -> st
     port = sock.getsockname()[1]
     base = f"http://{HOST}:{port}"
     server = ServedApp(_flow_app(settings, callback, base + CALLBACK), sock, "App manifest flow")
+    interrupt_on_sigint()
     with server:
         announce(base + "/")
         # Waited for in short slices: a Ctrl-C the kernel hands to the server's thread leaves
