@@ -98,11 +98,7 @@ def check_pipfile(
     if lock is not None:
         _size_checked(lock, "Pipfile.lock")
     result = check_text(pipfile, path, known.listing, options, Mode.DIFF, lock_text=lock)
-    if (error := result.report.parse_error) is not None:
-        raise PipfileError(
-            f"{path} cannot be read: {error.message}", line=error.line, column=error.column
-        )
-    findings = tuple(_checked(finding_json(f), FindingKind(f.kind)) for f in result.report.findings)
+    findings = _findings(result, path)
     answer = CheckAnswer(
         path=path,
         status=result.status.value,
@@ -211,11 +207,7 @@ def check_manifest(
         result = FileResult(path, FileReport(path, ()), kind=None)
     else:
         result = _manifest_result(text, path, kind, lock, includes, known, options)
-    if (error := result.report.parse_error) is not None:
-        raise PipfileError(
-            f"{error.file} cannot be read: {error.message}", line=error.line, column=error.column
-        )
-    findings = tuple(_checked(finding_json(f), FindingKind(f.kind)) for f in result.report.findings)
+    findings = _findings(result)
     lock_answer = None
     if result.lock is not None:
         lock_answer = LockAnswer(result.lock.path, result.lock.new_text, result.lock.problem)
@@ -240,6 +232,18 @@ def check_manifest(
             "given, so no installer pipfleet knows reads it."
         )
     return answer, _check_text(result, findings)
+
+
+def _findings(result: FileResult, shown: str | None = None) -> tuple[CheckedFinding, ...]:
+    """A check's findings with their guidance; PipfileError naming the file (``shown``, else
+    the one the parse error is in), line and column when it cannot be read."""
+    if (error := result.report.parse_error) is not None:
+        raise PipfileError(
+            f"{shown or error.file} cannot be read: {error.message}",
+            line=error.line,
+            column=error.column,
+        )
+    return tuple(_checked(finding_json(f), FindingKind(f.kind)) for f in result.report.findings)
 
 
 def _checked(fields: dict[str, Any], kind: FindingKind) -> CheckedFinding:

@@ -15,6 +15,7 @@ from pipfleet.engine.findings import FileReport, Finding
 from pipfleet.engine.listing import Listing
 from pipfleet.engine.poetryproject import PoetryProject
 from pipfleet.engine.uvproject import UvProject
+from pipfleet.errors import PipfileError
 from pipfleet.states import ManifestKind
 
 # A uv or Poetry manifest, parsed.
@@ -49,6 +50,17 @@ def parse_project_lock(project: Project, text: str) -> ProjectLock:
             return uvlock.parse_lock(text)
         case PoetryProject():
             return poetrylock.parse_lock(text)
+
+
+def lock_or_none(project: Project, text: str | None) -> ProjectLock | None:
+    """The lock beside a project, parsed; None without one or when it is not one: the scan
+    and ``check`` audit such a project as one without a lock, as they do a Pipfile."""
+    if text is None:
+        return None
+    try:
+        return parse_project_lock(project, text)
+    except PipfileError:
+        return None
 
 
 def project_report(

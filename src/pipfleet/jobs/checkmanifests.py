@@ -29,8 +29,8 @@ from pipfleet.engine.listing import Listing
 from pipfleet.engine.projects import (
     Project,
     ProjectLock,
+    lock_or_none,
     parse_project,
-    parse_project_lock,
     project_report,
 )
 from pipfleet.engine.requirementsincludes import MAX_READS, missing_includes
@@ -75,17 +75,6 @@ def _pending(report: FileReport) -> tuple[Finding, ...]:
     return tuple(f for f in report.findings if f.needs_action)
 
 
-def _locked(project: Project, lock_text: str | None) -> ProjectLock | None:
-    """The lock beside a project, parsed; None without one or when it is not one (audited as
-    no lock, as the scan does: the fix says why it cannot update it)."""
-    if lock_text is None:
-        return None
-    try:
-        return parse_project_lock(project, lock_text)
-    except PipfileError:
-        return None
-
-
 def _as_shown(report: FileReport, manifest: Manifest) -> FileReport:
     """``report`` naming the manifest as the user did rather than by its engine path."""
     if manifest.key == manifest.path:
@@ -112,7 +101,7 @@ def audit_manifest(
         except PipfileError as exc:
             report = parse_error_report(manifest.key, exc)
         else:
-            locked = _locked(project, manifest.lock_text)
+            locked = lock_or_none(project, manifest.lock_text)
             report = project_report(project, listing, options, locked, manifest.lock_key)
     return _as_shown(report, manifest)
 
@@ -332,5 +321,5 @@ def projects_at(paths: Iterable[Path]) -> list[tuple[Project, ProjectLock | None
             project = parse_project(manifest.kind, manifest.text, manifest.key)
         except PipfileError:
             continue
-        found.append((project, _locked(project, manifest.lock_text)))
+        found.append((project, lock_or_none(project, manifest.lock_text)))
     return found

@@ -24,8 +24,8 @@ from pipfleet.engine.pipfile import Pipfile, parse
 from pipfleet.engine.projects import (
     Project,
     ProjectLock,
+    lock_or_none,
     parse_project,
-    parse_project_lock,
     project_report,
     project_versions,
 )
@@ -142,12 +142,10 @@ def parse_files(files: RepoFiles) -> ParsedFiles:
         project = projects.get(blob.path)
         lock = lock_name(blob.kind)
         lock_text = locks.get(sibling(blob.path, lock)) if lock else None
-        if lock_text is None or project is None or isinstance(project, PipfileError):
+        if project is None or isinstance(project, PipfileError):
             continue
-        try:
-            project_locks[blob.path] = parse_project_lock(project, lock_text)
-        except PipfileError:
-            continue
+        if (locked := lock_or_none(project, lock_text)) is not None:
+            project_locks[blob.path] = locked
     return ParsedFiles(
         files,
         pipfiles,
