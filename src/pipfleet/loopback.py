@@ -40,6 +40,10 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
+        # Listening from here on: a command prints its URL before uvicorn's loop starts,
+        # and a client that connects in between waits in the backlog instead of being
+        # refused (an MCP test's client was, on a busy machine).
+        sock.listen(socket.SOMAXCONN)
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
